@@ -1,0 +1,76 @@
+/**
+ * The model contract shared by training and serving (see issue 2).
+ *
+ * Every model takes raw trip fields as 1-D tensors with a dynamic batch dimension and returns
+ * `duration` (float32 minutes). All learned featurization lives inside the ONNX graph, so this
+ * module is the only mapping between a trip and the model's inputs, imported by both sides.
+ */
+
+export const OUTPUT_NAME = 'duration';
+
+export type InputElementType = 'int64' | 'float32';
+
+export interface InputSpec {
+  readonly name: string;
+  readonly type: InputElementType;
+}
+
+/** The three inputs of the course's model (base feature set). */
+export const BASE_INPUTS: readonly InputSpec[] = [
+  { name: 'PULocationID', type: 'int64' },
+  { name: 'DOLocationID', type: 'int64' },
+  { name: 'trip_distance', type: 'float32' },
+];
+
+/** The time-aware feature set adds the pickup hour (0–23) and weekday (0 = Monday) in New York local time. */
+export const TIME_INPUTS: readonly InputSpec[] = [
+  ...BASE_INPUTS,
+  { name: 'pickup_hour', type: 'int64' },
+  { name: 'pickup_dow', type: 'int64' },
+];
+
+export type FeatureSet = 'base' | 'time';
+
+export const INPUTS_BY_FEATURE_SET: Readonly<Record<FeatureSet, readonly InputSpec[]>> = {
+  base: BASE_INPUTS,
+  time: TIME_INPUTS,
+};
+
+/** One trip as the model sees it: raw fields, times already reduced to New York hour and weekday. */
+export interface ModelInputRow {
+  PULocationID: number;
+  DOLocationID: number;
+  trip_distance: number;
+  pickup_hour: number;
+  pickup_dow: number;
+}
+
+/**
+ * Column-major batch of model inputs, typed exactly as the ONNX graph expects.
+ * Training fills it from parquet columns; serving fills it from validated requests.
+ */
+export interface ModelInputColumns {
+  PULocationID: BigInt64Array;
+  DOLocationID: BigInt64Array;
+  trip_distance: Float32Array;
+  pickup_hour: BigInt64Array;
+  pickup_dow: BigInt64Array;
+}
+
+export function allocateInputColumns(size: number): ModelInputColumns {
+  return {
+    PULocationID: new BigInt64Array(size),
+    DOLocationID: new BigInt64Array(size),
+    trip_distance: new Float32Array(size),
+    pickup_hour: new BigInt64Array(size),
+    pickup_dow: new BigInt64Array(size),
+  };
+}
+
+export function setInputRow(columns: ModelInputColumns, index: number, row: ModelInputRow): void {
+  columns.PULocationID[index] = BigInt(row.PULocationID);
+  columns.DOLocationID[index] = BigInt(row.DOLocationID);
+  columns.trip_distance[index] = row.trip_distance;
+  columns.pickup_hour[index] = BigInt(row.pickup_hour);
+  columns.pickup_dow[index] = BigInt(row.pickup_dow);
+}
