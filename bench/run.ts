@@ -1,0 +1,195 @@
+/**
+ * `npm run bench`: the service, the framework's limit (bare Express), the machine's limit (bare node:http) and
+ * the course's Python service, under the same load in one run on this machine. Prints one table and writes the
+ * same rows as JSON to bench/results/. A benchmark, not a test: it asserts nothing.
+ *
+ * BENCH_DURATION_S (default 5) sets the length of each measured step; BENCH_TARGETS filters targets by name.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runFixedCount } from './lib/fixed-count.js';
+import { percentile, runOpenLoop } from './lib/open-loop.js';
+import { treeStats } from './lib/process-stats.js';
+import { startTarget, stopTarget, TARGETS, waitUntilReady, type Target } from './lib/targets.js';
+import { runClosedLoop } from './lib/wrk.js';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
+const CONNECTIONS = [1, 16, 64];
+const OPEN_LOOP_RATES = [500, 1000, 2000];
+const BATCH_SIZES = [100, 1000];
+const SOAK_REQUESTS = 100_000;
+const SOAK_CHUNK = 10_000;
+const PORT = 19_696;
+
+const trip = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
+const singleBody = JSON.stringify(trip);
+
+interface Row {
+  target: string;
+  scenario: string;
+  requestsPerSecond: number | null;
+  rowsPerSecond?: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+  p999Ms: number | null;
+  serverTimeP50Ms?: number | null;
+  errors: number;
+  requests: number;
+  serverCpuCores: number;
+  serverRssMb: number;
+  maxWorkerRssMb: number;
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+
+function batchBody(size: number): string {
+  const trips = Array.from({ length: size }, (_, i) => ({
+    PULocationID: 1 + (i % 265),
+    DOLocationID: 1 + ((i * 7) % 265),
+    trip_distance: (i % 300) / 10,
+    pickup_datetime: '2021-03-01T08:30:00',
+  }));
+  return JSON.stringify({ trips });
+}
+
+async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cpuCores: number; rssMb: number; maxWorkerRssMb: number }> {
+  const before = treeStats(pid);
+  const t0 = performance.now();
+  const result = await work();
+  const wallS = (performance.now() - t0) / 1000;
+  const after = treeStats(pid);
+  return {
+    result,
+    cpuCores: (after.cpuSeconds - before.cpuSeconds) / wallS,
+    rssMb: after.rssBytes / 2 ** 20,
+    maxWorkerRssMb: (after.rssPerProcess[0] ?? 0) / 2 ** 20,
+  };
+}
+
+async function benchTarget(target: Target): Promise<void> {
+  const reason = target.unavailable();
+  if (reason) {
+    notes.push(`skipped ${target.name}: ${reason}`);
+    console.log(`-- skipping ${target.name}: ${reason}`);
+    return;
+  }
+  console.log(`-- ${target.name}: ${target.description}`);
+  const spawnedAt = performance.now();
+  const child = startTarget(target, PORT);
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  try {
+    const readyMs = await waitUntilReady(target, PORT, spawnedAt, singleBody);
+    notes.push(`${target.name}: ready ${readyMs.toFixed(0)} ms after spawn`);
+    const pid = child.pid!;
+    await runClosedLoop({ port: PORT, path: '/predict', body: singleBody, connections: 16, durationS: 2 }); // warm-up
+
+    for (const connections of CONNECTIONS) {
+      const m = await measured(pid, () => runClosedLoop({ port: PORT, path: '/predict', body: singleBody, connections, durationS: DURATION_S }));
+      rows.push({
+        target: target.name, scenario: `closed loop, ${connections} conn`, requestsPerSecond: m.result.requestsPerSecond,
+        p50Ms: m.result.p50Ms, p99Ms: m.result.p99Ms, p999Ms: m.result.p999Ms, errors: m.result.errors, requests: m.result.requests,
+        serverCpuCores: m.cpuCores, serverRssMb: m.rssMb, maxWorkerRssMb: m.maxWorkerRssMb,
+      });
+      printRow(rows.at(-1)!);
+    }
+    for (const rate of OPEN_LOOP_RATES) {
+      const m = await measured(pid, () => runOpenLoop({ port: PORT, path: '/predict', body: singleBody, rate, durationS: DURATION_S }));
+      const r = m.result;
+      rows.push({
+        target: target.name, scenario: `open loop, ${rate} req/s`, requestsPerSecond: r.achievedRate,
+        p50Ms: percentile(r.latenciesMs, 50), p99Ms: percentile(r.latenciesMs, 99), p999Ms: percentile(r.latenciesMs, 99.9),
+        errors: r.errors, requests: r.completed, serverCpuCores: m.cpuCores, serverRssMb: m.rssMb, maxWorkerRssMb: m.maxWorkerRssMb,
+      });
+      printRow(rows.at(-1)!);
+    }
+    if (target.isService) {
+      for (const size of BATCH_SIZES) {
+        const body = batchBody(size);
+        const count = size >= 1000 ? 300 : 1000;
+        const m = await measured(pid, () => runFixedCount({ port: PORT, path: '/predict', body, count, connections: 1 }));
+        const r = m.result;
+        const timings = Float64Array.from(r.serverTimingsMs).sort();
+        rows.push({
+          target: target.name, scenario: `batch of ${size}, 1 conn`, requestsPerSecond: count / r.elapsedS, rowsPerSecond: (count * size) / r.elapsedS,
+          p50Ms: percentile(r.latenciesMs, 50), p99Ms: percentile(r.latenciesMs, 99), p999Ms: percentile(r.latenciesMs, 99.9),
+          serverTimeP50Ms: timings.length > 0 ? percentile(timings, 50) : null,
+          errors: r.errors, requests: count, serverCpuCores: m.cpuCores, serverRssMb: m.rssMb, maxWorkerRssMb: m.maxWorkerRssMb,
+        });
+        printRow(rows.at(-1)!);
+      }
+      await soak(target, pid);
+    }
+  } catch (error) {
+    notes.push(`${target.name} failed: ${(error as Error).message}`);
+    console.log(`!! ${target.name} failed: ${(error as Error).message}\n${stderr}`);
+  } finally {
+    await stopTarget(child);
+  }
+}
+
+/** 100,000 requests in chunks of 10,000: RSS per worker after the first and after the last chunk. */
+async function soak(target: Target, pid: number): Promise<void> {
+  const rssAfterChunk: number[] = [];
+  let errors = 0;
+  for (let sent = 0; sent < SOAK_REQUESTS; sent += SOAK_CHUNK) {
+    const r = await runFixedCount({ port: PORT, path: '/predict', body: singleBody, count: SOAK_CHUNK, connections: 16 });
+    errors += r.errors;
+    rssAfterChunk.push((treeStats(pid).rssPerProcess[0] ?? 0) / 2 ** 20);
+  }
+  const first = rssAfterChunk[0];
+  const last = rssAfterChunk.at(-1)!;
+  notes.push(
+    `${target.name}: soak of ${SOAK_REQUESTS} requests, ${errors} errors; largest process RSS ${first.toFixed(1)} MB after the first 10k, ` +
+      `${last.toFixed(1)} MB after the last (growth ${(last - first).toFixed(1)} MB); per chunk: ${rssAfterChunk.map((v) => v.toFixed(0)).join(', ')}`,
+  );
+}
+
+const fmt = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
+
+function printRow(r: Row): void {
+  console.log(
+    `${r.target.padEnd(28)} ${r.scenario.padEnd(24)} ${fmt(r.requestsPerSecond, 0).padStart(8)} req/s` +
+      `${r.rowsPerSecond ? ` (${fmt(r.rowsPerSecond, 0)} rows/s)` : ''}  p50 ${fmt(r.p50Ms, 3)}  p99 ${fmt(r.p99Ms, 3)}  p99.9 ${fmt(r.p999Ms, 3)} ms` +
+      `${r.serverTimeP50Ms != null ? `  server p50 ${fmt(r.serverTimeP50Ms, 3)} ms` : ''}  errors ${r.errors}  cpu ${fmt(r.serverCpuCores)}  rss ${fmt(r.serverRssMb, 0)} MB`,
+  );
+}
+
+function markdownTable(): string {
+  const header = '| target | scenario | req/s | rows/s | p50 ms | p99 ms | p99.9 ms | server p50 ms | errors | server CPU (cores) | server RSS MB |';
+  const lines = rows.map(
+    (r) =>
+      `| ${r.target} | ${r.scenario} | ${fmt(r.requestsPerSecond, 0)} | ${r.rowsPerSecond ? fmt(r.rowsPerSecond, 0) : ''} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ` +
+      `${fmt(r.p999Ms, 3)} | ${fmt(r.serverTimeP50Ms, 3)} | ${r.errors} | ${fmt(r.serverCpuCores)} | ${fmt(r.serverRssMb, 0)} |`,
+  );
+  return [header, `|${'---|'.repeat(11)}`, ...lines].join('\n');
+}
+
+async function main(): Promise<void> {
+  try {
+    execFileSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' });
+  } catch {
+    console.error('npm run bench needs wrk: apt-get install -y wrk (and gunicorn python3-flask python3-sklearn for the Python peer)');
+    process.exit(1);
+  }
+  const only = process.env.BENCH_TARGETS?.toLowerCase();
+  for (const target of TARGETS) {
+    if (only && !only.split(',').some((f) => target.name.toLowerCase().includes(f.trim()))) continue;
+    await benchTarget(target);
+  }
+  const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
+  const table = markdownTable();
+  console.log(`\n${machine}\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}`);
+  const resultsDir = path.resolve(import.meta.dirname, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const report = { date: new Date().toISOString(), machine, durationPerStepS: DURATION_S, rows, notes, markdown: table };
+  writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
+  writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2));
+  console.log(`\nwrote bench/results/bench-${stamp}.json`);
+}
+
+await main();
