@@ -1,0 +1,73 @@
+/**
+ * The Express app: wiring only. No I/O happens here or at import, so tests build apps freely and
+ * server.ts decides when a model loads and when the port opens.
+ */
+import cors from 'cors';
+import express, { type Express } from 'express';
+import type { Config } from './config.js';
+import type { ModelSlot } from './model/model-slot.js';
+import type { Logger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
+import { errorMiddleware, methodNotAllowed, notFound } from './http/error-middleware.js';
+import { readJsonBody } from './http/json-body.js';
+import { requestContext } from './http/request-context.js';
+import { healthzHandler, readyzHandler, type Lifecycle } from './http/routes/health.js';
+import { metricsHandler } from './http/routes/metrics.js';
+import { modelHandler } from './http/routes/model.js';
+import { predictHandler } from './http/routes/predict.js';
+
+export type { Lifecycle } from './http/routes/health.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'BODY_LIMIT' | 'MAX_BATCH' | 'CORS_ORIGINS'>;
+  logger: Logger;
+  metrics: Metrics;
+  slot: ModelSlot;
+  lifecycle: Lifecycle;
+}
+
+/** The routes and the methods each answers (HEAD comes with GET). */
+export const ROUTES = {
+  predict: '/predict',
+  healthz: '/healthz',
+  readyz: '/readyz',
+  metrics: '/metrics',
+  model: '/model',
+} as const;
+
+export function createApp({ config, logger, metrics, slot, lifecycle }: AppDeps): Express {
+  const app = express();
+  // why: a JSON API needs none of these, and each costs time on every request (issue 5):
+  // ETag hashes every body, the query parser builds an object per request, X-Powered-By leaks the stack.
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', false);
+
+  app.use(requestContext(logger, metrics));
+  if (config.CORS_ORIGINS.length > 0) {
+    app.use(
+      cors({
+        origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS,
+        methods: ['GET', 'HEAD', 'POST'],
+        allowedHeaders: ['Content-Type', 'X-Request-ID'],
+        exposedHeaders: ['X-Request-ID'],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  app.post(ROUTES.predict, readJsonBody(config.BODY_LIMIT), predictHandler({ slot, metrics, maxBatch: config.MAX_BATCH }));
+  app.all(ROUTES.predict, methodNotAllowed('POST'));
+  app.get(ROUTES.healthz, healthzHandler());
+  app.all(ROUTES.healthz, methodNotAllowed('GET, HEAD'));
+  app.get(ROUTES.readyz, readyzHandler(slot, lifecycle));
+  app.all(ROUTES.readyz, methodNotAllowed('GET, HEAD'));
+  app.get(ROUTES.metrics, metricsHandler(metrics.registry));
+  app.all(ROUTES.metrics, methodNotAllowed('GET, HEAD'));
+  app.get(ROUTES.model, modelHandler(slot));
+  app.all(ROUTES.model, methodNotAllowed('GET, HEAD'));
+
+  app.use(notFound());
+  app.use(errorMiddleware(logger));
+  return app;
+}

@@ -1,0 +1,116 @@
+/**
+ * Service configuration: every setting comes from the environment, is parsed once here at start-up,
+ * and travels as a typed object. Nothing else reads process.env.
+ */
+import { z } from 'zod';
+import { parseModelUri } from './registry/model-uri.js';
+
+const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** "512kb", "1mb", "1048576" → bytes. */
+export function parseByteSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(text);
+  if (!m) return undefined;
+  const bytes = Math.floor(Number(m[1]) * UNITS[(m[2] ?? 'b').toLowerCase()]);
+  return bytes > 0 ? bytes : undefined;
+}
+
+const booleanText = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const milliseconds = z.coerce
+  .number({ error: 'expected a number of milliseconds' })
+  .int({ error: 'expected a whole number of milliseconds' })
+  .min(0, { error: 'expected 0 or more milliseconds' })
+  .max(3_600_000, { error: 'expected at most 3600000 ms (one hour)' });
+
+const Schema = z.object({
+  /** TCP port; 0 picks a free one (tests). The course's clients call 9696. */
+  PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int({ error: 'expected a whole port number' })
+    .min(0, { error: 'expected a port from 0 to 65535' })
+    .max(65535, { error: 'expected a port from 0 to 65535' })
+    .default(9696),
+  /** Interface to bind; 0.0.0.0 so that containers are reachable. */
+  HOST: z.string().min(1, { error: 'expected a host name or address' }).default('0.0.0.0'),
+  /** Which model to serve: models:/<name>@<alias> or models:/<name>/<version>. */
+  MODEL_URI: z
+    .string()
+    .default('models:/taxi-ride-duration@production')
+    .superRefine((value, ctx) => {
+      try {
+        parseModelUri(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  /** Where models are looked up; file:<dir> is the registry embedded in the repo (relative to the working directory). */
+  REGISTRY_URI: z
+    .string()
+    .default('file:models')
+    .refine((v) => /^file:.+/.test(v) || /^https?:\/\/.+/.test(v), {
+      error: 'expected file:<directory> or an http(s):// URL',
+    }),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'expected one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+  /** Human-readable logs for a terminal (needs the pino-pretty dev dependency); JSON otherwise. */
+  LOG_PRETTY: booleanText.default(false),
+  /** Largest accepted request body, e.g. 2mb; larger bodies get 413. */
+  BODY_LIMIT: z
+    .string()
+    .default('2mb')
+    .transform((text, ctx) => {
+      const bytes = parseByteSize(text);
+      if (bytes === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'expected a size such as 512kb, 2mb or a number of bytes' });
+        return z.NEVER;
+      }
+      return bytes;
+    }),
+  /** Most trips in one batch request; more get 413. */
+  MAX_BATCH: z.coerce
+    .number({ error: 'expected a number of trips' })
+    .int({ error: 'expected a whole number of trips' })
+    .min(1, { error: 'expected at least 1' })
+    .max(1_000_000, { error: 'expected at most 1000000' })
+    .default(10_000),
+  /** Browser origins allowed to call the API (comma-separated); empty = CORS off. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((text) => text.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+    .refine((origins) => origins.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), {
+      error: 'expected a comma-separated list of origins such as https://app.example.com (no path), or *',
+    }),
+  /** After SIGTERM: how long to keep serving while load balancers notice /readyz is 503. */
+  SHUTDOWN_DRAIN_MS: milliseconds.default(5000),
+  /** After the drain: how long in-flight requests get to finish before the process gives up on them. */
+  SHUTDOWN_TIMEOUT_MS: milliseconds.default(30_000),
+});
+
+export type Config = z.infer<typeof Schema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Parses the environment. Throws a ConfigError whose message is one line naming each bad variable,
+ * e.g. `invalid configuration: PORT=abc: expected a port number`.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // why: an empty variable (PORT=) means "unset" in shells and compose files, so it gets the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = Schema.safeParse(present);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = String(issue.path[0]);
+    return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
+  });
+  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}

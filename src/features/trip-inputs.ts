@@ -1,0 +1,47 @@
+/**
+ * Featurization for serving: validated trips → the model's input columns (model-contract.ts).
+ * Trips without a pickup time take "now" in New York, as the API promises.
+ */
+import { allocateInputColumns, type ModelInputColumns } from './model-contract.js';
+import { newYorkHourAndDow, type HourAndDow } from './pickup-time.js';
+
+/** A trip that passed validation: zones are integers 1–265, the distance is finite, 0–200 miles. */
+export interface Trip {
+  PULocationID: number;
+  DOLocationID: number;
+  trip_distance: number;
+  /** From pickup_datetime; undefined when the request had none. */
+  pickup: HourAndDow | undefined;
+}
+
+const HOUR_MS = 3_600_000;
+let cachedHour = -1;
+let cachedNow: HourAndDow = { hour: 0, dow: 0 };
+
+/**
+ * New York hour and weekday of an instant, cached per UTC hour: New York's offset is a whole number
+ * of hours and changes only on the hour, so every instant in one UTC hour maps to the same NY hour.
+ */
+export function newYorkHourAndDowCached(epochMs: number): HourAndDow {
+  const hour = Math.floor(epochMs / HOUR_MS);
+  if (hour !== cachedHour) {
+    cachedNow = newYorkHourAndDow(epochMs);
+    cachedHour = hour;
+  }
+  return cachedNow;
+}
+
+export function tripsToColumns(trips: readonly Trip[], nowMs: number): ModelInputColumns {
+  const columns = allocateInputColumns(trips.length);
+  for (let i = 0; i < trips.length; i++) {
+    const t = trips[i];
+    const pickup = t.pickup ?? newYorkHourAndDowCached(nowMs);
+    // why: direct typed-array writes instead of setInputRow: no row object per trip on the hot path.
+    columns.PULocationID[i] = BigInt(t.PULocationID);
+    columns.DOLocationID[i] = BigInt(t.DOLocationID);
+    columns.trip_distance[i] = t.trip_distance;
+    columns.pickup_hour[i] = BigInt(pickup.hour);
+    columns.pickup_dow[i] = BigInt(pickup.dow);
+  }
+  return columns;
+}

@@ -1,0 +1,56 @@
+/**
+ * The one place errors become responses. ServiceErrors carry a client-safe message; anything else is
+ * a bug: it is logged with its stack and answered with a bare 500, no internals.
+ */
+import type { NextFunction, Request, Response } from 'express';
+import { ServiceError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { sendProblem, statusOf } from './problem.js';
+
+/** Routes and the methods they answer, for 405 with an Allow header. */
+export function methodNotAllowed(allow: string) {
+  return (req: Request, res: Response): void => {
+    res.setHeader('Allow', allow);
+    if (req.method === 'OPTIONS') {
+      res.statusCode = 204;
+      res.end();
+      return;
+    }
+    throw new ServiceError('method_not_allowed', `${req.method} is not allowed here; use ${allow}`);
+  };
+}
+
+export function notFound() {
+  return (): void => {
+    throw new ServiceError('not_found', 'no such route; see the API in the README (POST /predict, GET /healthz, /readyz, /metrics, /model)');
+  };
+}
+
+export function errorMiddleware(logger: Logger) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    if (res.headersSent) {
+      // why: a partial response cannot be turned into an error document; cut the connection instead.
+      logger.error({ err, req_id: res.locals.requestId }, 'error after the response started');
+      res.destroy();
+      return;
+    }
+    if (err instanceof ServiceError) {
+      const status = statusOf(err.code);
+      if (status >= 500) {
+        logger.error({ err, req_id: res.locals.requestId, code: err.code }, err.message);
+        // why: 5xx messages may carry model or file details; clients get a fixed text.
+        const detail =
+          err.code === 'model_not_ready' || err.code === 'model_load_failed'
+            ? 'no model is loaded yet; retry shortly'
+            : 'the prediction failed; the error is logged with this request id';
+        if (status === 503) res.setHeader('Retry-After', '5');
+        sendProblem(res, err.code, detail);
+        return;
+      }
+      sendProblem(res, err.code, err.message, err.errors);
+      return;
+    }
+    logger.error({ err, req_id: res.locals.requestId, method: req.method, url: req.originalUrl }, 'unexpected error');
+    sendProblem(res, 'internal', 'an unexpected error occurred; it is logged with this request id');
+  };
+}

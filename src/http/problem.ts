@@ -1,0 +1,72 @@
+/**
+ * Error responses: application/problem+json (RFC 9457). This table is the only place where error
+ * codes become HTTP statuses.
+ */
+import type { Response } from 'express';
+import type { ErrorCode, FieldError } from '../errors.js';
+
+const STATUS: Record<ErrorCode, number> = {
+  malformed_json: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  batch_too_large: 413,
+  invalid_input: 422,
+  not_found: 404,
+  method_not_allowed: 405,
+  model_not_ready: 503,
+  model_load_failed: 503,
+  inference_failed: 500,
+  internal: 500,
+};
+
+const TITLE: Record<ErrorCode, string> = {
+  malformed_json: 'Malformed JSON',
+  unsupported_media_type: 'Unsupported media type',
+  payload_too_large: 'Payload too large',
+  batch_too_large: 'Batch too large',
+  invalid_input: 'Invalid input',
+  not_found: 'Not found',
+  method_not_allowed: 'Method not allowed',
+  model_not_ready: 'Model not ready',
+  model_load_failed: 'Model not ready',
+  inference_failed: 'Prediction failed',
+  internal: 'Internal server error',
+};
+
+export const PROBLEM_TYPE_PREFIX = 'urn:taxi-ride-duration:problem:';
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code];
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  errors?: readonly FieldError[];
+}
+
+/** Sends the problem document; `detail` must be safe for clients (never an internal message). */
+export function sendProblem(
+  res: Response,
+  code: ErrorCode,
+  detail: string,
+  errors?: readonly FieldError[],
+): void {
+  const status = STATUS[code];
+  const problem: Problem = {
+    type: PROBLEM_TYPE_PREFIX + code,
+    title: TITLE[code],
+    status,
+    detail,
+    instance: String(res.locals.requestId ?? ''),
+  };
+  if (errors !== undefined && errors.length > 0) problem.errors = errors;
+  const body = JSON.stringify(problem);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}

@@ -1,0 +1,41 @@
+/**
+ * Probes. /healthz is liveness: the process answers, whatever the model's state, so a slow model
+ * load never gets the container killed. /readyz is readiness: a warmed model and not draining.
+ */
+import type { Request, Response } from 'express';
+import type { ModelSlot } from '../../model/model-slot.js';
+
+/** Shared with server.ts, which sets `draining` on SIGTERM. */
+export interface Lifecycle {
+  draining: boolean;
+}
+
+function sendJson(res: Response, status: number, body: string): void {
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(body);
+}
+
+const OK = '{"status":"ok"}';
+
+export function healthzHandler() {
+  return (_req: Request, res: Response): void => sendJson(res, 200, OK);
+}
+
+export function readyzHandler(slot: ModelSlot, lifecycle: Lifecycle) {
+  return (_req: Request, res: Response): void => {
+    if (lifecycle.draining) {
+      res.setHeader('Retry-After', '5');
+      sendJson(res, 503, '{"status":"draining","reason":"the server is shutting down"}');
+      return;
+    }
+    const model = slot.current;
+    if (model === undefined) {
+      res.setHeader('Retry-After', '1');
+      sendJson(res, 503, '{"status":"not_ready","reason":"no model is loaded yet"}');
+      return;
+    }
+    sendJson(res, 200, JSON.stringify({ status: 'ready', model_version: model.info.modelVersion }));
+  };
+}

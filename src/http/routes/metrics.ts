@@ -1,0 +1,13 @@
+/** GET /metrics: Prometheus text exposition of this app's registry. */
+import type { Request, Response } from 'express';
+import type { Registry } from 'prom-client';
+
+export function metricsHandler(registry: Registry) {
+  return async (_req: Request, res: Response): Promise<void> => {
+    const text = await registry.metrics();
+    res.statusCode = 200;
+    res.setHeader('Content-Type', registry.contentType);
+    res.setHeader('Cache-Control', 'no-store');
+    res.end(text);
+  };
+}

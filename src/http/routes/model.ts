@@ -1,0 +1,23 @@
+/** GET /model: what is being served, for humans and deployment checks. */
+import type { Request, Response } from 'express';
+import { ServiceError } from '../../errors.js';
+import type { ModelSlot } from '../../model/model-slot.js';
+
+export function modelHandler(slot: ModelSlot) {
+  return (_req: Request, res: Response): void => {
+    const model = slot.current;
+    if (model === undefined) throw new ServiceError('model_not_ready', 'no model is loaded yet; retry shortly');
+    const { info } = model;
+    const training = info.training;
+    res.json({
+      name: info.name,
+      version: info.version,
+      alias: info.alias ?? null,
+      model_version: info.modelVersion,
+      feature_set: info.featureSet,
+      signature: { inputs: info.inputs, outputs: info.outputs },
+      metrics: (training?.metrics as unknown) ?? null,
+      loaded_at: info.loadedAt.toISOString(),
+    });
+  };
+}

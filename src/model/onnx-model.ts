@@ -1,0 +1,147 @@
+/**
+ * An ONNX model ready to serve: an onnxruntime session whose inputs and output were checked against
+ * the model contract, warmed up with one inference. Loading is the only I/O; `run` is the hot path.
+ */
+import * as ort from 'onnxruntime-node';
+import { ModelLoadError, ServiceError } from '../errors.js';
+import {
+  INPUTS_BY_FEATURE_SET,
+  OUTPUT_NAME,
+  allocateInputColumns,
+  type FeatureSet,
+  type InputSpec,
+  type ModelInputColumns,
+} from '../features/model-contract.js';
+import type { ModelDirectory, ResolvedModel } from '../registry/model-source.js';
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly alias: string | undefined;
+  /** `<name>/<version>`: the response's model_version and the metrics' label. */
+  readonly modelVersion: string;
+  readonly featureSet: FeatureSet;
+  readonly inputs: readonly InputSpec[];
+  readonly outputs: readonly { name: string; type: string }[];
+  /** training.json, when the model directory has one. */
+  readonly training: Record<string, unknown> | undefined;
+  readonly loadedAt: Date;
+}
+
+/** A loaded model. `run` may be called concurrently; `release` frees the native session (call once, when idle). */
+export interface LoadedModel {
+  readonly info: ModelInfo;
+  /** Runs the first `n` rows of `columns`; resolves to `n` durations in minutes. Rejects with ServiceError('inference_failed'). */
+  run(columns: ModelInputColumns, n: number): Promise<Float32Array>;
+  release(): Promise<void>;
+}
+
+// why: the model is a few hundred nodes; onnxruntime's thread pools cost more than they save on it,
+// and one thread per session leaves the cores to Node's event loop (and later, to more workers).
+const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  executionProviders: ['cpu'],
+  graphOptimizationLevel: 'all',
+  executionMode: 'sequential',
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+};
+
+/** Which feature set the session's inputs match, or a ModelLoadError('signature') saying what differs. */
+function checkSignature(session: ort.InferenceSession): { featureSet: FeatureSet; inputs: readonly InputSpec[] } {
+  const declared = new Map<string, string>();
+  for (const meta of session.inputMetadata) declared.set(meta.name, meta.isTensor ? meta.type : 'non-tensor');
+  const output = session.outputMetadata.find((m) => m.name === OUTPUT_NAME);
+  if (!output || !output.isTensor || output.type !== 'float32') {
+    throw new ModelLoadError(
+      'signature',
+      `model output must be a float32 tensor named "${OUTPUT_NAME}"; the model declares ${describe(session.outputMetadata)}`,
+    );
+  }
+  for (const featureSet of ['time', 'base'] as const) {
+    const inputs = INPUTS_BY_FEATURE_SET[featureSet];
+    if (declared.size === inputs.length && inputs.every((spec) => declared.get(spec.name) === spec.type)) {
+      return { featureSet, inputs };
+    }
+  }
+  const expected = (['base', 'time'] as const)
+    .map((fs) => `${fs}: ${INPUTS_BY_FEATURE_SET[fs].map((s) => `${s.name}:${s.type}`).join(', ')}`)
+    .join(' | ');
+  throw new ModelLoadError(
+    'signature',
+    `model inputs ${describe(session.inputMetadata)} match no feature set of the contract (${expected})`,
+  );
+}
+
+function describe(metadata: readonly ort.InferenceSession.ValueMetadata[]): string {
+  return `[${metadata.map((m) => `${m.name}:${m.isTensor ? m.type : 'non-tensor'}`).join(', ')}]`;
+}
+
+/**
+ * Creates the session, checks its signature and runs a warm-up inference (the first run allocates
+ * and is slow; readiness must not be reported before it). Throws ModelLoadError with a reason.
+ */
+export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDirectory): Promise<LoadedModel> {
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(directory.onnxFile, SESSION_OPTIONS);
+  } catch (err) {
+    throw new ModelLoadError('session', `cannot load ${directory.onnxFile}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const { featureSet, inputs } = checkSignature(session);
+    const run = makeRun(session, inputs);
+    const warm = allocateInputColumns(1);
+    warm.PULocationID[0] = 1n;
+    warm.DOLocationID[0] = 1n;
+    warm.trip_distance[0] = 1;
+    let out: Float32Array;
+    try {
+      out = await run(warm, 1);
+    } catch (err) {
+      throw new ModelLoadError('warmup', `warm-up inference failed: ${(err as Error).message}`, { cause: err });
+    }
+    if (out.length !== 1 || !Number.isFinite(out[0])) {
+      throw new ModelLoadError('warmup', `warm-up inference returned ${out[0]} instead of a finite duration`);
+    }
+    const info: ModelInfo = {
+      name: resolved.name,
+      version: resolved.version,
+      alias: resolved.alias,
+      modelVersion: `${resolved.name}/${resolved.version}`,
+      featureSet,
+      inputs,
+      outputs: [{ name: OUTPUT_NAME, type: 'float32' }],
+      training: directory.training,
+      loadedAt: new Date(),
+    };
+    return { info, run, release: () => session.release() };
+  } catch (err) {
+    await session.release().catch(() => undefined);
+    throw err;
+  }
+}
+
+function makeRun(session: ort.InferenceSession, inputs: readonly InputSpec[]) {
+  const names = inputs.map((s) => s.name) as (keyof ModelInputColumns)[];
+  const types = inputs.map((s) => s.type);
+  return async (columns: ModelInputColumns, n: number): Promise<Float32Array> => {
+    const feeds: Record<string, ort.Tensor> = {};
+    const dims = [n];
+    for (let i = 0; i < names.length; i++) {
+      const column = columns[names[i]];
+      const data = column.length === n ? column : column.subarray(0, n);
+      feeds[names[i]] = new ort.Tensor(types[i], data, dims);
+    }
+    let output: ort.InferenceSession.OnnxValueMapType;
+    try {
+      output = await session.run(feeds);
+    } catch (err) {
+      throw new ServiceError('inference_failed', 'the model failed to run', { cause: err });
+    }
+    const data = output[OUTPUT_NAME]?.data;
+    if (!(data instanceof Float32Array) || data.length !== n) {
+      throw new ServiceError('inference_failed', `the model returned ${data?.length ?? 'no'} durations for ${n} trips`);
+    }
+    return data;
+  };
+}

@@ -1,0 +1,24 @@
+/**
+ * pino logger: JSON lines on stdout, or pretty lines when LOG_PRETTY asks for them (pino-pretty is a
+ * dev dependency, so production images only do JSON).
+ */
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  level: string;
+  pretty?: boolean;
+  /** Where lines go; stdout by default. Tests pass a stream and read the lines back. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const base = { level: options.level, base: { service: 'taxi-ride-duration' } };
+  if (options.pretty) {
+    return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true } } });
+  }
+  // why: synchronous writes, so the last lines before an exit (a fatal error, the end of a drain) are
+  // never lost; issue 5 measures whether asynchronous writes are worth the flush handling.
+  return pino(base, options.destination ?? pino.destination({ dest: 1, sync: true }));
+}

@@ -1,0 +1,142 @@
+/**
+ * Every Prometheus metric the service exports, on a registry passed in (never prom-client's global
+ * one), so each app instance and each test has its own. Names and labels are an interface: alerting
+ * rules and dashboards depend on them (README, "Metrics").
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type PredictionOutcome = 'success' | 'invalid' | 'error';
+
+/** Label children resolved once per model version, so the predict path does no label lookups. */
+export interface ModelMetrics {
+  readonly success: Counter.Internal;
+  readonly invalid: Counter.Internal;
+  readonly error: Counter.Internal;
+  readonly inferenceSeconds: Histogram.Internal<string>;
+  readonly predictedMinutes: Histogram.Internal<string>;
+}
+
+export interface ModelIdentity {
+  readonly name: string;
+  readonly version: string;
+  readonly alias: string | undefined;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequestSeconds: Histogram<'method' | 'route' | 'status_code'>;
+  readonly predictions: Counter<'model_version' | 'outcome'>;
+  readonly inferenceSeconds: Histogram<'model_version'>;
+  readonly batchSize: Histogram;
+  readonly modelInfo: Gauge<'name' | 'version' | 'alias'>;
+  readonly modelLoadSeconds: Histogram;
+  readonly modelLoadFailures: Counter<'reason'>;
+  readonly predictedMinutes: Histogram<'model_version'>;
+  /** Pre-resolved children for one model version label (e.g. `taxi-ride-duration/2`, or `none`). */
+  forModel(modelVersion: string): ModelMetrics;
+  /** Cached child of http_request_duration_seconds. */
+  httpChild(method: string, route: string, statusCode: number): Histogram.Internal<string>;
+  /** model_info = 1 for the served model only. */
+  setServedModel(model: ModelIdentity): void;
+}
+
+export function createMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}): Metrics {
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const httpRequestSeconds = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from receiving a request to finishing its response, by method, route pattern and status code.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    // 0.1 ms to 10 s: a prediction takes well under a millisecond; the tail is what alerts watch.
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const predictions = new Counter({
+    name: 'predictions_total',
+    help: 'Prediction requests by model version and outcome (success, invalid = rejected input, error = failed inference).',
+    labelNames: ['model_version', 'outcome'] as const,
+    registers,
+  });
+  const inferenceSeconds = new Histogram({
+    name: 'inference_duration_seconds',
+    help: 'Time of one ONNX Runtime run (a whole batch), by model version.',
+    labelNames: ['model_version'] as const,
+    buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1],
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: 'prediction_batch_size',
+    help: 'Trips per prediction request (1 for a single trip).',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+    registers,
+  });
+  const modelInfo = new Gauge({
+    name: 'model_info',
+    help: 'The model being served: 1 for its name, version and alias.',
+    labelNames: ['name', 'version', 'alias'] as const,
+    registers,
+  });
+  const modelLoadSeconds = new Histogram({
+    name: 'model_load_duration_seconds',
+    help: 'Time to resolve, load and warm up a model.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const modelLoadFailures = new Counter({
+    name: 'model_load_failures_total',
+    help: 'Model loads that failed, by reason (resolve, artifact, signature, session, warmup).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const predictedMinutes = new Histogram({
+    name: 'predicted_duration_minutes',
+    help: 'Predicted ride durations in minutes, for watching the output distribution drift.',
+    labelNames: ['model_version'] as const,
+    buckets: [1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180],
+    registers,
+  });
+
+  const byModel = new Map<string, ModelMetrics>();
+  const byHttp = new Map<string, Histogram.Internal<string>>();
+
+  return {
+    registry,
+    httpRequestSeconds,
+    predictions,
+    inferenceSeconds,
+    batchSize,
+    modelInfo,
+    modelLoadSeconds,
+    modelLoadFailures,
+    predictedMinutes,
+    forModel(modelVersion) {
+      let m = byModel.get(modelVersion);
+      if (m === undefined) {
+        m = {
+          success: predictions.labels(modelVersion, 'success'),
+          invalid: predictions.labels(modelVersion, 'invalid'),
+          error: predictions.labels(modelVersion, 'error'),
+          inferenceSeconds: inferenceSeconds.labels(modelVersion),
+          predictedMinutes: predictedMinutes.labels(modelVersion),
+        };
+        byModel.set(modelVersion, m);
+      }
+      return m;
+    },
+    httpChild(method, route, statusCode) {
+      // why: every label value is bounded (HTTP method list, route patterns, status codes), so the cache is too.
+      const key = `${method} ${route} ${statusCode}`;
+      let child = byHttp.get(key);
+      if (child === undefined) {
+        child = httpRequestSeconds.labels(method, route, String(statusCode));
+        byHttp.set(key, child);
+      }
+      return child;
+    },
+    setServedModel(model) {
+      modelInfo.reset();
+      modelInfo.labels(model.name, model.version, model.alias ?? '').set(1);
+    },
+  };
+}

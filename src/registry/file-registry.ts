@@ -1,0 +1,47 @@
+/**
+ * The embedded registry: the `models/` directory committed with the code (REGISTRY_URI=file:models).
+ * Layout, as written by the training pipeline:
+ *   <root>/<name>/aliases.json       {"production": "2", ...}
+ *   <root>/<name>/<version>/MLmodel  (+ model.onnx, training.json)
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ModelLoadError } from '../errors.js';
+import type { ModelSource, ResolvedModel } from './model-source.js';
+import type { ModelUri } from './model-uri.js';
+
+export function createFileRegistry(root: string): ModelSource {
+  return {
+    description: `file:${root}`,
+    async resolve(uri: ModelUri): Promise<ResolvedModel> {
+      const modelRoot = join(root, uri.name);
+      const version = uri.kind === 'version' ? uri.version : await readAlias(modelRoot, uri.name, uri.alias);
+      const dir = join(modelRoot, version);
+      const found = await stat(join(dir, 'MLmodel')).catch(() => undefined);
+      if (!found?.isFile()) {
+        throw new ModelLoadError('resolve', `model ${uri.name} version ${version} not found (no ${join(dir, 'MLmodel')})`);
+      }
+      return { name: uri.name, version, alias: uri.kind === 'alias' ? uri.alias : undefined, dir };
+    },
+  };
+}
+
+async function readAlias(modelRoot: string, name: string, alias: string): Promise<string> {
+  const file = join(modelRoot, 'aliases.json');
+  let aliases: unknown;
+  try {
+    aliases = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new ModelLoadError('resolve', `model ${name}: cannot read ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  const version = (aliases as Record<string, unknown> | null)?.[alias];
+  // why: Object.hasOwn keeps `constructor` or `__proto__` from resolving through the prototype.
+  if (aliases === null || typeof aliases !== 'object' || !Object.hasOwn(aliases, alias)) {
+    throw new ModelLoadError('resolve', `model ${name} has no alias ${JSON.stringify(alias)} in ${file}`);
+  }
+  const text = typeof version === 'number' ? String(version) : version;
+  if (typeof text !== 'string' || !/^[1-9][0-9]*$/.test(text)) {
+    throw new ModelLoadError('resolve', `model ${name}: alias ${alias} in ${file} is not a version number`);
+  }
+  return text;
+}

@@ -1,0 +1,80 @@
+/**
+ * The seam between "which model" (MODEL_URI) and "where are its files". A ModelSource turns a model
+ * URI into a local MLflow Model directory; the embedded file registry is one source, a remote MLflow
+ * registry with a download cache is another. The model loader only ever sees the directory.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { ModelLoadError } from '../errors.js';
+import { createFileRegistry } from './file-registry.js';
+import type { ModelUri } from './model-uri.js';
+
+/** A model version resolved to files on this machine. */
+export interface ResolvedModel {
+  readonly name: string;
+  readonly version: string;
+  /** The alias the URI named, when it named one. */
+  readonly alias: string | undefined;
+  /** The MLflow Model directory (holds MLmodel). */
+  readonly dir: string;
+}
+
+export interface ModelSource {
+  /** For logs: where this source looks, e.g. `file:/app/models`. */
+  readonly description: string;
+  /** Resolves alias or version to a directory. Throws ModelLoadError('resolve' | 'artifact'). */
+  resolve(uri: ModelUri): Promise<ResolvedModel>;
+}
+
+/** What the MLflow Model directory says about the model, read from MLmodel and training.json. */
+export interface ModelDirectory {
+  /** Absolute path of the ONNX file (MLmodel flavors.onnx.data). */
+  readonly onnxFile: string;
+  /** training.json as written by the training pipeline, or undefined when the directory has none. */
+  readonly training: Record<string, unknown> | undefined;
+}
+
+/** Picks the source for REGISTRY_URI. `file:` paths are relative to `cwd`. */
+export function createModelSource(registryUri: string, options: { cwd: string }): ModelSource {
+  if (registryUri.startsWith('file:')) {
+    const rest = registryUri.slice('file:'.length);
+    const root = rest.startsWith('//') ? fileURLToPath(registryUri) : resolve(options.cwd, rest);
+    return createFileRegistry(root);
+  }
+  // TODO(issue 4): http(s):// → the MLflow registry client with its local artifact cache.
+  throw new ModelLoadError('resolve', `REGISTRY_URI ${registryUri}: only file: registries are supported so far`);
+}
+
+/** Reads MLmodel (YAML) and training.json from an MLflow Model directory. */
+export async function readModelDirectory(dir: string): Promise<ModelDirectory> {
+  let mlmodel: unknown;
+  try {
+    mlmodel = parseYaml(await readFile(join(dir, 'MLmodel'), 'utf8'));
+  } catch (err) {
+    throw new ModelLoadError('artifact', `cannot read ${join(dir, 'MLmodel')}: ${(err as Error).message}`, { cause: err });
+  }
+  const data = (mlmodel as { flavors?: { onnx?: { data?: unknown } } } | null)?.flavors?.onnx?.data;
+  if (typeof data !== 'string' || data.length === 0) {
+    throw new ModelLoadError('artifact', `${join(dir, 'MLmodel')} has no onnx flavor (flavors.onnx.data)`);
+  }
+  const onnxFile = resolve(dir, data);
+  // why: MLmodel is data from a registry; it must not point the loader outside the model's directory.
+  const rel = relative(dir, onnxFile);
+  if (rel.startsWith('..') || isAbsolute(rel)) {
+    throw new ModelLoadError('artifact', `${join(dir, 'MLmodel')}: flavors.onnx.data points outside the model directory`);
+  }
+  let training: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(await readFile(join(dir, 'training.json'), 'utf8'));
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) training = parsed as Record<string, unknown>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ModelLoadError('artifact', `cannot read ${join(dir, 'training.json')}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  return { onnxFile, training };
+}

@@ -1,0 +1,121 @@
+/**
+ * Composition root and process lifecycle: config → logger and metrics → HTTP server → model load
+ * (session + warm-up) → ready. SIGTERM/SIGINT drain: /readyz turns 503 at once, the server keeps
+ * serving for SHUTDOWN_DRAIN_MS, stops accepting, lets in-flight requests finish, exits 0.
+ * This file is the only one that reads process.env or exits the process.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp, type Lifecycle } from './app.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadModel } from './model/load-model.js';
+import { ModelSlot } from './model/model-slot.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { createModelSource } from './registry/model-source.js';
+import { parseModelUri } from './registry/model-uri.js';
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+function makeLogger(config: Config): Logger {
+  try {
+    return createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+  } catch (err) {
+    fail(`invalid configuration: LOG_PRETTY=true needs the pino-pretty dev dependency (${(err as Error).message})`);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = makeLogger(config);
+  const exitOnBug = (kind: string) => (err: unknown) => {
+    logger.fatal({ err }, kind);
+    process.exit(1);
+  };
+  process.on('uncaughtException', exitOnBug('uncaught exception'));
+  process.on('unhandledRejection', exitOnBug('unhandled promise rejection'));
+
+  const metrics = createMetrics();
+  const slot = new ModelSlot();
+  const lifecycle: Lifecycle = { draining: false };
+  const app = createApp({ config, logger, metrics, slot, lifecycle });
+  const server = createServer(app);
+  // why: load balancers keep idle connections for 60 s (AWS ALB, GCP); a shorter server timeout races
+  // them and turns into sporadic 502s. Headers must be allowed a little longer than keep-alive.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    lifecycle.draining = true;
+    logger.info({ signal, drain_ms: config.SHUTDOWN_DRAIN_MS }, 'shutting down: readiness is 503, still serving');
+    await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
+
+    logger.info({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'no longer accepting connections; finishing in-flight requests');
+    const timeout = setTimeout(() => {
+      logger.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time; closing connections');
+      server.closeAllConnections();
+      process.exit(1);
+    }, config.SHUTDOWN_TIMEOUT_MS);
+    // why: close() stops accepting and drops idle keep-alive connections once; connections that were
+    // busy become idle after their response and are dropped by this sweep.
+    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    clearInterval(sweep);
+    await slot.close();
+    clearTimeout(timeout);
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  logger.info({ host: config.HOST, port }, 'listening');
+
+  const uri = parseModelUri(config.MODEL_URI);
+  const source = createModelSource(config.REGISTRY_URI, { cwd: process.cwd() });
+  const started = performance.now();
+  try {
+    const model = await loadModel(source, uri, metrics);
+    await slot.swap(model);
+    metrics.setServedModel(model.info);
+    logger.info(
+      {
+        model_uri: config.MODEL_URI,
+        registry: source.description,
+        model_version: model.info.modelVersion,
+        feature_set: model.info.featureSet,
+        load_ms: Math.round(performance.now() - started),
+      },
+      'model loaded and warmed up; ready',
+    );
+  } catch (err) {
+    logger.fatal({ err, model_uri: config.MODEL_URI, registry: source.description }, `cannot load the model: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
