@@ -1,0 +1,90 @@
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { FeatureSet } from '../features/model-contract.js';
+import { TrainingError } from './errors.js';
+import type { SplitMetrics } from './pipeline.js';
+import { createProgress } from './progress.js';
+import { runTraining, type TrainOptions } from './run-training.js';
+
+const USAGE = `usage: npm run train -- --train <path|url> --validation <path|url> [--features base|time]
+       [--registry file:models] [--name taxi-ride-duration] [--alias production] [--seed 42]
+       [--evaluate <path|url>]...   (more months to report metrics on)`;
+
+/** Turns argv into options; throws TrainingError with the usage on anything it cannot use. */
+export function parseCliArgs(argv: string[]): TrainOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        train: { type: 'string' },
+        validation: { type: 'string' },
+        evaluate: { type: 'string', multiple: true },
+        features: { type: 'string', default: 'time' },
+        registry: { type: 'string', default: 'file:models' },
+        name: { type: 'string', default: 'taxi-ride-duration' },
+        alias: { type: 'string' },
+        seed: { type: 'string', default: '42' },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    throw new TrainingError(`${(error as Error).message} (npm run train -- --help)`);
+  }
+  if (values.help) throw new HelpRequested(USAGE);
+  if (!values.train || !values.validation) throw new TrainingError('--train and --validation are required (npm run train -- --help)');
+  if (values.features !== 'base' && values.features !== 'time') throw new TrainingError(`--features must be base or time, not ${values.features}`);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new TrainingError(`--seed must be an integer from 0 to 4294967295, not ${values.seed}`);
+  return {
+    train: values.train,
+    validation: values.validation,
+    evaluate: values.evaluate ?? [],
+    featureSet: values.features as FeatureSet,
+    registry: values.registry,
+    name: values.name,
+    alias: values.alias,
+    seed,
+  };
+}
+
+const fmt = (m: SplitMetrics) =>
+  `RMSE ${m.overall.rmse.toFixed(3)}  MAE ${m.overall.mae.toFixed(3)}  (${m.overall.rows} trips; unseen pairs ${(100 * m.unseenPairs.share).toFixed(1)}%: RMSE ${m.unseenPairs.rmse.toFixed(3)}  MAE ${m.unseenPairs.mae.toFixed(3)})`;
+
+class HelpRequested extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const options = parseCliArgs(argv);
+    const progress = createProgress();
+    const outcome = await runTraining(options, progress);
+    const metrics = outcome.record.metrics as { train: SplitMetrics };
+    const lines = [
+      `registered ${options.name} version ${outcome.version} in ${outcome.dir}${options.alias ? ` (alias ${options.alias})` : ''}`,
+      `  train       ${fmt(metrics.train)}`,
+      `  validation  ${fmt(outcome.validation)}`,
+      ...Object.entries(outcome.evaluation).map(([file, m]) => `  ${file}  ${fmt(m)}`),
+      `  peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof HelpRequested) {
+      process.stdout.write(`${error.message}\n`);
+      return 0;
+    }
+    if (error instanceof TrainingError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`error: unexpected failure: ${(error as Error)?.stack ?? String(error)}\n`);
+    return 2;
+  }
+}
+
+// why: importing this module (tests) must not start a run; only `tsx src/training/cli.ts` does.
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

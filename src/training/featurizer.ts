@@ -1,0 +1,122 @@
+import type { FeatureSet } from '../features/model-contract.js';
+import type { Matrix } from './gbdt.js';
+import { assignFolds, createRandom } from './random.js';
+import { applyEncoding, fitEncoding, outOfFoldEncoding, type EncodingTable } from './target-encoding.js';
+import type { TripTable } from './trip-filter.js';
+
+/**
+ * The learned featurization in front of the trees. The ONNX graph computes exactly this (see
+ * onnx-export.ts): the same keys, the same float32 values, the same clipping.
+ */
+export interface Featurizer {
+  readonly featureSet: FeatureSet;
+  readonly prior: number;
+  readonly pu: EncodingTable;
+  readonly do: EncodingTable;
+  readonly pair: EncodingTable;
+  /** Mean (clipped) distance of the pair's trips: a trip longer than its pair's usual one takes longer. */
+  readonly pairDistance: EncodingTable;
+  readonly maxDistance: number;
+  readonly featureNames: readonly string[];
+}
+
+export interface FeaturizerParams {
+  /** Pseudo-trips of the prior mixed into each encoding. */
+  readonly smoothingZone: number;
+  readonly smoothingPair: number;
+  /** Folds of the out-of-fold encoding of the training rows. */
+  readonly folds: number;
+  /** Distances are clipped to [0, maxDistance] miles: the files hold some of thousands of miles. */
+  readonly maxDistance: number;
+}
+
+/** The pair key, computed the same way in the graph (Mul and Add on int64). */
+export const PAIR_KEY_MULTIPLIER = 1000;
+
+const BASE_FEATURES = ['pu_encoding', 'do_encoding', 'pair_encoding', 'pair_trip_count', 'pair_mean_distance', 'trip_distance_clipped'];
+const TIME_FEATURES = [...BASE_FEATURES, 'pickup_hour', 'pickup_dow'];
+
+/** The raw inputs of the model, as the service passes them (ids may be anything, even unseen). */
+export interface RawInputs {
+  readonly rows: number;
+  readonly puLocationId: ArrayLike<number>;
+  readonly doLocationId: ArrayLike<number>;
+  readonly tripDistance: Float32Array;
+  readonly pickupHour: ArrayLike<number>;
+  readonly pickupDow: ArrayLike<number>;
+}
+
+export function pairKeys(inputs: RawInputs): Float64Array {
+  const keys = new Float64Array(inputs.rows);
+  for (let i = 0; i < inputs.rows; i++) keys[i] = inputs.puLocationId[i] * PAIR_KEY_MULTIPLIER + inputs.doLocationId[i];
+  return keys;
+}
+
+export function fitFeaturizer(train: TripTable, featureSet: FeatureSet, params: FeaturizerParams): Featurizer {
+  const prior = Math.fround(meanOf(train.duration));
+  const distancePrior = Math.fround(meanOf(clippedDistance(train, params.maxDistance)));
+  return {
+    featureSet,
+    prior,
+    pu: fitEncoding(train.puLocationId, train.duration, prior, params.smoothingZone),
+    do: fitEncoding(train.doLocationId, train.duration, prior, params.smoothingZone),
+    pair: fitEncoding(pairKeys(train), train.duration, prior, params.smoothingPair),
+    pairDistance: fitEncoding(pairKeys(train), clippedDistance(train, params.maxDistance), distancePrior, params.smoothingPair),
+    maxDistance: params.maxDistance,
+    featureNames: featureSet === 'time' ? TIME_FEATURES : BASE_FEATURES,
+  };
+}
+
+/** Features of new trips through the fitted tables: what the exported graph computes. */
+export function transform(featurizer: Featurizer, inputs: RawInputs): Matrix {
+  const keys = pairKeys(inputs);
+  const pair = applyEncoding(featurizer.pair, keys);
+  return assemble(featurizer, inputs, {
+    pu: applyEncoding(featurizer.pu, inputs.puLocationId).value,
+    do: applyEncoding(featurizer.do, inputs.doLocationId).value,
+    pair: pair.value,
+    pairCount: pair.count,
+    pairDistance: applyEncoding(featurizer.pairDistance, keys).value,
+  });
+}
+
+/** Features of the training rows, encoded out of fold (seeded) so no row sees its own target. */
+export function transformOutOfFold(featurizer: Featurizer, train: TripTable, params: FeaturizerParams, seed: number): Matrix {
+  const fold = assignFolds(train.rows, params.folds, createRandom(seed));
+  const encode = (keys: ArrayLike<number>, smoothing: number) =>
+    outOfFoldEncoding(keys, train.duration, fold, params.folds, featurizer.prior, smoothing);
+  const keys = pairKeys(train);
+  const pair = encode(keys, params.smoothingPair);
+  const distance = clippedDistance(train, params.maxDistance);
+  return assemble(featurizer, train, {
+    pu: encode(train.puLocationId, params.smoothingZone).value,
+    do: encode(train.doLocationId, params.smoothingZone).value,
+    pair: pair.value,
+    pairCount: pair.count,
+    pairDistance: outOfFoldEncoding(keys, distance, fold, params.folds, featurizer.pairDistance.defaultValue, params.smoothingPair).value,
+  });
+}
+
+function assemble(
+  featurizer: Featurizer,
+  inputs: RawInputs,
+  encoded: { pu: Float32Array; do: Float32Array; pair: Float32Array; pairCount: Float32Array; pairDistance: Float32Array },
+): Matrix {
+  const distance = Float32Array.from(clippedDistance(inputs, featurizer.maxDistance));
+  const columns = [encoded.pu, encoded.do, encoded.pair, encoded.pairCount, encoded.pairDistance, distance];
+  if (featurizer.featureSet === 'time') columns.push(Float32Array.from(inputs.pickupHour), Float32Array.from(inputs.pickupDow));
+  return { columns, rows: inputs.rows };
+}
+
+/** Distance clipped to [0, max] in float32, as the graph's Clip computes it. */
+function clippedDistance(inputs: { rows: number; tripDistance: Float32Array }, max: number): Float64Array {
+  const out = new Float64Array(inputs.rows);
+  for (let i = 0; i < inputs.rows; i++) out[i] = Math.fround(Math.min(Math.max(inputs.tripDistance[i], 0), max));
+  return out;
+}
+
+function meanOf(values: Float64Array): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return values.length > 0 ? s / values.length : 0;
+}

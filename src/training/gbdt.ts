@@ -1,0 +1,310 @@
+import { createRandom } from './random.js';
+
+/**
+ * A histogram gradient-boosted regression tree ensemble for squared error, grown leaf-wise
+ * (LightGBM-style) with early stopping on a validation set.
+ *
+ * Parity with ONNX: features are float32 columns, every threshold is a float32 value taken from the
+ * training data, and a row goes left when `x <= threshold`, exactly what TreeEnsembleRegressor does
+ * with BRANCH_LEQ. Leaf values are rounded to float32 because that is how the graph stores them.
+ */
+export interface GbdtParams {
+  readonly learningRate: number;
+  readonly maxLeaves: number;
+  readonly maxDepth: number;
+  readonly minSamplesLeaf: number;
+  /** L2 penalty on leaf values. */
+  readonly lambda: number;
+  readonly maxBins: number;
+  readonly maxRounds: number;
+  /** Stop when validation RMSE has not improved for this many rounds; keep the best round. */
+  readonly earlyStoppingRounds: number;
+  /** Fraction of rows each tree sees (seeded), 1 = all. */
+  readonly subsample: number;
+  readonly seed: number;
+}
+
+export interface Tree {
+  /** Per node: feature index, or -1 for a leaf. */
+  readonly feature: number[];
+  readonly threshold: number[];
+  readonly left: number[];
+  readonly right: number[];
+  /** Leaf value (already multiplied by the learning rate), float32-representable. */
+  readonly value: number[];
+}
+
+export interface GbdtModel {
+  readonly baseScore: number;
+  readonly trees: Tree[];
+  readonly featureCount: number;
+}
+
+export interface FitHistory {
+  readonly bestRound: number;
+  readonly rounds: number;
+  readonly validRmse: number[];
+}
+
+/** A data set for the booster: one float32 column per feature, a float64 target. */
+export interface Matrix {
+  readonly columns: readonly Float32Array[];
+  readonly rows: number;
+}
+
+export function predictGbdt(model: GbdtModel, x: Matrix): Float64Array {
+  const out = new Float64Array(x.rows).fill(model.baseScore);
+  for (const tree of model.trees) addTree(tree, x, out);
+  return out;
+}
+
+function addTree(tree: Tree, x: Matrix, out: Float64Array): void {
+  for (let i = 0; i < x.rows; i++) {
+    let node = 0;
+    while (tree.feature[node] >= 0) {
+      node = x.columns[tree.feature[node]][i] <= tree.threshold[node] ? tree.left[node] : tree.right[node];
+    }
+    out[i] += tree.value[node];
+  }
+}
+
+export function fitGbdt(
+  train: Matrix,
+  y: Float64Array,
+  valid: { x: Matrix; y: Float64Array },
+  params: GbdtParams,
+  onRound: (round: number, validRmse: number) => void = () => {},
+): { model: GbdtModel; history: FitHistory } {
+  const featureCount = train.columns.length;
+  const binned = train.columns.map((column) => binColumn(column, params.maxBins));
+  const baseScore = Math.fround(mean(y));
+  const pred = new Float64Array(train.rows).fill(baseScore);
+  const validPred = new Float64Array(valid.x.rows).fill(baseScore);
+  const grad = new Float64Array(train.rows);
+  const random = createRandom(params.seed);
+  const trees: Tree[] = [];
+  const validRmse: number[] = [];
+  let best = { rmse: Infinity, round: -1 };
+
+  for (let round = 0; round < params.maxRounds; round++) {
+    for (let i = 0; i < train.rows; i++) grad[i] = pred[i] - y[i];
+    const rows = sampleRows(train.rows, params.subsample, random);
+    const tree = growTree(binned, grad, rows, params);
+    addTree(tree, train, pred);
+    addTree(tree, valid.x, validPred);
+    trees.push(tree);
+    const rmse = rootMeanSquare(validPred, valid.y);
+    validRmse.push(rmse);
+    onRound(round, rmse);
+    if (rmse < best.rmse) best = { rmse, round };
+    else if (round - best.round >= params.earlyStoppingRounds) break;
+  }
+  trees.length = best.round + 1;
+  return {
+    model: { baseScore, trees, featureCount },
+    history: { bestRound: best.round, rounds: validRmse.length, validRmse },
+  };
+}
+
+interface BinnedColumn {
+  /** Bin of each row. */
+  readonly bins: Uint8Array;
+  /** Upper edge of each bin: a float32 value present in the data, so `bin <= b` ⇔ `x <= cuts[b]`. */
+  readonly cuts: Float32Array;
+}
+
+function binColumn(column: Float32Array, maxBins: number): BinnedColumn {
+  const sorted = Float32Array.from(column).sort();
+  const unique: number[] = [];
+  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) unique.push(sorted[i]);
+  let cuts: number[];
+  if (unique.length <= maxBins) cuts = unique;
+  else {
+    // why: quantile edges over rows (not over distinct values) put the bins where the data is.
+    cuts = [];
+    for (let b = 1; b <= maxBins; b++) {
+      const edge = sorted[Math.min(sorted.length - 1, Math.floor((b * sorted.length) / maxBins) - 1)];
+      if (cuts.length === 0 || edge > cuts[cuts.length - 1]) cuts.push(edge);
+    }
+    if (cuts[cuts.length - 1] < sorted[sorted.length - 1]) cuts[cuts.length - 1] = sorted[sorted.length - 1];
+  }
+  const edges = Float32Array.from(cuts);
+  const bins = new Uint8Array(column.length);
+  for (let i = 0; i < column.length; i++) {
+    let lo = 0;
+    let hi = edges.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (column[i] <= edges[mid]) hi = mid;
+      else lo = mid + 1;
+    }
+    bins[i] = lo;
+  }
+  return { bins, cuts: edges };
+}
+
+function sampleRows(rows: number, fraction: number, random: () => number): Uint32Array {
+  if (fraction >= 1) return Uint32Array.from({ length: rows }, (_, i) => i);
+  const picked: number[] = [];
+  for (let i = 0; i < rows; i++) if (random() < fraction) picked.push(i);
+  return Uint32Array.from(picked);
+}
+
+const BINS = 256;
+
+interface Leaf {
+  node: number;
+  start: number;
+  end: number;
+  depth: number;
+  sumGrad: number;
+  /** Gradient sums and counts per (feature, bin). */
+  histGrad: Float64Array;
+  histCount: Float64Array;
+  split?: { feature: number; bin: number; gain: number };
+}
+
+function growTree(binned: readonly BinnedColumn[], grad: Float64Array, rows: Uint32Array, params: GbdtParams): Tree {
+  const tree: Tree = { feature: [], threshold: [], left: [], right: [], value: [] };
+  const addNode = () => {
+    tree.feature.push(-1);
+    tree.threshold.push(0);
+    tree.left.push(-1);
+    tree.right.push(-1);
+    tree.value.push(0);
+    return tree.feature.length - 1;
+  };
+  const scratch = new Uint32Array(rows.length);
+  const root = makeLeaf(addNode(), 0, rows.length, 0, binned, grad, rows);
+  let sumGrad = 0;
+  for (let k = 0; k < rows.length; k++) sumGrad += grad[rows[k]];
+  root.sumGrad = sumGrad;
+  findSplit(root, binned, params);
+  const leaves: Leaf[] = [root];
+
+  while (leaves.length < params.maxLeaves) {
+    let bestIndex = -1;
+    for (let l = 0; l < leaves.length; l++) {
+      const s = leaves[l].split;
+      if (s && (bestIndex < 0 || s.gain > leaves[bestIndex].split!.gain)) bestIndex = l;
+    }
+    if (bestIndex < 0) break;
+    const parent = leaves[bestIndex];
+    const { feature, bin } = parent.split!;
+    const bins = binned[feature].bins;
+    // why: a stable partition keeps row order, so the float sums (and the model) are deterministic.
+    let lo = parent.start;
+    let hiCount = 0;
+    for (let k = parent.start; k < parent.end; k++) {
+      const i = rows[k];
+      if (bins[i] <= bin) rows[lo++] = i;
+      else scratch[hiCount++] = i;
+    }
+    rows.set(scratch.subarray(0, hiCount), lo);
+
+    tree.feature[parent.node] = feature;
+    tree.threshold[parent.node] = binned[feature].cuts[bin];
+    const leftNode = addNode();
+    const rightNode = addNode();
+    tree.left[parent.node] = leftNode;
+    tree.right[parent.node] = rightNode;
+
+    const leftSize = lo - parent.start;
+    const rightSize = parent.end - lo;
+    // why: histogram subtraction; scan only the smaller child, derive the other from the parent.
+    const smallIsLeft = leftSize <= rightSize;
+    const small = smallIsLeft
+      ? makeLeaf(leftNode, parent.start, lo, parent.depth + 1, binned, grad, rows)
+      : makeLeaf(rightNode, lo, parent.end, parent.depth + 1, binned, grad, rows);
+    const large: Leaf = {
+      node: smallIsLeft ? rightNode : leftNode,
+      start: smallIsLeft ? lo : parent.start,
+      end: smallIsLeft ? parent.end : lo,
+      depth: parent.depth + 1,
+      sumGrad: 0,
+      histGrad: parent.histGrad,
+      histCount: parent.histCount,
+    };
+    for (let h = 0; h < large.histGrad.length; h++) {
+      large.histGrad[h] -= small.histGrad[h];
+      large.histCount[h] -= small.histCount[h];
+    }
+    small.sumGrad = sumRange(grad, rows, small.start, small.end);
+    large.sumGrad = parent.sumGrad - small.sumGrad;
+    findSplit(small, binned, params);
+    findSplit(large, binned, params);
+    leaves.splice(bestIndex, 1, small, large);
+  }
+
+  for (const leaf of leaves) {
+    const count = leaf.end - leaf.start;
+    tree.value[leaf.node] = Math.fround((-leaf.sumGrad / (count + params.lambda)) * params.learningRate);
+  }
+  return tree;
+}
+
+function sumRange(grad: Float64Array, rows: Uint32Array, start: number, end: number): number {
+  let s = 0;
+  for (let k = start; k < end; k++) s += grad[rows[k]];
+  return s;
+}
+
+function makeLeaf(
+  node: number,
+  start: number,
+  end: number,
+  depth: number,
+  binned: readonly BinnedColumn[],
+  grad: Float64Array,
+  rows: Uint32Array,
+): Leaf {
+  const histGrad = new Float64Array(binned.length * BINS);
+  const histCount = new Float64Array(binned.length * BINS);
+  for (let f = 0; f < binned.length; f++) {
+    const bins = binned[f].bins;
+    const base = f * BINS;
+    for (let k = start; k < end; k++) {
+      const i = rows[k];
+      const h = base + bins[i];
+      histGrad[h] += grad[i];
+      histCount[h]++;
+    }
+  }
+  return { node, start, end, depth, sumGrad: 0, histGrad, histCount };
+}
+
+function findSplit(leaf: Leaf, binned: readonly BinnedColumn[], params: GbdtParams): void {
+  const count = leaf.end - leaf.start;
+  leaf.split = undefined;
+  if (leaf.depth >= params.maxDepth || count < 2 * params.minSamplesLeaf) return;
+  const parentScore = (leaf.sumGrad * leaf.sumGrad) / (count + params.lambda);
+  let best = { feature: -1, bin: -1, gain: 1e-9 };
+  for (let f = 0; f < binned.length; f++) {
+    const base = f * BINS;
+    let gl = 0;
+    let nl = 0;
+    for (let b = 0; b < binned[f].cuts.length - 1; b++) {
+      gl += leaf.histGrad[base + b];
+      nl += leaf.histCount[base + b];
+      const nr = count - nl;
+      if (nl < params.minSamplesLeaf) continue;
+      if (nr < params.minSamplesLeaf) break;
+      const gr = leaf.sumGrad - gl;
+      const gain = (gl * gl) / (nl + params.lambda) + (gr * gr) / (nr + params.lambda) - parentScore;
+      if (gain > best.gain) best = { feature: f, bin: b, gain };
+    }
+  }
+  if (best.feature >= 0) leaf.split = best;
+}
+
+function mean(values: Float64Array): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return values.length > 0 ? s / values.length : 0;
+}
+
+export function rootMeanSquare(pred: Float64Array | Float32Array, y: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < y.length; i++) s += (pred[i] - y[i]) ** 2;
+  return Math.sqrt(s / Math.max(1, y.length));
+}

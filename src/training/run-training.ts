@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import type { FeatureSet } from '../features/model-contract.js';
+import { TrainingError } from './errors.js';
+import { exportOnnx } from './onnx-export.js';
+import { checkParity } from './onnx-check.js';
+import { DEFAULT_PARAMS, evaluate, fitModel, predict, type ModelParams, type SplitMetrics } from './pipeline.js';
+import type { Progress } from './progress.js';
+import { parseRegistryUri, publishModel } from './registry-writer.js';
+import { dataRecord, referenceHistograms, trainingRecord, type DataRecord } from './training-record.js';
+import { filterTrips, type TripTable } from './trip-filter.js';
+import { readTripParquet } from './trip-parquet.js';
+import { loadSourceFile } from './trip-source.js';
+
+export interface TrainOptions {
+  readonly train: string;
+  readonly validation: string;
+  /** More months to report metrics on (not used for fitting or stopping). */
+  readonly evaluate?: readonly string[];
+  readonly featureSet: FeatureSet;
+  readonly registry: string;
+  readonly name: string;
+  readonly alias?: string;
+  readonly seed: number;
+  readonly params?: ModelParams;
+}
+
+export interface TrainOutcome {
+  readonly version: string;
+  readonly dir: string;
+  readonly record: Record<string, unknown>;
+  readonly validation: SplitMetrics;
+  readonly evaluation: Record<string, SplitMetrics>;
+}
+
+/** Fewer trips than this cannot feed out-of-fold encodings and an early-stopping split. */
+const MIN_TRAIN_TRIPS = 50;
+
+/**
+ * Reads and filters the data, fits, evaluates, exports, checks parity and only then publishes, so
+ * a failure anywhere before the last step leaves the registry as it was.
+ */
+export async function runTraining(options: TrainOptions, progress: Progress): Promise<TrainOutcome> {
+  const params = options.params ?? DEFAULT_PARAMS;
+  const registryRoot = parseRegistryUri(options.registry);
+  const train = await progress.stage('read training data', () => loadTrips(options.train, 'training data', progress));
+  const validation = await progress.stage('read validation data', () => loadTrips(options.validation, 'validation data', progress));
+  const extra: Loaded[] = [];
+  for (const source of options.evaluate ?? []) extra.push(await progress.stage(`read ${source}`, () => loadTrips(source, source, progress)));
+  if (train.table.rows < MIN_TRAIN_TRIPS) {
+    throw new TrainingError(`training data ${options.train} has only ${train.table.rows} usable trips, at least ${MIN_TRAIN_TRIPS} needed`);
+  }
+
+  const model = await progress.stage('fit', (tick) =>
+    fitModel(train.table, options.featureSet, params, options.seed, (round, rmse) =>
+      tick(round + 1, params.gbdt.maxRounds, `early-stopping RMSE ${rmse.toFixed(4)}`),
+    ),
+  );
+  const { trainPred, validationPred, metrics } = await progress.stage('evaluate', () => {
+    const trainPred = predict(model, train.table);
+    const validationPred = predict(model, validation.table);
+    const evaluation: Record<string, SplitMetrics> = {};
+    for (const e of extra) evaluation[e.data.file] = evaluate(model, e.table, predict(model, e.table));
+    return {
+      trainPred,
+      validationPred,
+      metrics: { train: evaluate(model, train.table, trainPred), validation: evaluate(model, validation.table, validationPred), evaluation },
+    };
+  });
+  const onnx = await progress.stage('export ONNX', () =>
+    exportOnnx(model.featurizer, model.gbdt, `NYC taxi ride duration in minutes (${options.featureSet} feature set); see training.json beside this file`),
+  );
+  const parity = await progress.stage('check ONNX parity', () => checkParity(onnx, options.featureSet, validation.table, validationPred));
+
+  const record = trainingRecord({
+    name: options.name,
+    model,
+    params,
+    seed: options.seed,
+    data: { train: train.data, validation: validation.data, evaluation: extra.map((e) => e.data) },
+    metrics,
+    parity,
+    histograms: referenceHistograms(model, train.table, trainPred),
+    timings: progress.timings,
+    onnxBytes: onnx.byteLength,
+    onnxSha256: createHash('sha256').update(onnx).digest('hex'),
+  });
+  const published = await progress.stage('register', () =>
+    publishModel({ root: registryRoot, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias }),
+  );
+  return { ...published, record, validation: metrics.validation, evaluation: metrics.evaluation };
+}
+
+interface Loaded {
+  readonly table: TripTable;
+  readonly data: DataRecord;
+}
+
+async function loadTrips(source: string, label: string, progress: Progress): Promise<Loaded> {
+  const file = await loadSourceFile(source);
+  const { table, report } = filterTrips(await readTripParquet(file.bytes, source));
+  const d = report.dropped;
+  progress.info(
+    `  ${file.name}: ${report.rowsRead} rows, ${d.duration_outside_1_60_min} outside 1–60 min, ` +
+      `dropped ${d.missing_field} with missing fields, ${d.impossible_pickup_date} with pickups outside ${report.month}, ` +
+      `${d.zone_out_of_range} with zone ids outside 1–265, ${d.negative_distance} with negative distance → ${report.rowsKept} trips`,
+  );
+  if (report.rowsKept === 0) throw new TrainingError(`${label} ${source}: no trips left after filtering (${report.rowsRead} rows read)`);
+  return { table, data: dataRecord(file, report) };
+}
