@@ -17,6 +17,7 @@ export function modelHandler(slot: ModelSlot) {
       feature_set: info.featureSet,
       signature: { inputs: info.inputs, outputs: info.outputs },
       metrics: (training?.metrics as unknown) ?? null,
+      trained_at: (training?.created_at as unknown) ?? null,
       loaded_at: info.loadedAt.toISOString(),
     });
   };

@@ -1,0 +1,79 @@
+import { describe, expect, test } from 'vitest';
+import { ConfigError, loadConfig, parseByteSize } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  test('When the environment is empty, then the documented defaults apply', () => {
+    expect(loadConfig({})).toEqual({
+      PORT: 9696,
+      HOST: '0.0.0.0',
+      MODEL_URI: 'models:/taxi-ride-duration@production',
+      REGISTRY_URI: 'file:models',
+      LOG_LEVEL: 'info',
+      LOG_PRETTY: false,
+      BODY_LIMIT: 2 * 1024 * 1024,
+      MAX_BATCH: 10_000,
+      CORS_ORIGINS: [],
+      SHUTDOWN_DRAIN_MS: 5000,
+      SHUTDOWN_TIMEOUT_MS: 30_000,
+    });
+  });
+
+  test('When values are set, then they are parsed to their types', () => {
+    const config = loadConfig({
+      PORT: '0',
+      MODEL_URI: 'models:/other/3',
+      BODY_LIMIT: '512kb',
+      CORS_ORIGINS: 'https://a.example.com, http://localhost:3000',
+      LOG_PRETTY: 'true',
+      SHUTDOWN_DRAIN_MS: '0',
+      UNRELATED: 'ignored',
+    });
+
+    expect(config).toMatchObject({
+      PORT: 0,
+      MODEL_URI: 'models:/other/3',
+      BODY_LIMIT: 524_288,
+      CORS_ORIGINS: ['https://a.example.com', 'http://localhost:3000'],
+      LOG_PRETTY: true,
+      SHUTDOWN_DRAIN_MS: 0,
+    });
+  });
+
+  test('When a variable is empty, then its default applies', () => {
+    expect(loadConfig({ PORT: '', LOG_LEVEL: '' })).toMatchObject({ PORT: 9696, LOG_LEVEL: 'info' });
+  });
+
+  test.each([
+    ['PORT', 'abc', 'invalid configuration: PORT="abc": expected a port number'],
+    ['PORT', '70000', 'invalid configuration: PORT="70000": expected a port from 0 to 65535'],
+    ['PORT', '80.5', 'invalid configuration: PORT="80.5": expected a whole port number'],
+    ['MODEL_URI', 's3://bucket/model', 'invalid configuration: MODEL_URI="s3://bucket/model": expected models:/<name>@<alias> or models:/<name>/<version>, got "s3://bucket/model"'],
+    ['MODEL_URI', 'models:/taxi/0', 'invalid configuration: MODEL_URI="models:/taxi/0": version "0" must be a positive integer'],
+    ['MODEL_URI', 'models:/..@x', 'invalid configuration: MODEL_URI="models:/..@x": model name ".." may hold only letters, digits, \'.\', \'_\' and \'-\''],
+    ['REGISTRY_URI', 'ftp://x', 'invalid configuration: REGISTRY_URI="ftp://x": expected file:<directory> or an http(s):// URL'],
+    ['LOG_LEVEL', 'verbose', 'invalid configuration: LOG_LEVEL="verbose": expected one of fatal, error, warn, info, debug, trace, silent'],
+    ['LOG_PRETTY', 'maybe', 'invalid configuration: LOG_PRETTY="maybe": expected true or false'],
+    ['BODY_LIMIT', 'huge', 'invalid configuration: BODY_LIMIT="huge": expected a size such as 512kb, 2mb or a number of bytes'],
+    ['MAX_BATCH', '0', 'invalid configuration: MAX_BATCH="0": expected at least 1'],
+    ['CORS_ORIGINS', 'https://a.com/path', 'invalid configuration: CORS_ORIGINS="https://a.com/path": expected a comma-separated list of origins such as https://app.example.com (no path), or *'],
+    ['SHUTDOWN_DRAIN_MS', '-1', 'invalid configuration: SHUTDOWN_DRAIN_MS="-1": expected 0 or more milliseconds'],
+    ['SHUTDOWN_TIMEOUT_MS', 'soon', 'invalid configuration: SHUTDOWN_TIMEOUT_MS="soon": expected a number of milliseconds'],
+  ])('When %s=%s, then one line names the variable and the rule', (name, value, message) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new ConfigError(message));
+  });
+
+  test('When several variables are bad, then the line names each of them', () => {
+    expect(() => loadConfig({ PORT: 'x', MAX_BATCH: 'y' })).toThrow(
+      'invalid configuration: PORT="x": expected a port number; MAX_BATCH="y": expected a number of trips',
+    );
+  });
+});
+
+describe('parseByteSize', () => {
+  test('When a size has a unit, then it is converted to bytes', () => {
+    expect([parseByteSize('100'), parseByteSize('1kb'), parseByteSize('1.5MB'), parseByteSize('1gb')]).toEqual([
+      100, 1024, 1_572_864, 1024 ** 3,
+    ]);
+    expect([parseByteSize('0'), parseByteSize('-1kb'), parseByteSize('1tb')]).toEqual([undefined, undefined, undefined]);
+  });
+});

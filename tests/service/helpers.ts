@@ -1,0 +1,124 @@
+import { resolve } from 'node:path';
+import type { Express } from 'express';
+import { createApp, type Lifecycle } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import type { ModelInputColumns } from '../../src/features/model-contract.js';
+import { loadModel } from '../../src/model/load-model.js';
+import { ModelSlot } from '../../src/model/model-slot.js';
+import type { LoadedModel, ModelInfo } from '../../src/model/onnx-model.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
+import { createModelSource } from '../../src/registry/model-source.js';
+import { parseModelUri } from '../../src/registry/model-uri.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+/** The embedded registry the service ships with (REGISTRY_URI=file:models). */
+export const EMBEDDED_REGISTRY = 'file:models';
+export const FIXTURE_REGISTRY = 'file:tests/fixtures/registry';
+export const PRODUCTION_URI = 'models:/taxi-ride-duration@production';
+
+export type LogLine = Record<string, unknown> & { msg: string; level: number };
+
+export interface TestApp {
+  app: Express;
+  slot: ModelSlot;
+  metrics: Metrics;
+  lifecycle: Lifecycle;
+  config: Config;
+  logs: LogLine[];
+}
+
+export async function loadTestModel(
+  modelUri = PRODUCTION_URI,
+  registryUri = EMBEDDED_REGISTRY,
+  metrics: Metrics = createMetrics(undefined, { defaultMetrics: false }),
+): Promise<LoadedModel> {
+  return loadModel(createModelSource(registryUri, { cwd: REPO_ROOT }), parseModelUri(modelUri), metrics);
+}
+
+/** An app as server.ts builds it, with logs captured from a real pino destination. */
+export async function buildApp(
+  options: { model?: LoadedModel | null; env?: Record<string, string>; logLevel?: string } = {},
+): Promise<TestApp> {
+  const config = loadConfig({ LOG_LEVEL: options.logLevel ?? 'debug', ...options.env });
+  const logs: LogLine[] = [];
+  const logger = createLogger({ level: config.LOG_LEVEL, destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
+  const metrics = createMetrics();
+  const slot = new ModelSlot();
+  const lifecycle: Lifecycle = { draining: false };
+  const model = options.model === undefined ? await loadTestModel(PRODUCTION_URI, EMBEDDED_REGISTRY, metrics) : options.model;
+  if (model !== null) {
+    await slot.swap(model);
+    metrics.setServedModel(model.info);
+  }
+  return { app: createApp({ config, logger, metrics, slot, lifecycle }), slot, metrics, lifecycle, config, logs };
+}
+
+export function aTrip(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { PULocationID: 10, DOLocationID: 50, trip_distance: 40, ...overrides };
+}
+
+export function fakeInfo(overrides: Partial<ModelInfo> = {}): ModelInfo {
+  return {
+    name: 'fake',
+    version: '1',
+    alias: undefined,
+    modelVersion: 'fake/1',
+    featureSet: 'base',
+    inputs: [],
+    outputs: [{ name: 'duration', type: 'float32' }],
+    training: undefined,
+    loadedAt: new Date(0),
+    ...overrides,
+  };
+}
+
+/** A model whose run is given by the test: slow, failing or returning NaN (MLServer's SlowModel/ErrorModel). */
+export function fakeModel(
+  run: (columns: ModelInputColumns, n: number) => Promise<Float32Array>,
+  info: Partial<ModelInfo> = {},
+): LoadedModel & { released: boolean } {
+  const model = {
+    info: fakeInfo(info),
+    released: false,
+    run,
+    async release() {
+      model.released = true;
+    },
+  };
+  return model;
+}
+
+/** A promise with its resolve function, to hold a fake model's run open. */
+export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
+  let open!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/**
+ * The served model's prediction computed without the service: its ONNX file run directly, with the
+ * inputs built by hand from the contract. Durations are rounded as the API rounds them.
+ */
+export async function predictDirectly(
+  rows: { PULocationID: number; DOLocationID: number; trip_distance: number; pickup_hour: number; pickup_dow: number }[],
+  modelUri = PRODUCTION_URI,
+  registryUri = EMBEDDED_REGISTRY,
+): Promise<number[]> {
+  const ort = await import('onnxruntime-node');
+  const { readModelDirectory } = await import('../../src/registry/model-source.js');
+  const resolved = await createModelSource(registryUri, { cwd: REPO_ROOT }).resolve(parseModelUri(modelUri));
+  const session = await ort.InferenceSession.create((await readModelDirectory(resolved.dir)).onnxFile);
+  const int64 = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [rows.length]);
+  const all: Record<string, InstanceType<typeof ort.Tensor>> = {
+    PULocationID: int64(rows.map((r) => r.PULocationID)),
+    DOLocationID: int64(rows.map((r) => r.DOLocationID)),
+    trip_distance: new ort.Tensor('float32', Float32Array.from(rows.map((r) => r.trip_distance)), [rows.length]),
+    pickup_hour: int64(rows.map((r) => r.pickup_hour)),
+    pickup_dow: int64(rows.map((r) => r.pickup_dow)),
+  };
+  const feeds = Object.fromEntries(session.inputNames.map((name) => [name, all[name]]));
+  const out = await session.run(feeds);
+  await session.release();
+  return Array.from(out.duration.data as Float32Array, (d) => Math.round(d * 1000) / 1000);
+}

@@ -1,0 +1,123 @@
+import { describe, expect, test } from 'vitest';
+import { ModelLoadError } from '../../src/errors.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { createModelSource, readModelDirectory } from '../../src/registry/model-source.js';
+import { parseModelUri } from '../../src/registry/model-uri.js';
+import { EMBEDDED_REGISTRY, FIXTURE_REGISTRY, REPO_ROOT, loadTestModel } from './helpers.js';
+
+const fixtures = createModelSource(FIXTURE_REGISTRY, { cwd: REPO_ROOT });
+
+describe('parseModelUri', () => {
+  test('When the URI names an alias or a version, then both parts are read', () => {
+    expect(parseModelUri('models:/taxi-ride-duration@production')).toEqual({
+      kind: 'alias',
+      name: 'taxi-ride-duration',
+      alias: 'production',
+      text: 'models:/taxi-ride-duration@production',
+    });
+    expect(parseModelUri('models:/taxi-ride-duration/12')).toMatchObject({ kind: 'version', version: '12' });
+  });
+
+  test.each([['runs:/abc/model'], ['models:/a/b/c'], ['models:/name@'], ['models:/name@bad alias'], ['models:/name/v2']])(
+    'When the URI is %s, then it is refused with the accepted forms or the broken part',
+    (text) => {
+      expect(() => parseModelUri(text)).toThrow(/models:\/<name>|alias|version/);
+    },
+  );
+});
+
+describe('file registry', () => {
+  test('When an alias is resolved, then it gives the version directory from aliases.json', async () => {
+    const resolved = await fixtures.resolve(parseModelUri('models:/taxi-ride-duration@base'));
+
+    expect(resolved).toEqual({
+      name: 'taxi-ride-duration',
+      version: '1',
+      alias: 'base',
+      dir: `${REPO_ROOT}/tests/fixtures/registry/taxi-ride-duration/1`,
+    });
+    expect(await readModelDirectory(resolved.dir)).toEqual({
+      onnxFile: `${resolved.dir}/model.onnx`,
+      training: { feature_set: 'base', metrics: { val_rmse: 5.5, val_mae: 3.25 } },
+    });
+  });
+
+  test.each([
+    ['models:/taxi-ride-duration@staging', /has no alias "staging"/],
+    ['models:/taxi-ride-duration@constructor', /has no alias "constructor"/],
+    ['models:/taxi-ride-duration@dangling', /version 9 not found/],
+    ['models:/taxi-ride-duration/7', /version 7 not found/],
+    ['models:/unknown-model@production', /cannot read .*unknown-model\/aliases.json/],
+  ])('When %s is resolved, then it fails with reason resolve', async (uri, message) => {
+    const err = await fixtures.resolve(parseModelUri(uri)).catch((e: unknown) => e);
+
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err).toMatchObject({ reason: 'resolve', message: expect.stringMatching(message) });
+  });
+
+  test('When the registry URI is not file:, then the source refuses it (the MLflow source comes with issue 4)', () => {
+    expect(() => createModelSource('http://mlflow:5000', { cwd: REPO_ROOT })).toThrow(/only file: registries/);
+  });
+});
+
+describe('loading a model', () => {
+  test('When the embedded production model loads, then its signature matches the contract', async () => {
+    const model = await loadTestModel();
+
+    expect(model.info).toMatchObject({ name: 'taxi-ride-duration', alias: 'production', featureSet: 'time' });
+    expect(model.info.inputs.map((i) => i.name)).toEqual(['PULocationID', 'DOLocationID', 'trip_distance', 'pickup_hour', 'pickup_dow']);
+    await model.release();
+  });
+
+  test('When the base (3-input) model loads, then only the base inputs are fed', async () => {
+    const model = await loadTestModel('models:/taxi-ride-duration/1', EMBEDDED_REGISTRY);
+
+    expect(model.info.featureSet).toBe('base');
+    expect(model.info.inputs.map((i) => i.name)).toEqual(['PULocationID', 'DOLocationID', 'trip_distance']);
+    await model.release();
+  });
+
+  test.each([
+    ['models:/taxi-ride-duration@broken', 'signature', /model inputs \[distance:float32\] match no feature set/],
+    ['models:/taxi-ride-duration@nan', 'warmup', /warm-up inference returned NaN/],
+    ['models:/taxi-ride-duration@staging', 'resolve', /has no alias/],
+  ])('When %s is loaded, then it fails (%s) and model_load_failures_total counts it', async (uri, reason, message) => {
+    const metrics = createMetrics(undefined, { defaultMetrics: false });
+
+    const err = await loadTestModel(uri, FIXTURE_REGISTRY, metrics).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ reason, message: expect.stringMatching(message) });
+    expect(await metrics.registry.getSingleMetricAsString('model_load_failures_total')).toContain(
+      `model_load_failures_total{reason="${reason}"} 1`,
+    );
+  });
+
+  test('When the output is not named duration, then the signature check refuses it', async () => {
+    const { loadOnnxModel } = await import('../../src/model/onnx-model.js');
+    const resolved = { name: 'x', version: '1', alias: undefined, dir: `${REPO_ROOT}/tests/fixtures/models` };
+
+    const err = await loadOnnxModel(resolved, { onnxFile: `${REPO_ROOT}/tests/fixtures/models/wrong-output.onnx`, training: undefined }).catch(
+      (e: unknown) => e,
+    );
+
+    expect(err).toMatchObject({ reason: 'signature', message: expect.stringContaining('float32 tensor named "duration"') });
+  });
+
+  test('When the ONNX file is not a model, then it fails with reason session', async () => {
+    const { loadOnnxModel } = await import('../../src/model/onnx-model.js');
+    const resolved = { name: 'x', version: '1', alias: undefined, dir: REPO_ROOT };
+
+    const err = await loadOnnxModel(resolved, { onnxFile: `${REPO_ROOT}/package.json`, training: undefined }).catch((e: unknown) => e);
+
+    expect(err).toMatchObject({ reason: 'session' });
+  });
+
+  test('When a model loads, then model_load_duration_seconds records it', async () => {
+    const metrics = createMetrics(undefined, { defaultMetrics: false });
+
+    const model = await loadTestModel(undefined, undefined, metrics);
+
+    expect(await metrics.registry.getSingleMetricAsString('model_load_duration_seconds')).toContain('model_load_duration_seconds_count 1');
+    await model.release();
+  });
+});
