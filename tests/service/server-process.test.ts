@@ -1,0 +1,140 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { afterEach, describe, expect, test } from 'vitest';
+import { REPO_ROOT } from './helpers.js';
+
+interface Started {
+  child: ChildProcessWithoutNullStreams;
+  logs: Record<string, unknown>[];
+  stderr: () => string;
+  exited: Promise<number | null>;
+  waitForLog: (msg: string) => Promise<Record<string, unknown>>;
+}
+
+const running: ChildProcessWithoutNullStreams[] = [];
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+/** Starts src/server.ts as its own process (the real composition root), on 127.0.0.1 and a free port. */
+function startServer(env: Record<string, string> = {}): Started {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+  });
+  running.push(child);
+  const logs: Record<string, unknown>[] = [];
+  const waiters: { msg: string; resolve: (line: Record<string, unknown>) => void }[] = [];
+  let buffered = '';
+  let errText = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
+      buffered = buffered.slice(nl + 1);
+      logs.push(line);
+      for (const w of waiters.filter((w) => w.msg === line.msg)) w.resolve(line);
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const waitForLog = (msg: string) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const seen = logs.find((l) => l.msg === msg);
+      if (seen) return resolve(seen);
+      waiters.push({ msg, resolve });
+      void exited.then((code) => reject(new Error(`server exited (${code}) before logging "${msg}": ${errText}`)));
+    });
+  return { child, logs, stderr: () => errText, exited, waitForLog };
+}
+
+interface Reply {
+  status: number;
+  headers: IncomingMessage['headers'];
+  text: string;
+}
+
+function send(port: number, method: string, path: string, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path, agent: false, headers: body ? { 'Content-Type': 'application/json' } : {} },
+      (res) => collect(res).then(resolve, reject),
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function collect(res: IncomingMessage): Promise<Reply> {
+  return new Promise((resolve) => {
+    let text = '';
+    res.on('data', (c: Buffer) => (text += c.toString()));
+    res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+  });
+}
+
+const TRIP = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 });
+
+describe('the server process', () => {
+  test('When started, it serves, drains on SIGTERM (503 readiness, in-flight request finishes) and exits 0', async () => {
+    const server = startServer({ SHUTDOWN_DRAIN_MS: '1000', SHUTDOWN_TIMEOUT_MS: '10000' });
+    const port = (await server.waitForLog('listening')).port as number;
+    await server.waitForLog('model loaded and warmed up; ready');
+
+    const ready = await send(port, 'GET', '/readyz');
+    const predicted = await send(port, 'POST', '/predict', TRIP);
+    const scraped = await send(port, 'GET', '/metrics');
+
+    expect(ready.status).toBe(200);
+    expect(predicted.status).toBe(200);
+    expect(JSON.parse(predicted.text)).toEqual({ duration: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\/\d+$/) });
+    expect(scraped.text).toMatch(/predictions_total\{model_version="taxi-ride-duration\/\d+",outcome="success"\} 1/);
+    expect(scraped.text).toMatch(/model_info\{name="taxi-ride-duration",version="\d+",alias="production"\} 1/);
+
+    // A request whose body is only half sent is in flight across the whole shutdown.
+    let inFlightReply!: Promise<Reply>;
+    const inFlight = httpRequest(
+      { host: '127.0.0.1', port, method: 'POST', path: '/predict', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': TRIP.length } },
+      (res) => (inFlightReply = collect(res)),
+    );
+    const responded = new Promise<void>((resolve) => inFlight.on('response', () => resolve()));
+    inFlight.write(TRIP.slice(0, 20));
+    await new Promise((r) => setTimeout(r, 100));
+
+    server.child.kill('SIGTERM');
+    await server.waitForLog('shutting down: readiness is 503, still serving');
+    const drainingReady = await send(port, 'GET', '/readyz');
+    const drainingPredict = await send(port, 'POST', '/predict', TRIP);
+    await server.waitForLog('no longer accepting connections; finishing in-flight requests');
+    const refused = await send(port, 'GET', '/healthz').catch((err: NodeJS.ErrnoException) => err.code);
+    inFlight.end(TRIP.slice(20));
+    await responded;
+    const finished = await inFlightReply;
+    const code = await server.exited;
+
+    expect(drainingReady.status).toBe(503);
+    expect(JSON.parse(drainingReady.text)).toMatchObject({ status: 'draining' });
+    expect(drainingPredict.status).toBe(200);
+    expect(refused).toBe('ECONNREFUSED');
+    expect(finished.status).toBe(200);
+    expect(JSON.parse(finished.text)).toEqual(JSON.parse(predicted.text));
+    expect(code).toBe(0);
+    expect(server.logs.at(-1)).toMatchObject({ msg: 'stopped' });
+    expect(server.logs.filter((l) => l.msg === 'request' && l.route === '/predict')).toHaveLength(3);
+  });
+
+  test('When a variable is invalid, then it exits 1 with one line naming it', async () => {
+    const server = startServer({ PORT: 'ninety' });
+
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toBe('invalid configuration: PORT="ninety": expected a port number\n');
+  });
+
+  test('When the model cannot be loaded, then it logs why and exits 1', async () => {
+    const server = startServer({ MODEL_URI: 'models:/taxi-ride-duration@no-such-alias' });
+
+    expect(await server.exited).toBe(1);
+    expect(server.logs.at(-1)).toMatchObject({ level: 60, msg: expect.stringMatching(/cannot load the model: .*has no alias "no-such-alias"/) });
+  });
+});
