@@ -1,0 +1,274 @@
+/**
+ * From a model URI to an MLflow Model directory on local disk, following the contract's recommended
+ * download procedure (§2.7): resolve the URI to a version (or a logged model, or a run), ask the server
+ * where its files are stored, list that directory recursively and download every file (external ONNX
+ * weights included), then check MLmodel has an onnx flavor. Files land in a sibling staging directory
+ * that is renamed into place only when complete, so a failure never leaves a partial model behind.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { ArtifactLocation, MlflowClient, ModelVersion, RegistryLogger } from './mlflow-client.js';
+import { RegistryError, isRegistryError } from './mlflow-errors.js';
+import { joinArtifactPath, parseMlflowUri, type MlflowModelUri } from './mlflow-uri.js';
+
+/** What a model URI resolved to, before any file is downloaded. */
+export interface ResolvedModelVersion {
+  /** The URI as given. */
+  readonly uri: string;
+  readonly kind: MlflowModelUri['kind'];
+  /** Registered model name; for runs:/ the run id, for models:/m-<id> the model id. */
+  readonly name: string;
+  /** Registered version; for runs:/ the artifact path, for models:/m-<id> the model id. */
+  readonly version: string;
+  /** The alias the URI named, when it named one. */
+  readonly alias: string | undefined;
+  /** The version's `source` as registered (e.g. models:/m-…, mlflow-artifacts:/…, runs:/…). */
+  readonly source: string | undefined;
+  readonly runId: string | undefined;
+  /** MLflow 3 logged model id, when known. */
+  readonly modelId: string | undefined;
+  /** Where the files are read from (the download URI). */
+  readonly storageUri: string;
+  readonly location: ArtifactLocation;
+  /** Deprecation warnings (stages, latest); also logged. */
+  readonly warnings: readonly string[];
+}
+
+/** What MLmodel says, reduced to what serving needs. */
+export interface MlmodelInfo {
+  /** Every flavor name in MLmodel, sorted. */
+  readonly flavors: readonly string[];
+  /** flavors.onnx.data: the ONNX file, relative to the model directory. */
+  readonly onnxData: string;
+  readonly runId: string | undefined;
+  readonly modelId: string | undefined;
+  readonly mlflowVersion: string | undefined;
+  /** signature.inputs / outputs as MLflow writes them (JSON strings), when present. */
+  readonly signature: { inputs?: string; outputs?: string } | undefined;
+}
+
+export interface DownloadedModel {
+  readonly resolved: ResolvedModelVersion;
+  /** The MLflow Model directory (holds MLmodel). */
+  readonly dir: string;
+  /** Absolute path of the ONNX file; load it by path so ONNX Runtime finds external data beside it. */
+  readonly onnxFile: string;
+  readonly mlmodel: MlmodelInfo;
+  /** Every downloaded file, relative to `dir`, with its size. */
+  readonly files: readonly { path: string; size: number }[];
+}
+
+/** Resolves a models:/, runs:/ or mlflow-artifacts: URI to a version and the location of its files. */
+export async function resolveModelUri(
+  input: string | MlflowModelUri,
+  client: MlflowClient,
+  options: { logger?: RegistryLogger } = {},
+): Promise<ResolvedModelVersion> {
+  const uri = typeof input === 'string' ? parseMlflowUri(input) : input;
+  const warnings: string[] = [];
+  if ('warning' in uri) {
+    warnings.push(uri.warning);
+    options.logger?.warn({ modelUri: uri.text }, uri.warning);
+  }
+  const base = { uri: uri.text, kind: uri.kind, warnings };
+
+  if (uri.kind === 'logged-model') {
+    const info = await client.getLoggedModel(uri.modelId);
+    return {
+      ...base, name: uri.modelId, version: uri.modelId, alias: undefined, source: uri.text, runId: info.source_run_id,
+      modelId: info.model_id, storageUri: info.artifact_uri, location: await locate(client, info.artifact_uri, info.source_run_id),
+    };
+  }
+  if (uri.kind === 'run') {
+    const found = await locateRunModel(client, uri.runId, uri.path);
+    return { ...base, name: uri.runId, version: uri.path || '.', alias: undefined, source: uri.text, runId: uri.runId, ...found };
+  }
+  if (uri.kind === 'artifacts') {
+    const location = client.artifactLocation(uri.artifactUri);
+    if (!location) throw new RegistryError('invalid_model', `${uri.text}: not an artifact proxy URI`);
+    return {
+      ...base, name: 'mlflow-artifacts', version: location.path, alias: undefined, source: uri.text, runId: undefined,
+      modelId: undefined, storageUri: uri.artifactUri, location,
+    };
+  }
+
+  const mv = await pickVersion(uri, client);
+  const storageUri = await client.getDownloadUri(mv.name, mv.version);
+  const modelId = mv.model_id ?? /^models:\/(m-[^/]+)$/.exec(mv.source ?? '')?.[1];
+  return {
+    ...base, name: mv.name, version: mv.version, alias: uri.kind === 'alias' ? uri.alias : undefined, source: mv.source,
+    runId: mv.run_id, modelId, storageUri, location: await locate(client, storageUri, mv.run_id),
+  };
+}
+
+async function pickVersion(uri: Extract<MlflowModelUri, { name: string }>, client: MlflowClient): Promise<ModelVersion> {
+  if (uri.kind === 'alias') return client.getModelVersionByAlias(uri.name, uri.alias);
+  if (uri.kind === 'version') return client.getModelVersion(uri.name, uri.version);
+  const versions = await client.getLatestVersions(uri.name, uri.kind === 'stage' ? [uri.stage] : []);
+  if (versions.length === 0) {
+    const where = uri.kind === 'stage' ? ` and stage '${uri.stage}'` : '';
+    throw new RegistryError('not_found', `No versions of model with name '${uri.name}'${where} found`);
+  }
+  // why: the server returns one latest version per stage; MLflow's client takes the highest number.
+  return versions.reduce((a, b) => (Number(b.version) > Number(a.version) ? b : a));
+}
+
+/** Turns a storage URI into a readable location (contract §2.7 step 3). */
+async function locate(client: MlflowClient, storageUri: string, runId: string | undefined, depth = 0): Promise<ArtifactLocation> {
+  const proxied = client.artifactLocation(storageUri);
+  if (proxied) return proxied;
+  if (depth < 2 && storageUri.startsWith('runs:/')) {
+    const m = /^runs:\/+([^/]+)\/?(.*)$/.exec(storageUri);
+    if (m) return (await locateRunModel(client, m[1], m[2].replace(/\/+$/, ''))).location;
+  }
+  if (depth < 2 && /^models:\/m-[^/]+$/.test(storageUri)) {
+    const info = await client.getLoggedModel(storageUri.slice('models:/'.length));
+    return locate(client, info.artifact_uri, info.source_run_id, depth + 1);
+  }
+  // why: for stores the service cannot read itself (s3:// without credentials here), the tracking
+  // server can list and stream a run's artifacts for us (artifacts/list + /get-artifact, §2.5).
+  if (runId) {
+    const run = await client.getRun(runId);
+    const root = run.info.artifact_uri?.replace(/\/+$/, '');
+    if (root && (storageUri === root || storageUri.startsWith(`${root}/`))) {
+      return { kind: 'run', runId, path: joinArtifactPath(storageUri.slice(root.length)) };
+    }
+  }
+  throw new RegistryError(
+    'invalid_model',
+    `cannot download from ${storageUri}: only the artifact proxy (mlflow-artifacts:/…, server started with ` +
+      '--serve-artifacts) and run artifacts served by the tracking server are supported',
+  );
+}
+
+/**
+ * runs:/<id>/<path>: the run's own artifacts (MLflow 2), or else the logged model of that run whose
+ * name is <path> (MLflow 3 stores models outside the run, contract §2.6).
+ */
+async function locateRunModel(client: MlflowClient, runId: string, path: string) {
+  const run = await client.getRun(runId);
+  const root = run.info.artifact_uri;
+  if (!root) throw new RegistryError('bad_response', `run ${runId} has no artifact_uri`);
+  const runLocation = await locate(client, root, runId, 2);
+  const location = { ...runLocation, path: joinArtifactPath(runLocation.path, path) } as ArtifactLocation;
+  const listing = await client.listArtifacts(location).catch((err: unknown) => {
+    if (isRegistryError(err, 'not_found')) return [];
+    throw err;
+  });
+  if (listing.some((f) => f.path === 'MLmodel' && !f.is_dir)) {
+    return { modelId: undefined, storageUri: `${root.replace(/\/+$/, '')}/${path}`, location };
+  }
+  const outputs = [...run.outputs.model_outputs].sort((a, b) => b.step - a.step);
+  for (const output of outputs) {
+    const info = await client.getLoggedModel(output.model_id);
+    if (info.name === path) {
+      return { modelId: info.model_id, storageUri: info.artifact_uri, location: await locate(client, info.artifact_uri, runId, 2) };
+    }
+  }
+  throw new RegistryError('not_found', `run ${runId} has no model at "${path}" (no ${path}/MLmodel among its artifacts and no logged model named "${path}")`);
+}
+
+/**
+ * Downloads the resolved model directory into `destDir` (which must not exist) and checks its MLmodel.
+ * All or nothing: on any failure nothing is left at `destDir` or beside it.
+ */
+export async function downloadModelDirectory(resolved: ResolvedModelVersion, client: MlflowClient, destDir: string): Promise<DownloadedModel> {
+  const dest = resolve(destDir);
+  if (await stat(dest).then(() => true, () => false)) {
+    throw new RegistryError('invalid_model', `cannot download ${resolved.uri} into ${dest}: it already exists`);
+  }
+  await mkdir(dirname(dest), { recursive: true });
+  const staging = `${dest}.partial-${randomBytes(6).toString('hex')}`;
+  await mkdir(staging);
+  try {
+    const files: { path: string; size: number }[] = [];
+    await downloadTree(client, resolved.location, '', staging, files);
+    if (files.length === 0) throw new RegistryError('not_found', `${resolved.uri}: no files at ${resolved.storageUri}`);
+    const mlmodel = await readMlmodel(staging, describeModel(resolved));
+    await rename(staging, dest);
+    return { resolved, dir: dest, onnxFile: join(dest, mlmodel.onnxData), mlmodel, files };
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** resolveModelUri + downloadModelDirectory. */
+export async function resolveAndDownload(
+  uri: string | MlflowModelUri,
+  client: MlflowClient,
+  destDir: string,
+  options: { logger?: RegistryLogger } = {},
+): Promise<DownloadedModel> {
+  return downloadModelDirectory(await resolveModelUri(uri, client, options), client, destDir);
+}
+
+async function downloadTree(client: MlflowClient, location: ArtifactLocation, sub: string, root: string, out: { path: string; size: number }[]) {
+  for (const entry of await client.listArtifacts(location, sub)) {
+    const local = join(root, ...entry.path.split('/'));
+    if (entry.is_dir) {
+      await mkdir(local, { recursive: true });
+      await downloadTree(client, location, entry.path, root, out);
+      continue;
+    }
+    await mkdir(dirname(local), { recursive: true });
+    const size = await client.downloadArtifact(location, entry.path, local);
+    // why: a connection that closes early can look like a complete body; the listing's size catches it.
+    if (entry.file_size !== undefined && size !== entry.file_size) {
+      throw new RegistryError('bad_response', `artifact ${entry.path}: got ${size} bytes, the listing says ${entry.file_size}`);
+    }
+    out.push({ path: entry.path, size });
+  }
+}
+
+function describeModel(r: ResolvedModelVersion): string {
+  return r.kind === 'alias' || r.kind === 'version' || r.kind === 'stage' || r.kind === 'latest'
+    ? `model ${r.name} version ${r.version} (${r.uri})`
+    : `model ${r.uri}`;
+}
+
+/**
+ * Reads MLmodel in `dir` and requires the onnx flavor. Throws `invalid_model` naming the flavors the
+ * model has when onnx is not among them, and when flavors.onnx.data points outside `dir` or is missing.
+ */
+export async function readMlmodel(dir: string, what = dir): Promise<MlmodelInfo> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(await readFile(join(dir, 'MLmodel'), 'utf8'));
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'has no MLmodel file (not an MLflow Model directory)' : `has an unreadable MLmodel: ${(err as Error).message}`;
+    throw new RegistryError('invalid_model', `${what} ${why}`, { cause: err });
+  }
+  const m = (doc ?? {}) as Record<string, unknown>;
+  const flavors = m.flavors && typeof m.flavors === 'object' ? (m.flavors as Record<string, unknown>) : {};
+  const names = Object.keys(flavors).sort();
+  const onnx = flavors.onnx as Record<string, unknown> | null | undefined;
+  if (!onnx || typeof onnx !== 'object') {
+    throw new RegistryError(
+      'invalid_model',
+      `${what} has no onnx flavor; its flavors are: ${names.join(', ') || 'none'}. This service serves ONNX models only ` +
+        '(log the model with mlflow.onnx.log_model, or train it with this project)',
+    );
+  }
+  const data = typeof onnx.data === 'string' && onnx.data ? onnx.data : 'model.onnx';
+  const onnxFile = resolve(dir, data);
+  const rel = relative(resolve(dir), onnxFile);
+  // why: MLmodel comes from the registry; it must not point the loader outside the model directory.
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new RegistryError('invalid_model', `${what}: flavors.onnx.data ${JSON.stringify(data)} points outside the model directory`);
+  if (!(await stat(onnxFile).then((s) => s.isFile(), () => false))) {
+    throw new RegistryError('invalid_model', `${what}: flavors.onnx.data names ${data}, which is not among the model's files`);
+  }
+  const sig = m.signature as Record<string, unknown> | undefined;
+  return {
+    flavors: names,
+    onnxData: rel.split('\\').join('/'),
+    runId: typeof m.run_id === 'string' ? m.run_id : undefined,
+    modelId: typeof m.model_id === 'string' ? m.model_id : undefined,
+    mlflowVersion: typeof m.mlflow_version === 'string' ? m.mlflow_version : undefined,
+    signature: sig && typeof sig === 'object'
+      ? { inputs: typeof sig.inputs === 'string' ? sig.inputs : undefined, outputs: typeof sig.outputs === 'string' ? sig.outputs : undefined }
+      : undefined,
+  };
+}
