@@ -51,7 +51,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
 }
 
 const fmt = (m: SplitMetrics) =>
-  `RMSE ${m.overall.rmse.toFixed(3)}  MAE ${m.overall.mae.toFixed(3)}  (${m.overall.rows} trips; unseen pairs ${(100 * m.unseenPairs.share).toFixed(1)}%: RMSE ${m.unseenPairs.rmse.toFixed(3)}  MAE ${m.unseenPairs.mae.toFixed(3)})`;
+  `RMSE ${m.overall.rmse.toFixed(3)}  MAE ${m.overall.mae.toFixed(3)}  (${m.overall.rows} trips` + (m.unseenPairs.rows ? `; unseen pairs ${(100 * m.unseenPairs.share).toFixed(1)}%: RMSE ${m.unseenPairs.rmse.toFixed(3)}  MAE ${m.unseenPairs.mae.toFixed(3)})` : `)`);
 
 class HelpRequested extends Error {}
 
@@ -60,10 +60,9 @@ export async function main(argv: string[]): Promise<number> {
     const options = parseCliArgs(argv);
     const progress = createProgress();
     const outcome = await runTraining(options, progress);
-    const metrics = outcome.record.metrics as { train: SplitMetrics };
     const lines = [
       `registered ${options.name} version ${outcome.version} in ${outcome.dir}${options.alias ? ` (alias ${options.alias})` : ''}`,
-      `  train       ${fmt(metrics.train)}`,
+      `  train       ${fmt(outcome.train)}`,
       `  validation  ${fmt(outcome.validation)}`,
       ...Object.entries(outcome.evaluation).map(([file, m]) => `  ${file}  ${fmt(m)}`),
       `  peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`,

@@ -3,6 +3,7 @@ import type { Matrix } from './gbdt.js';
 import { assignFolds, createRandom } from './random.js';
 import { applyEncoding, fitEncoding, outOfFoldEncoding, type EncodingTable } from './target-encoding.js';
 import type { TripTable } from './trip-filter.js';
+import type { ZoneGeometry } from './zone-geometry.js';
 
 /**
  * The learned featurization in front of the trees. The ONNX graph computes exactly this (see
@@ -17,8 +18,22 @@ export interface Featurizer {
   /** Mean (clipped) distance of the pair's trips: a trip longer than its pair's usual one takes longer. */
   readonly pairDistance: EncodingTable;
   readonly maxDistance: number;
+  readonly geometry: ZoneGeometry;
+  readonly geometryFeatures: GeometryFeatures;
   readonly featureNames: readonly string[];
 }
+
+/** Which zone-geometry columns feed the trees: none, the centroid distance, or that plus both centroids. */
+export type GeometryFeatures = 'none' | 'distance' | 'coordinates';
+
+/**
+ * Centroid coordinates of unknown zones (ids outside the table, 264/265 "Unknown"): far away, and on
+ * opposite sides for pickup and dropoff so that two unknown zones are far apart too. The centroid
+ * distance is then clipped, so "unknown" is one value the trees can learn.
+ */
+export const UNKNOWN_PU_COORD = 1000;
+export const UNKNOWN_DO_COORD = -1000;
+export const MAX_ZONE_DISTANCE = 100;
 
 export interface FeaturizerParams {
   /** Pseudo-trips of the prior mixed into each encoding. */
@@ -28,13 +43,18 @@ export interface FeaturizerParams {
   readonly folds: number;
   /** Distances are clipped to [0, maxDistance] miles: the files hold some of thousands of miles. */
   readonly maxDistance: number;
+  readonly geometryFeatures: GeometryFeatures;
 }
 
 /** The pair key, computed the same way in the graph (Mul and Add on int64). */
 export const PAIR_KEY_MULTIPLIER = 1000;
 
 const BASE_FEATURES = ['pu_encoding', 'do_encoding', 'pair_encoding', 'pair_trip_count', 'pair_mean_distance', 'trip_distance_clipped'];
-const TIME_FEATURES = [...BASE_FEATURES, 'pickup_hour', 'pickup_dow'];
+const GEOMETRY_FEATURES: Record<GeometryFeatures, string[]> = {
+  none: [],
+  distance: ['zone_distance'],
+  coordinates: ['zone_distance', 'pu_x', 'pu_y', 'do_x', 'do_y'],
+};
 
 /** The raw inputs of the model, as the service passes them (ids may be anything, even unseen). */
 export interface RawInputs {
@@ -52,7 +72,7 @@ export function pairKeys(inputs: RawInputs): Float64Array {
   return keys;
 }
 
-export function fitFeaturizer(train: TripTable, featureSet: FeatureSet, params: FeaturizerParams): Featurizer {
+export function fitFeaturizer(train: TripTable, featureSet: FeatureSet, params: FeaturizerParams, geometry: ZoneGeometry): Featurizer {
   const prior = Math.fround(meanOf(train.duration));
   const distancePrior = Math.fround(meanOf(clippedDistance(train, params.maxDistance)));
   return {
@@ -63,7 +83,9 @@ export function fitFeaturizer(train: TripTable, featureSet: FeatureSet, params: 
     pair: fitEncoding(pairKeys(train), train.duration, prior, params.smoothingPair),
     pairDistance: fitEncoding(pairKeys(train), clippedDistance(train, params.maxDistance), distancePrior, params.smoothingPair),
     maxDistance: params.maxDistance,
-    featureNames: featureSet === 'time' ? TIME_FEATURES : BASE_FEATURES,
+    geometry,
+    geometryFeatures: params.geometryFeatures,
+    featureNames: [...BASE_FEATURES, ...GEOMETRY_FEATURES[params.geometryFeatures], ...(featureSet === 'time' ? ['pickup_hour', 'pickup_dow'] : [])],
   };
 }
 
@@ -104,8 +126,31 @@ function assemble(
 ): Matrix {
   const distance = Float32Array.from(clippedDistance(inputs, featurizer.maxDistance));
   const columns = [encoded.pu, encoded.do, encoded.pair, encoded.pairCount, encoded.pairDistance, distance];
+  if (featurizer.geometryFeatures !== 'none') columns.push(...geometryColumns(featurizer, inputs));
   if (featurizer.featureSet === 'time') columns.push(Float32Array.from(inputs.pickupHour), Float32Array.from(inputs.pickupDow));
   return { columns, rows: inputs.rows };
+}
+
+/** Zone centroids and the distance between them, each operation rounded to float32 like the graph's. */
+function geometryColumns(featurizer: Featurizer, inputs: RawInputs): Float32Array[] {
+  const g = featurizer.geometry;
+  const index = new Map<number, number>();
+  g.ids.forEach((id, i) => index.set(id, i));
+  const f = Math.fround;
+  const n = inputs.rows;
+  const [puX, puY, doX, doY, distance] = [0, 0, 0, 0, 0].map(() => new Float32Array(n));
+  for (let i = 0; i < n; i++) {
+    const a = index.get(inputs.puLocationId[i]);
+    const b = index.get(inputs.doLocationId[i]);
+    puX[i] = a === undefined ? UNKNOWN_PU_COORD : g.x[a];
+    puY[i] = a === undefined ? UNKNOWN_PU_COORD : g.y[a];
+    doX[i] = b === undefined ? UNKNOWN_DO_COORD : g.x[b];
+    doY[i] = b === undefined ? UNKNOWN_DO_COORD : g.y[b];
+    const dx = f(puX[i] - doX[i]);
+    const dy = f(puY[i] - doY[i]);
+    distance[i] = Math.min(f(Math.sqrt(f(f(dx * dx) + f(dy * dy)))), MAX_ZONE_DISTANCE);
+  }
+  return featurizer.geometryFeatures === 'coordinates' ? [distance, puX, puY, doX, doY] : [distance];
 }
 
 /** Distance clipped to [0, max] in float32, as the graph's Clip computes it. */

@@ -1,6 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { INPUTS_BY_FEATURE_SET, OUTPUT_NAME, type InputSpec } from '../features/model-contract.js';
-import { PAIR_KEY_MULTIPLIER, type Featurizer } from './featurizer.js';
+import { MAX_ZONE_DISTANCE, PAIR_KEY_MULTIPLIER, UNKNOWN_DO_COORD, UNKNOWN_PU_COORD, type Featurizer } from './featurizer.js';
 import type { GbdtModel } from './gbdt.js';
 import type { EncodingTable } from './target-encoding.js';
 
@@ -38,6 +38,25 @@ export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: s
     node('Clip', 'clip_distance', ['trip_distance', 'distance_min', 'distance_max'], ['trip_distance_clipped']),
   ];
   const featureColumns = ['pu_encoding', 'do_encoding', 'pair_encoding', 'pair_trip_count', 'pair_mean_distance', 'trip_distance_clipped'];
+  if (featurizer.geometryFeatures !== 'none') {
+    const g = featurizer.geometry;
+    nodes.push(
+      lookup('pu_x', 'PULocationID', 'pu_x', g.ids, g.x, UNKNOWN_PU_COORD),
+      lookup('pu_y', 'PULocationID', 'pu_y', g.ids, g.y, UNKNOWN_PU_COORD),
+      lookup('do_x', 'DOLocationID', 'do_x', g.ids, g.x, UNKNOWN_DO_COORD),
+      lookup('do_y', 'DOLocationID', 'do_y', g.ids, g.y, UNKNOWN_DO_COORD),
+      // why: one float32 op per node, in the order featurizer.ts rounds them, keeps the trainer exact.
+      node('Sub', 'dx', ['pu_x', 'do_x'], ['dx']),
+      node('Sub', 'dy', ['pu_y', 'do_y'], ['dy']),
+      node('Mul', 'dx2', ['dx', 'dx'], ['dx2']),
+      node('Mul', 'dy2', ['dy', 'dy'], ['dy2']),
+      node('Add', 'd2', ['dx2', 'dy2'], ['d2']),
+      node('Sqrt', 'd', ['d2'], ['zone_distance_raw']),
+      node('Clip', 'clip_zone_distance', ['zone_distance_raw', 'distance_min', 'zone_distance_max'], ['zone_distance']),
+    );
+    featureColumns.push('zone_distance');
+    if (featurizer.geometryFeatures === 'coordinates') featureColumns.push('pu_x', 'pu_y', 'do_x', 'do_y');
+  }
   if (featurizer.featureSet === 'time') {
     for (const name of ['pickup_hour', 'pickup_dow']) {
       nodes.push(node('Cast', `cast_${name}`, [name], [`${name}_float`], [intAttr('to', DataType.FLOAT)]));
@@ -69,6 +88,7 @@ export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: s
         tensor('pair_key_multiplier', DataType.INT64, [], { int64Data: [PAIR_KEY_MULTIPLIER] }),
         tensor('distance_min', DataType.FLOAT, [], { floatData: [0] }),
         tensor('distance_max', DataType.FLOAT, [], { floatData: [featurizer.maxDistance] }),
+        tensor('zone_distance_max', DataType.FLOAT, [], { floatData: [MAX_ZONE_DISTANCE] }),
         tensor('axis_1', DataType.INT64, [1], { int64Data: [1] }),
         tensor('batch_shape', DataType.INT64, [1], { int64Data: [-1] }),
       ],
@@ -129,16 +149,18 @@ function treeEnsemble(gbdt: GbdtModel): INodeProto {
 
 /** int64 key → float; unseen keys get the table's default (value) or 0 (count): the back-off. */
 function labelEncoder(name: string, input: string, output: string, table: EncodingTable, what: 'value' | 'count'): INodeProto {
+  return what === 'value'
+    ? lookup(name, input, output, table.keys, table.values, table.defaultValue)
+    : lookup(name, input, output, table.keys, table.counts, 0);
+}
+
+function lookup(name: string, input: string, output: string, keys: number[], values: number[], defaultValue: number): INodeProto {
   return node(
     'LabelEncoder',
     name,
     [input],
     [output],
-    [
-      intsAttr('keys_int64s', table.keys),
-      floatsAttr('values_floats', what === 'value' ? table.values : table.counts),
-      floatAttr('default_float', what === 'value' ? table.defaultValue : 0),
-    ],
+    [intsAttr('keys_int64s', keys), floatsAttr('values_floats', values), floatAttr('default_float', defaultValue)],
     'ai.onnx.ml',
   );
 }

@@ -4,6 +4,7 @@ import { fitGbdt, predictGbdt, type FitHistory, type GbdtModel, type GbdtParams,
 import { errorMetrics, type ErrorMetrics } from './metrics.js';
 import { assignFolds, createRandom } from './random.js';
 import type { TripTable } from './trip-filter.js';
+import { loadZoneGeometry, type ZoneGeometry } from './zone-geometry.js';
 
 export interface ModelParams {
   readonly featurizer: FeaturizerParams;
@@ -14,7 +15,7 @@ export interface ModelParams {
 
 /** Defaults chosen on Jan → Feb 2021 (holdout never read); see README "The model". */
 export const DEFAULT_PARAMS: ModelParams = {
-  featurizer: { smoothingZone: 20, smoothingPair: 10, folds: 5, maxDistance: 60 },
+  featurizer: { smoothingZone: 20, smoothingPair: 10, folds: 5, maxDistance: 60, geometryFeatures: 'coordinates' },
   gbdt: {
     learningRate: 0.05,
     maxLeaves: 63,
@@ -48,8 +49,9 @@ export function fitModel(
   params: ModelParams,
   seed: number,
   onRound?: (round: number, validRmse: number) => void,
+  geometry: ZoneGeometry = loadZoneGeometry(),
 ): TrainedModel {
-  const featurizer = fitFeaturizer(train, featureSet, params.featurizer);
+  const featurizer = fitFeaturizer(train, featureSet, params.featurizer, geometry);
   const x = transformOutOfFold(featurizer, train, params.featurizer, seed);
   // why: early stopping watches a slice of the training month, never the validation month it reports on.
   const holdout = assignFolds(train.rows, Math.round(1 / params.earlyStoppingShare), createRandom(seed + 1));

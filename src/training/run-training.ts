@@ -28,6 +28,7 @@ export interface TrainOutcome {
   readonly version: string;
   readonly dir: string;
   readonly record: Record<string, unknown>;
+  readonly train: SplitMetrics;
   readonly validation: SplitMetrics;
   readonly evaluation: Record<string, SplitMetrics>;
 }
@@ -87,7 +88,7 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
   const published = await progress.stage('register', () =>
     publishModel({ root: registryRoot, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias }),
   );
-  return { ...published, record, validation: metrics.validation, evaluation: metrics.evaluation };
+  return { ...published, record, train: metrics.train, validation: metrics.validation, evaluation: metrics.evaluation };
 }
 
 interface Loaded {

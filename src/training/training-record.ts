@@ -6,7 +6,7 @@ import { evenEdges, histogram, type Histogram } from './metrics.js';
 import type { ModelParams, SplitMetrics, TrainedModel } from './pipeline.js';
 import type { FilterReport, TripTable } from './trip-filter.js';
 import type { SourceFile } from './trip-source.js';
-import type { ParityReport } from './onnx-check.js';
+import { PARITY_TOLERANCE_MIN, type ParityReport } from './onnx-check.js';
 
 /** What a data file contributed, so a reader can tell exactly which bytes made the model. */
 export interface DataRecord {
@@ -101,9 +101,26 @@ export function trainingRecord(parts: TrainingRecordParts): Record<string, unkno
       boosting_rounds_run: model.history.rounds,
       early_stopping_best_rmse: model.history.validRmse[model.history.bestRound],
     },
-    metrics: parts.metrics,
-    parity: { ...parts.parity, tolerance_minutes: 1e-3 },
+    metrics: {
+      train: metricsRecord(parts.metrics.train),
+      validation: metricsRecord(parts.metrics.validation),
+      evaluation: Object.fromEntries(Object.entries(parts.metrics.evaluation).map(([file, m]) => [file, metricsRecord(m)])),
+    },
+    parity: {
+      rows: parts.parity.rows,
+      max_abs_diff_minutes: parts.parity.maxAbsDiff,
+      tolerance_minutes: PARITY_TOLERANCE_MIN,
+      out_of_range_zone_predictions: parts.parity.outOfRangePredictions,
+    },
     reference_histograms: { data: 'train', ...parts.histograms },
     resources: { stage_seconds: parts.timings, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) },
+  };
+}
+
+/** snake_case like the rest of training.json; rows in a split, RMSE and MAE in minutes. */
+function metricsRecord(m: SplitMetrics) {
+  return {
+    overall: m.overall,
+    unseen_pairs: { rows: m.unseenPairs.rows, share: m.unseenPairs.share, rmse: m.unseenPairs.rmse, mae: m.unseenPairs.mae },
   };
 }

@@ -1,0 +1,80 @@
+import { describe, expect, test } from 'vitest';
+import onnxProto from 'onnx-proto';
+import { allocateInputColumns, INPUTS_BY_FEATURE_SET, type FeatureSet } from '../../src/features/model-contract.js';
+import { exportOnnx } from '../../src/training/onnx-export.js';
+import { checkParity, runOnnx, toInputColumns } from '../../src/training/onnx-check.js';
+import { DEFAULT_PARAMS, fitModel, predict, type ModelParams } from '../../src/training/pipeline.js';
+import { syntheticTrips, tripTable } from './trip-fixtures.js';
+
+const params: ModelParams = { ...DEFAULT_PARAMS, gbdt: { ...DEFAULT_PARAMS.gbdt, maxLeaves: 15, maxRounds: 120, earlyStoppingRounds: 10 } };
+const train = tripTable(syntheticTrips(3000, 11, 0));
+const validation = tripTable(syntheticTrips(1500, 12, 1));
+
+function trainAndExport(featureSet: FeatureSet, seed = 42) {
+  const model = fitModel(train, featureSet, params, seed);
+  return { model, onnx: exportOnnx(model.featurizer, model.gbdt, 'fixture') };
+}
+
+describe.each(['base', 'time'] as const)('ONNX export, %s feature set', (featureSet) => {
+  const { model, onnx } = trainAndExport(featureSet);
+
+  test('When the graph runs in onnxruntime-node, then it matches the trainer within 1e-3 min on every row', async () => {
+    const expected = predict(model, validation);
+
+    const report = await checkParity(onnx, featureSet, validation, expected);
+
+    expect(report.rows).toBe(1500);
+    expect(report.maxAbsDiff).toBeLessThanOrEqual(1e-3);
+  });
+
+  test('When zone ids are unseen, outside 1–265 or negative, then predictions are finite minutes within 1–60', async () => {
+    const columns = allocateInputColumns(5);
+    [[10, 20], [31, 40], [0, 0], [266, 1], [-7, 1_000_000]].forEach(([pu, dropoff], i) => {
+      columns.PULocationID[i] = BigInt(pu);
+      columns.DOLocationID[i] = BigInt(dropoff);
+      columns.trip_distance[i] = 3;
+      columns.pickup_hour[i] = 9n;
+      columns.pickup_dow[i] = 2n;
+    });
+
+    const out = await runOnnx(onnx, featureSet, columns);
+
+    expect(out).toHaveLength(5);
+    for (const minutes of out) {
+      expect(Number.isFinite(minutes)).toBe(true);
+      expect(minutes).toBeGreaterThan(1);
+      expect(minutes).toBeLessThan(60);
+    }
+  });
+
+  test('When the graph is decoded, then it has the contract inputs, a 1-D duration output and only standard domains', () => {
+    const decoded = onnxProto.onnx.ModelProto.decode(onnx);
+    const graph = decoded.graph!;
+    const domains = new Set(decoded.opsetImport.map((o) => o.domain));
+
+    expect(graph.input!.map((i) => i.name)).toEqual(INPUTS_BY_FEATURE_SET[featureSet].map((s) => s.name));
+    expect(graph.output!.map((o) => o.name)).toEqual(['duration']);
+    expect(graph.output![0].type!.tensorType!.shape!.dim).toHaveLength(1);
+    expect([...domains].sort()).toEqual(['', 'ai.onnx.ml']);
+    for (const node of graph.node!) expect(['', 'ai.onnx.ml']).toContain(node.domain ?? '');
+  });
+});
+
+describe('reproducibility', () => {
+  test('When trained twice with the same seed, then model.onnx is byte-identical; with another seed it differs', () => {
+    const first = trainAndExport('time', 42).onnx;
+    const again = trainAndExport('time', 42).onnx;
+    const other = trainAndExport('time', 43).onnx;
+
+    expect(Buffer.from(again).equals(Buffer.from(first))).toBe(true);
+    expect(Buffer.from(other).equals(Buffer.from(first))).toBe(false);
+  });
+
+  test('When trips go through the shared contract columns, then ids, times and distances keep their values', () => {
+    const columns = toInputColumns(validation);
+
+    expect(columns.PULocationID[3]).toBe(BigInt(validation.puLocationId[3]));
+    expect(columns.pickup_dow[3]).toBe(BigInt(validation.pickupDow[3]));
+    expect(columns.trip_distance[3]).toBe(validation.tripDistance[3]);
+  });
+});

@@ -1,0 +1,59 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { silentProgress } from '../../src/training/progress.js';
+import { runTraining } from '../../src/training/run-training.js';
+import { filterTrips } from '../../src/training/trip-filter.js';
+import { readTripParquet } from '../../src/training/trip-parquet.js';
+
+const repo = resolve(import.meta.dirname, '../..');
+// why: CI checks the repository out beside ../shared; only data/ is read, never holdout/.
+const data = resolve(repo, '../shared/data');
+const month = (m: string) => join(data, `green_tripdata_2021-${m}.parquet`);
+
+describe('real TLC data (../shared/data)', () => {
+  test.each([
+    ['01', 76_518, 73_908],
+    ['02', 64_572, 61_921],
+  ])('When green 2021-%s is read, then the 1–60 minute rule keeps the standard count', async (m, read, afterDuration) => {
+    const { report } = filterTrips(await readTripParquet(readFileSync(month(m)), m));
+
+    expect(report).toMatchObject({ rowsRead: read, rowsAfterDurationFilter: afterDuration, month: `2021-${m}` });
+    expect(report.dropped.impossible_pickup_date).toBe(1);
+    expect(report.rowsKept).toBe(afterDuration - 1);
+  });
+
+  test('When the production model is trained on January and validated on February, then it meets the bar within the time budget', async () => {
+    const registry = mkdtempSync(join(tmpdir(), 'real-train-'));
+    const started = performance.now();
+
+    const outcome = await runTraining(
+      { train: month('01'), validation: month('02'), featureSet: 'time', registry: `file:${registry}`, name: 'taxi-ride-duration', alias: 'production', seed: 42 },
+      silentProgress(),
+    );
+
+    const seconds = (performance.now() - started) / 1000;
+    expect(outcome.validation.overall.rows).toBe(61_920);
+    expect(outcome.validation.overall.rmse).toBeLessThanOrEqual(5.55);
+    expect(outcome.validation.unseenPairs.share).toBeCloseTo(0.085, 2);
+    expect((outcome.record.parity as { max_abs_diff_minutes: number }).max_abs_diff_minutes).toBeLessThanOrEqual(1e-3);
+    expect(statSync(join(outcome.dir, 'model.onnx')).size).toBeLessThan(5 * 1024 * 1024);
+    expect(seconds).toBeLessThan(60);
+  }, 180_000);
+
+  test('When the committed registry is read, then production points at a time-aware model that meets the bars', () => {
+    const root = join(repo, 'models', 'taxi-ride-duration');
+    const aliases = JSON.parse(readFileSync(join(root, 'aliases.json'), 'utf8'));
+    const version = join(root, aliases.production);
+
+    const mlmodel = parse(readFileSync(join(version, 'MLmodel'), 'utf8'));
+    const record = JSON.parse(readFileSync(join(version, 'training.json'), 'utf8'));
+
+    expect(existsSync(join(version, mlmodel.flavors.onnx.data))).toBe(true);
+    expect(statSync(join(version, 'model.onnx')).size).toBeLessThan(5 * 1024 * 1024);
+    expect(record).toMatchObject({ feature_set: 'time', data: { train: { month: '2021-01' }, validation: { month: '2021-02' } } });
+    expect(record.metrics.validation.overall.rmse).toBeLessThanOrEqual(5.55);
+  });
+});
