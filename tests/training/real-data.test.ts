@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { silentProgress } from '../../src/training/progress.js';
@@ -55,5 +57,16 @@ describe('real TLC data (../shared/data)', () => {
     expect(statSync(join(version, 'model.onnx')).size).toBeLessThan(5 * 1024 * 1024);
     expect(record).toMatchObject({ feature_set: 'time', data: { train: { month: '2021-01' }, validation: { month: '2021-02' } } });
     expect(record.metrics.validation.overall.rmse).toBeLessThanOrEqual(5.55);
+  });
+
+  test('When the committed production model is scored by npm run evaluate, then it reproduces its recorded February RMSE', async () => {
+    const root = join(repo, 'models', 'taxi-ride-duration');
+    const version = join(root, JSON.parse(readFileSync(join(root, 'aliases.json'), 'utf8')).production);
+    const record = JSON.parse(readFileSync(join(version, 'training.json'), 'utf8'));
+
+    const { stdout } = await promisify(execFile)(join(repo, 'node_modules', '.bin', 'tsx'), ['src/training/evaluate-cli.ts', '--model', version, '--data', month('02')], { cwd: repo });
+
+    expect(stdout).toContain(`RMSE ${record.metrics.validation.overall.rmse.toFixed(3)}`);
+    expect(stdout).toContain('(61920 trips');
   });
 });
