@@ -104,9 +104,11 @@ export function createModelCache(options: ModelCacheOptions) {
   const recordResolution = async (name: string, version: string, uri: string, alias: string | undefined) => {
     const dir = entryDir(name, version);
     const manifest = await readManifest(dir);
-    if (!manifest) return;
+    if (!manifest) return undefined;
     const entry = { uri, ...(alias ? { alias } : {}), at: now().toISOString() };
-    await writeManifest(dir, { ...manifest, resolutions: [entry, ...manifest.resolutions].slice(0, MAX_RESOLUTIONS) });
+    const updated = { ...manifest, resolutions: [entry, ...manifest.resolutions].slice(0, MAX_RESOLUTIONS) };
+    await writeManifest(dir, updated);
+    return updated;
   };
 
   const manifests = async (name: string) => {
@@ -200,7 +202,10 @@ export function createModelCache(options: ModelCacheOptions) {
       } catch (err) {
         if (!isRegistryError(err, 'invalid_model')) throw err;
       }
-      if (cached) await recordResolution(resolved.name, resolved.version, resolved.uri, resolved.alias);
+      if (cached) {
+        const manifest = await recordResolution(resolved.name, resolved.version, resolved.uri, resolved.alias);
+        cached = { ...cached, manifest: manifest ?? cached.manifest };
+      }
       const result = cached ?? (await commit(resolved, client));
       await prune(resolved.name, resolved.version);
       return result;

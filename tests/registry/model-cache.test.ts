@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { createModelCache } from '../../src/registry/model-cache.js';
+import { MODEL, modelFiles, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from './support.js';
+
+let h: Harness;
+let tick: number;
+const clock = () => new Date(Date.UTC(2026, 10, 27, 3, 0, 0) + (tick += 1000));
+beforeEach(async () => {
+  h = await startHarness();
+  tick = 0;
+});
+afterEach(async () => {
+  await h.close();
+});
+
+const cacheDir = () => join(h.tmp, 'cache');
+const newCache = (keep?: number) => createModelCache({ dir: cacheDir(), keep, now: clock, logger: recordingLogger() });
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const artifactGets = () => h.fake.requests.filter((r) => r.path.startsWith('/api/2.0/mlflow-artifacts/artifacts/')).length;
+
+describe('load', () => {
+  test('When a version is loaded, then <cache>/<name>/<version>/ holds the model and a manifest with every sha256', async () => {
+    const files = modelFiles({ externalData: true });
+    registerMlflow2Version(h.fake, files, { aliases: ['champion'] });
+
+    const got = await newCache().load(`models:/${MODEL}@champion`, h.client);
+
+    expect(got).toMatchObject({ name: MODEL, version: '1', fromCache: false, dir: join(cacheDir(), MODEL, '1', 'model') });
+    expect(got.onnxFile).toBe(join(cacheDir(), MODEL, '1', 'model', 'model.onnx'));
+    const manifest = JSON.parse(await readFile(join(cacheDir(), MODEL, '1', 'manifest.json'), 'utf8'));
+    expect(manifest.files).toEqual(Object.fromEntries(Object.entries(files).map(([k, b]) => [k, { sha256: sha(b), size: b.length }])));
+    expect(manifest.resolutions).toEqual([{ uri: `models:/${MODEL}@champion`, alias: 'champion', at: '2026-11-27T03:00:01.000Z' }]);
+    expect(await readdir(join(cacheDir(), MODEL))).toEqual(['1']);
+  });
+
+  test('When the same version is loaded again, then nothing is downloaded and the resolution is recorded', async () => {
+    registerMlflow2Version(h.fake, undefined, { aliases: ['champion'] });
+    const cache = newCache();
+    await cache.load(`models:/${MODEL}@champion`, h.client);
+    const downloads = artifactGets();
+
+    const again = await cache.load(`models:/${MODEL}/1`, h.client);
+
+    expect(again.fromCache).toBe(true);
+    expect(artifactGets()).toBe(downloads);
+    expect(again.manifest.resolutions.map((r) => r.uri)).toEqual([`models:/${MODEL}/1`, `models:/${MODEL}@champion`]);
+  });
+
+  test('When the cached copy is corrupt and the registry is up, then it is replaced by a fresh download', async () => {
+    registerMlflow2Version(h.fake);
+    const cache = newCache();
+    const first = await cache.load(`models:/${MODEL}/1`, h.client);
+    await appendFile(first.onnxFile, 'x');
+
+    const again = await cache.load(`models:/${MODEL}/1`, h.client);
+
+    expect(again.fromCache).toBe(false);
+    expect(sha(await readFile(again.onnxFile))).toBe(again.manifest.files['model.onnx'].sha256);
+  });
+
+  test('When more than keep versions are loaded, then the least recently resolved are deleted', async () => {
+    for (let i = 0; i < 4; i++) registerMlflow2Version(h.fake);
+    const cache = newCache(2);
+
+    for (const v of ['1', '2', '3', '4']) await cache.load(`models:/${MODEL}/${v}`, h.client);
+    await cache.load(`models:/${MODEL}/3`, h.client);
+    registerMlflow2Version(h.fake);
+    await cache.load(`models:/${MODEL}/5`, h.client);
+
+    expect((await readdir(join(cacheDir(), MODEL))).sort()).toEqual(['3', '5']);
+  });
+
+  test('When an MLflow 3 logged model is loaded by id, then it is cached under its model id', async () => {
+    const { logged } = registerMlflow3Version(h.fake);
+
+    const got = await newCache().load(`models:/${logged.model_id}`, h.client);
+
+    expect(got.dir).toBe(join(cacheDir(), logged.model_id, logged.model_id, 'model'));
+    expect(got.manifest.modelId).toBe(logged.model_id);
+  });
+
+  test('When the download fails, then the cache holds no entry and no staging directory', async () => {
+    registerMlflow2Version(h.fake);
+    h.fake.failNext(10, { status: 503, body: 'down', contentType: 'text/plain' }, { path: /model\.onnx$/ });
+
+    await expect(newCache().load(`models:/${MODEL}/1`, h.client)).rejects.toMatchObject({ code: 'unavailable' });
+
+    expect(await readdir(join(cacheDir(), MODEL))).toEqual([]);
+  });
+});
+
+describe('get and verification', () => {
+  test('When a cached file was changed, then get refuses the entry, removes it and says which file', async () => {
+    registerMlflow2Version(h.fake);
+    const logger = recordingLogger();
+    const cache = createModelCache({ dir: cacheDir(), logger, now: clock });
+    const got = await cache.load(`models:/${MODEL}/1`, h.client);
+    await writeFile(join(got.dir, 'MLmodel'), 'flavors: {}\n');
+
+    await expect(cache.get(MODEL, '1')).rejects.toMatchObject({
+      code: 'invalid_model', message: expect.stringMatching(/^cached model nyc-taxi-duration version 1 .* is corrupt \(file MLmodel: sha256 [0-9a-f]{64} does not match the manifest\); removed$/),
+    });
+    expect(await readdir(join(cacheDir(), MODEL))).toEqual([]);
+    expect(logger.lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'model cache entry refused and removed' })]);
+  });
+
+  test.each([
+    ['a file is missing', (dir: string) => rm(join(dir, 'model.onnx')), /file model\.onnx missing/],
+    ['an extra file appeared', (dir: string) => writeFile(join(dir, 'evil.onnx'), 'x'), /unexpected file evil\.onnx/],
+  ])('When %s, then the entry is refused', async (_what, damage, message) => {
+    registerMlflow2Version(h.fake);
+    const cache = newCache();
+    const got = await cache.load(`models:/${MODEL}/1`, h.client);
+    await damage(got.dir);
+
+    await expect(cache.get(MODEL, '1')).rejects.toMatchObject({ code: 'invalid_model', message: expect.stringMatching(message) });
+  });
+
+  test('When the version was never cached, then get returns undefined', async () => {
+    expect(await newCache().get(MODEL, '7')).toBeUndefined();
+  });
+});
+
+describe('lastGood (registry down at start-up)', () => {
+  async function cacheThreeChampions() {
+    for (let i = 0; i < 3; i++) registerMlflow2Version(h.fake);
+    const cache = newCache(5);
+    for (const v of ['1', '2', '3']) {
+      h.fake.setAlias(MODEL, 'champion', v);
+      await cache.load(`models:/${MODEL}@champion`, h.client);
+    }
+    await cache.load(`models:/${MODEL}/1`, h.client);
+    return cache;
+  }
+
+  test('When the registry is down, then lastGood returns the version the alias resolved to most recently', async () => {
+    await cacheThreeChampions();
+    await h.fake.down();
+    const cache = newCache(5);
+
+    const got = await cache.lastGood(MODEL, 'champion');
+    const anyAlias = await cache.lastGood(MODEL);
+
+    expect(got).toMatchObject({ version: '3', fromCache: true });
+    expect(anyAlias?.version).toBe('1');
+    expect(await cache.lastGoodFor(`models:/${MODEL}@champion`)).toMatchObject({ version: '3' });
+    expect(await cache.lastGoodFor(`models:/${MODEL}/2`)).toMatchObject({ version: '2' });
+  });
+
+  test('When the newest cached version is corrupt, then lastGood skips it for the previous good one', async () => {
+    await cacheThreeChampions();
+    await appendFile(join(cacheDir(), MODEL, '3', 'model', 'model.onnx'), 'bitrot');
+
+    const got = await newCache(5).lastGood(MODEL, 'champion');
+
+    expect(got?.version).toBe('2');
+    expect((await readdir(join(cacheDir(), MODEL))).sort()).toEqual(['1', '2']);
+  });
+
+  test('When nothing is cached for the alias, then lastGood returns undefined', async () => {
+    await cacheThreeChampions();
+
+    expect(await newCache().lastGood(MODEL, 'challenger')).toBeUndefined();
+    expect(await newCache().lastGood('other-model')).toBeUndefined();
+  });
+});
