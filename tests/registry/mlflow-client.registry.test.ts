@@ -45,7 +45,7 @@ describe('getModelVersionByAlias', () => {
 describe('getModelVersion and getDownloadUri', () => {
   test('When the version has no tags, aliases or description, then the omitted fields default', async () => {
     registerMlflow2Version(h.fake);
-    const raw = await fetch(`${h.fake.url}/api/2.0/mlflow/model-versions/get?name=${MODEL}&version=1`).then((r) => r.json());
+    const raw = (await fetch(`${h.fake.url}/api/2.0/mlflow/model-versions/get?name=${MODEL}&version=1`).then((r) => r.json())) as { model_version: object };
 
     const mv = await h.client.getModelVersion(MODEL, '1');
 
