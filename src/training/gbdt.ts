@@ -1,3 +1,4 @@
+import { binColumn, type BinnedColumn } from './feature-bins.js';
 import { createRandom } from './random.js';
 
 /**
@@ -75,6 +76,8 @@ export function fitGbdt(
   params: GbdtParams,
   onRound: (round: number, validRmse: number) => void = () => {},
 ): { model: GbdtModel; history: FitHistory } {
+  if (params.maxBins < 2 || params.maxBins > BINS) throw new RangeError(`maxBins must be 2–${BINS}, got ${params.maxBins}`);
+  if (train.rows === 0 || valid.x.rows === 0) throw new RangeError('fitGbdt needs at least one training and one validation row');
   const featureCount = train.columns.length;
   const binned = train.columns.map((column) => binColumn(column, params.maxBins));
   const baseScore = Math.fround(mean(y));
@@ -106,43 +109,6 @@ export function fitGbdt(
   };
 }
 
-interface BinnedColumn {
-  /** Bin of each row. */
-  readonly bins: Uint8Array;
-  /** Upper edge of each bin: a float32 value present in the data, so `bin <= b` ⇔ `x <= cuts[b]`. */
-  readonly cuts: Float32Array;
-}
-
-function binColumn(column: Float32Array, maxBins: number): BinnedColumn {
-  const sorted = Float32Array.from(column).sort();
-  const unique: number[] = [];
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) unique.push(sorted[i]);
-  let cuts: number[];
-  if (unique.length <= maxBins) cuts = unique;
-  else {
-    // why: quantile edges over rows (not over distinct values) put the bins where the data is.
-    cuts = [];
-    for (let b = 1; b <= maxBins; b++) {
-      const edge = sorted[Math.min(sorted.length - 1, Math.floor((b * sorted.length) / maxBins) - 1)];
-      if (cuts.length === 0 || edge > cuts[cuts.length - 1]) cuts.push(edge);
-    }
-    if (cuts[cuts.length - 1] < sorted[sorted.length - 1]) cuts[cuts.length - 1] = sorted[sorted.length - 1];
-  }
-  const edges = Float32Array.from(cuts);
-  const bins = new Uint8Array(column.length);
-  for (let i = 0; i < column.length; i++) {
-    let lo = 0;
-    let hi = edges.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (column[i] <= edges[mid]) hi = mid;
-      else lo = mid + 1;
-    }
-    bins[i] = lo;
-  }
-  return { bins, cuts: edges };
-}
-
 function sampleRows(rows: number, fraction: number, random: () => number): Uint32Array {
   if (fraction >= 1) return Uint32Array.from({ length: rows }, (_, i) => i);
   const picked: number[] = [];
@@ -150,6 +116,7 @@ function sampleRows(rows: number, fraction: number, random: () => number): Uint3
   return Uint32Array.from(picked);
 }
 
+/** Histogram slots per feature: bins are stored in a Uint8Array. */
 const BINS = 256;
 
 interface Leaf {
