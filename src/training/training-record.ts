@@ -35,12 +35,12 @@ export function dataRecord(file: SourceFile, report: FilterReport): DataRecord {
   };
 }
 
-/** The commit the trainer ran from, and whether its sources had uncommitted changes. */
+/** The commit the trainer ran from, and whether the code that shapes the model (training, features, dependencies) had uncommitted changes. */
 export function codeVersion(): { git_commit: string | null; git_dirty: boolean | null } {
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
   try {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return { git_commit: git('rev-parse', 'HEAD'), git_dirty: git('status', '--porcelain', '--', 'src', 'package.json', 'package-lock.json') !== '' };
+    return { git_commit: git('rev-parse', 'HEAD'), git_dirty: git('status', '--porcelain', '--', 'src/training', 'src/features', 'package.json', 'package-lock.json') !== '' };
   } catch {
     return { git_commit: null, git_dirty: null };
   }
