@@ -62,10 +62,15 @@ async function main(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     lifecycle.draining = true;
+    // why: readiness only stops new connections from being routed here; clients holding keep-alive
+    // connections (kube-proxy, most HTTP clients) would keep using them. `Connection: close` on every
+    // response from now on moves them to other replicas during the drain window.
+    server.prependListener('request', (_req, res) => {
+      res.shouldKeepAlive = false;
+    });
     logger.info({ signal, drain_ms: config.SHUTDOWN_DRAIN_MS }, 'shutting down: readiness is 503, still serving');
     await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
 
-    logger.info({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'no longer accepting connections; finishing in-flight requests');
     const timeout = setTimeout(() => {
       logger.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time; closing connections');
       server.closeAllConnections();
@@ -74,7 +79,9 @@ async function main(): Promise<void> {
     // why: close() stops accepting and drops idle keep-alive connections once; connections that were
     // busy become idle after their response and are dropped by this sweep.
     const sweep = setInterval(() => server.closeIdleConnections(), 100);
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    logger.info({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'no longer accepting connections; finishing in-flight requests');
+    await closed;
     clearInterval(sweep);
     await slot.close();
     clearTimeout(timeout);

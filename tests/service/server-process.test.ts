@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { REPO_ROOT } from './helpers.js';
 
@@ -55,10 +55,10 @@ interface Reply {
   text: string;
 }
 
-function send(port: number, method: string, path: string, body?: string): Promise<Reply> {
+function send(port: number, method: string, path: string, body?: string, agent: Agent | false = false): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method, path, agent: false, headers: body ? { 'Content-Type': 'application/json' } : {} },
+      { host: '127.0.0.1', port, method, path, agent, headers: body ? { 'Content-Type': 'application/json' } : {} },
       (res) => collect(res).then(resolve, reject),
     );
     req.on('error', reject);
@@ -82,11 +82,13 @@ describe('the server process', () => {
     const port = (await server.waitForLog('listening')).port as number;
     await server.waitForLog('model loaded and warmed up; ready');
 
-    const ready = await send(port, 'GET', '/readyz');
+    const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
+    const ready = await send(port, 'GET', '/readyz', undefined, keepAlive);
     const predicted = await send(port, 'POST', '/predict', TRIP);
     const scraped = await send(port, 'GET', '/metrics');
 
     expect(ready.status).toBe(200);
+    expect(ready.headers.connection).toBe('keep-alive');
     expect(predicted.status).toBe(200);
     expect(JSON.parse(predicted.text)).toEqual({ duration: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\/\d+$/) });
     expect(scraped.text).toMatch(/predictions_total\{model_version="taxi-ride-duration\/\d+",outcome="success"\} 1/);
@@ -105,23 +107,44 @@ describe('the server process', () => {
     server.child.kill('SIGTERM');
     await server.waitForLog('shutting down: readiness is 503, still serving');
     const drainingReady = await send(port, 'GET', '/readyz');
-    const drainingPredict = await send(port, 'POST', '/predict', TRIP);
+    const drainingPredict = await send(port, 'POST', '/predict', TRIP, keepAlive);
     await server.waitForLog('no longer accepting connections; finishing in-flight requests');
     const refused = await send(port, 'GET', '/healthz').catch((err: NodeJS.ErrnoException) => err.code);
     inFlight.end(TRIP.slice(20));
     await responded;
     const finished = await inFlightReply;
     const code = await server.exited;
+    keepAlive.destroy();
 
     expect(drainingReady.status).toBe(503);
     expect(JSON.parse(drainingReady.text)).toMatchObject({ status: 'draining' });
     expect(drainingPredict.status).toBe(200);
+    expect(drainingPredict.headers.connection).toBe('close');
     expect(refused).toBe('ECONNREFUSED');
     expect(finished.status).toBe(200);
     expect(JSON.parse(finished.text)).toEqual(JSON.parse(predicted.text));
     expect(code).toBe(0);
     expect(server.logs.at(-1)).toMatchObject({ msg: 'stopped' });
     expect(server.logs.filter((l) => l.msg === 'request' && l.route === '/predict')).toHaveLength(3);
+  });
+
+  test('When an in-flight request outlasts SHUTDOWN_TIMEOUT_MS, then its connection is closed and the exit code is 1', async () => {
+    const server = startServer({ SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_TIMEOUT_MS: '300' });
+    const port = (await server.waitForLog('listening')).port as number;
+    await server.waitForLog('model loaded and warmed up; ready');
+    const stuck = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/predict', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': TRIP.length } });
+    const outcome = new Promise<string>((resolve) => {
+      stuck.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      stuck.on('response', (res) => resolve(`status ${res.statusCode}`));
+    });
+    stuck.write(TRIP.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 100));
+
+    server.child.kill('SIGTERM');
+
+    expect(await server.exited).toBe(1);
+    expect(await outcome).toBe('ECONNRESET');
+    expect(server.logs.at(-1)).toMatchObject({ level: 50, msg: 'in-flight requests did not finish in time; closing connections' });
   });
 
   test('When a variable is invalid, then it exits 1 with one line naming it', async () => {
