@@ -305,6 +305,24 @@ describe('POST /predict, model failures', () => {
     expect((logged!.err as { stack: string }).stack).toContain('secret detail');
   });
 
+  test('When a client disconnects halfway through its body, then the request is logged as aborted and the next one is served', async () => {
+    const server = t.app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const before = t.logs.length;
+
+    const half = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/predict', headers: { 'Content-Type': 'application/json', 'Content-Length': 200 } });
+    half.on('error', () => undefined);
+    half.write('{"PULocationID": 10,');
+    await new Promise((r) => setTimeout(r, 50));
+    half.destroy();
+    await new Promise((r) => setTimeout(r, 50));
+    server.close();
+
+    expect(t.logs.slice(before)).toContainEqual(expect.objectContaining({ msg: 'request', route: '/predict', aborted: true }));
+    expect((await post(aTrip())).status).toBe(200);
+  });
+
   test('When requests fail, then the next valid request is still answered', async () => {
     await request(t.app).post('/predict').set('Content-Type', 'application/json').send('{{{');
     await post({ trips: 'x' });

@@ -21,7 +21,6 @@ function minutes(value: number): number {
 }
 
 export function predictHandler({ slot, metrics, maxBatch }: PredictDeps) {
-
   return async (req: Request, res: Response): Promise<void> => {
     const lease = slot.acquire();
     if (lease === undefined) {
