@@ -47,3 +47,14 @@ export class RegistryError extends Error {
 export function isRegistryError(err: unknown, code?: RegistryErrorCode): err is RegistryError {
   return err instanceof RegistryError && (code === undefined || err.code === code);
 }
+
+/** The same failure (status, codes, URL kept; the original as cause) with a message naming what was asked. */
+export function withMessage(err: RegistryError, code: RegistryErrorCode, message: string): RegistryError {
+  return new RegistryError(code, message, { status: err.status, mlflowCode: err.mlflowCode, url: err.url, cause: err });
+}
+
+/** A RESOURCE_DOES_NOT_EXIST reply becomes `not_found` with a message naming what was asked for. */
+export function notFoundAs(err: unknown, message: string): unknown {
+  if (isRegistryError(err, 'not_found') && err.mlflowCode !== 'ENDPOINT_NOT_FOUND') return withMessage(err, 'not_found', message);
+  return err;
+}

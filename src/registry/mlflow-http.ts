@@ -207,7 +207,7 @@ function describe(err: unknown): string {
   return code && !detail.includes(code) ? `${code}: ${detail}` : detail;
 }
 
-/** The URL for messages and logs: credentials and query string values are never printed. */
+/** The URL for messages and logs, without credentials. */
 export function redact(url: URL): string {
   const copy = new URL(url);
   copy.username = '';
