@@ -77,7 +77,12 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
     model,
     params,
     seed: options.seed,
-    data: { train: train.data, validation: validation.data, evaluation: extra.map((e) => e.data) },
+    data: {
+      train: train.data,
+      validation: validation.data,
+      evaluation: extra.map((e) => e.data),
+      zone_centroids: { file: 'src/training/data/taxi_zone_centroids.csv', sha256: model.featurizer.geometry.sha256 },
+    },
     metrics,
     parity,
     histograms: referenceHistograms(model, train.table, trainPred),

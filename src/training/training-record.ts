@@ -69,7 +69,7 @@ export interface TrainingRecordParts {
   readonly model: TrainedModel;
   readonly params: ModelParams;
   readonly seed: number;
-  readonly data: { train: DataRecord; validation: DataRecord; evaluation: DataRecord[] };
+  readonly data: { train: DataRecord; validation: DataRecord; evaluation: DataRecord[]; zone_centroids: { file: string; sha256: string } };
   readonly metrics: { train: SplitMetrics; validation: SplitMetrics; evaluation: Record<string, SplitMetrics> };
   readonly parity: ParityReport;
   readonly histograms: Record<string, Histogram>;
