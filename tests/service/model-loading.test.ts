@@ -112,6 +112,21 @@ describe('loading a model', () => {
     expect(err).toMatchObject({ reason: 'session' });
   });
 
+  test('When the slow fixture runs, then it answers like the base model but takes tens of milliseconds per trip', async () => {
+    const { tripsToColumns } = await import('../../src/features/trip-inputs.js');
+    const slow = await loadTestModel('models:/taxi-ride-duration@slow', FIXTURE_REGISTRY);
+    const base = await loadTestModel('models:/taxi-ride-duration@base', FIXTURE_REGISTRY);
+    const columns = tripsToColumns([{ PULocationID: 7, DOLocationID: 8, trip_distance: 3.5, pickup: undefined }], 0);
+
+    const started = performance.now();
+    const [slowDuration] = await slow.run(columns, 1);
+    const elapsed = performance.now() - started;
+
+    expect(slowDuration).toBeCloseTo((await base.run(columns, 1))[0], 4);
+    expect(elapsed).toBeGreaterThan(10);
+    await Promise.all([slow.release(), base.release()]);
+  });
+
   test('When a model loads, then model_load_duration_seconds records it', async () => {
     const metrics = createMetrics(undefined, { defaultMetrics: false });
 

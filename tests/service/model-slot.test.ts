@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
+import { tripsToColumns } from '../../src/features/trip-inputs.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
-import { fakeModel, gate } from './helpers.js';
+import { FIXTURE_REGISTRY, fakeModel, gate, loadTestModel } from './helpers.js';
 
 const instant = () => fakeModel(async (_c, n) => new Float32Array(n).fill(1));
 
@@ -70,5 +71,25 @@ describe('ModelSlot', () => {
     slot.release(lease);
     await closed;
     expect(model.released).toBe(true);
+  });
+
+  test('When a real onnxruntime model is swapped out while its run is pending, then the run completes on it and its session is released afterwards', async () => {
+    const slot = new ModelSlot();
+    const old = await loadTestModel('models:/taxi-ride-duration@slow', FIXTURE_REGISTRY);
+    const next = await loadTestModel('models:/taxi-ride-duration@base', FIXTURE_REGISTRY);
+    await slot.swap(old);
+    const columns = tripsToColumns([{ PULocationID: 100, DOLocationID: 10, trip_distance: 2, pickup: undefined }], Date.now());
+    const lease = slot.acquire()!;
+    const pending = lease.model.run(columns, 1);
+
+    const swapped = slot.swap(next);
+    const durations = await pending;
+    slot.release(lease);
+
+    expect(durations[0]).toBeCloseTo(2 + 3 * 2 + 0.01 * 100 + 0.001 * 10, 4);
+    expect(await swapped).toBe(old);
+    await expect(old.run(columns, 1)).rejects.toThrow();
+    expect((await next.run(columns, 1))[0]).toBeCloseTo(durations[0], 4);
+    await slot.close();
   });
 });
