@@ -183,8 +183,7 @@ export async function downloadModelDirectory(resolved: ResolvedModelVersion, cli
   const staging = `${dest}.partial-${randomBytes(6).toString('hex')}`;
   await mkdir(staging);
   try {
-    const files: { path: string; size: number }[] = [];
-    await downloadTree(client, resolved.location, '', staging, files);
+    const files = await client.downloadArtifacts(resolved.location, staging);
     if (files.length === 0) throw new RegistryError('not_found', `${resolved.uri}: no files at ${resolved.storageUri}`);
     const mlmodel = await readMlmodel(staging, describeModel(resolved));
     await rename(staging, dest);
@@ -203,24 +202,6 @@ export async function resolveAndDownload(
   options: { logger?: RegistryLogger } = {},
 ): Promise<DownloadedModel> {
   return downloadModelDirectory(await resolveModelUri(uri, client, options), client, destDir);
-}
-
-async function downloadTree(client: MlflowClient, location: ArtifactLocation, sub: string, root: string, out: { path: string; size: number }[]) {
-  for (const entry of await client.listArtifacts(location, sub)) {
-    const local = join(root, ...entry.path.split('/'));
-    if (entry.is_dir) {
-      await mkdir(local, { recursive: true });
-      await downloadTree(client, location, entry.path, root, out);
-      continue;
-    }
-    await mkdir(dirname(local), { recursive: true });
-    const size = await client.downloadArtifact(location, entry.path, local);
-    // why: a connection that closes early can look like a complete body; the listing's size catches it.
-    if (entry.file_size !== undefined && size !== entry.file_size) {
-      throw new RegistryError('bad_response', `artifact ${entry.path}: got ${size} bytes, the listing says ${entry.file_size}`);
-    }
-    out.push({ path: entry.path, size });
-  }
 }
 
 function describeModel(r: ResolvedModelVersion): string {

@@ -3,8 +3,8 @@
  * artifact proxy (`/api/2.0/mlflow-artifacts/artifacts`, contract §2.3) or, for run artifacts in stores
  * the service cannot read itself, through the tracking server (artifacts/list + /get-artifact, §2.4–2.5).
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { RegistryError, isRegistryError, withMessage } from './mlflow-errors.js';
 import { Empty, type MlflowRest } from './mlflow-rest.js';
 import * as S from './mlflow-schemas.js';
@@ -63,10 +63,40 @@ export function createArtifactCalls(rest: MlflowRest) {
       try {
         return await transport.download(target, destFile);
       } catch (err) {
-        // why: a missing file comes back as a 500 without JSON (contract §2.3), which is not worth 7 retries
-        // to tell apart from an outage; the message names the file either way.
+        // why: a missing file comes back as a 500 without JSON (contract §2.3), which looks like an outage
+        // and is retried like one; the message names the file either way.
         throw isRegistryError(err) ? withMessage(err, err.code, `cannot download artifact ${file}: ${err.message}`) : err;
       }
+    },
+
+    /**
+     * Downloads everything under `location`/`subPath` into `destDir` (created as needed), recursing into
+     * directories. Each file's size is checked against the listing. Not atomic by itself: callers that
+     * need all-or-nothing download into a staging directory (artifact-download.ts does).
+     */
+    async downloadArtifacts(location: ArtifactLocation, destDir: string, subPath = ''): Promise<{ path: string; size: number }[]> {
+      const root = joinArtifactPath(subPath);
+      const out: { path: string; size: number }[] = [];
+      const walk = async (dir: string) => {
+        for (const entry of await calls.listArtifacts(location, dir)) {
+          const rel = root ? entry.path.slice(root.length + 1) : entry.path;
+          const local = join(destDir, ...rel.split('/'));
+          if (entry.is_dir) {
+            await mkdir(local, { recursive: true });
+            await walk(entry.path);
+            continue;
+          }
+          await mkdir(dirname(local), { recursive: true });
+          const size = await calls.downloadArtifact(location, entry.path, local);
+          // why: a connection that closes early can look like a complete body; the listing's size catches it.
+          if (entry.file_size !== undefined && size !== entry.file_size) {
+            throw new RegistryError('bad_response', `artifact ${entry.path}: got ${size} bytes, the listing says ${entry.file_size}`);
+          }
+          out.push({ path: rel, size });
+        }
+      };
+      await walk(root);
+      return out;
     },
 
     /** PUTs one file through the artifact proxy (training CLI). */

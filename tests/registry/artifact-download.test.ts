@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { resolveAndDownload, resolveModelUri } from '../../src/registry/artifact-download.js';
+import { startFakeMlflow } from '../fixtures/mlflow-fake-server.js';
 import {
   MODEL, SKLEARN_MLMODEL, modelFiles, onnxMlmodel, recordingLogger, registerMlflow2Version, registerMlflow3Version,
   startHarness, type Harness,
@@ -153,6 +154,56 @@ describe('download', () => {
     expect(paths()).toContain('GET /api/2.0/mlflow/artifacts/list');
     expect(h.fake.requests.filter((r) => r.path === '/get-artifact').map((r) => r.query.get('path')).sort())
       .toEqual(Object.keys(files).map((f) => `model/${f}`).sort());
+  });
+
+  test('When the run listing is paged, then every page is followed', async () => {
+    await h.close();
+    h = await startHarness({ listPageSize: 2 });
+    const files = modelFiles({ externalData: true });
+    const run = h.fake.createRun({ artifactUri: 's3://mlflow-models/1/abc/artifacts' });
+    h.fake.putArtifacts('s3://mlflow-models/1/abc/artifacts/model', files);
+
+    await resolveAndDownload(`runs:/${run.run_id}/model`, h.client, dest());
+
+    await expectSameFiles(dest(), files);
+    expect(h.fake.requests.filter((r) => r.path === '/api/2.0/mlflow/artifacts/list').map((r) => r.query.get('page_token'))).toEqual([null, '2', '4', null, '2', '4']);
+  });
+
+  test('When the storage URI names another artifact host (mlflow-artifacts://host:port/…), then that host serves the files', async () => {
+    const artifactServer = await startFakeMlflow();
+    try {
+      const files = modelFiles();
+      artifactServer.putArtifacts('mlflow-artifacts:/5/run/artifacts/model', files);
+      h.fake.createVersion({ name: MODEL, source: `mlflow-artifacts://127.0.0.1:${artifactServer.port}/5/run/artifacts/model` });
+
+      await resolveAndDownload(`models:/${MODEL}/1`, h.client, dest());
+
+      await expectSameFiles(dest(), files);
+      expect(artifactServer.requests.map((r) => r.path)).toContain('/api/2.0/mlflow-artifacts/artifacts/5/run/artifacts/model/model.onnx');
+    } finally {
+      await artifactServer.close();
+    }
+  });
+
+  test('When the storage URI is an http URL of the artifact proxy, then it is read as is', async () => {
+    const files = modelFiles();
+    h.fake.putArtifacts('mlflow-artifacts:/7/r/artifacts/model', files);
+    h.fake.createVersion({ name: MODEL, source: `${h.fake.url}/api/2.0/mlflow-artifacts/artifacts/7/r/artifacts/model` });
+
+    await resolveAndDownload(`models:/${MODEL}/1`, h.client, dest());
+
+    await expectSameFiles(dest(), files);
+  });
+
+  test('When downloadArtifacts is given a sub-path, then only that sub-tree lands in the destination, relative to it', async () => {
+    const run = h.fake.createRun();
+    h.fake.putArtifacts(run.artifact_uri, { 'model/MLmodel': 'x', 'model/code/a.py': 'y', 'other.txt': 'z' });
+    const location = h.client.artifactLocation(run.artifact_uri!)!;
+
+    const got = await h.client.downloadArtifacts(location, dest(), 'model');
+
+    expect(got.sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual([{ path: 'MLmodel', size: 1 }, { path: 'code/a.py', size: 1 }]);
+    expect(await readFile(join(dest(), 'code', 'a.py'), 'utf8')).toBe('y');
   });
 
   test('When the storage is neither proxied nor under a run, then invalid_model explains what is supported', async () => {

@@ -165,6 +165,10 @@ describe('retries and failures', () => {
     expect((err as Error).message).not.toMatch(/<html/i);
   });
 
+  test('When the server version is asked, then the plain-text /version body is returned', async () => {
+    expect(await h.client.getServerVersion()).toBe('3.6.0');
+  });
+
   test('When a 200 reply is not the documented shape, then bad_response names the field', async () => {
     h.fake.failNext(1, { status: 200, body: '{"model_version": {"name": "x"}}' });
 

@@ -82,6 +82,18 @@ describe('load', () => {
     expect(got.manifest.modelId).toBe(logged.model_id);
   });
 
+  test('When the same version is loaded twice at once, then both get the same verified entry', async () => {
+    registerMlflow2Version(h.fake, undefined, { aliases: ['champion'] });
+    const cache = newCache();
+
+    const [a, b] = await Promise.all([cache.load(`models:/${MODEL}@champion`, h.client), cache.load(`models:/${MODEL}/1`, h.client)]);
+
+    expect([a.version, b.version]).toEqual(['1', '1']);
+    expect(a.dir).toBe(b.dir);
+    expect(await readdir(join(cacheDir(), MODEL))).toEqual(['1']);
+    expect(await cache.get(MODEL, '1')).toMatchObject({ version: '1' });
+  });
+
   test('When the download fails, then the cache holds no entry and no staging directory', async () => {
     registerMlflow2Version(h.fake);
     h.fake.failNext(10, { status: 503, body: 'down', contentType: 'text/plain' }, { path: /model\.onnx$/ });
