@@ -116,7 +116,7 @@ describe('training CLI', () => {
       expect(snapshot(registry)).toEqual(before);
     });
 
-    test('bad arguments', async () => {
+    test('When arguments are missing or wrong, then it prints one error line and exits non-zero', async () => {
       const result = await train(['--train', trainFile, '--features', 'weather']);
 
       expect(result.code).not.toBe(0);
