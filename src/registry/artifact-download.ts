@@ -177,7 +177,8 @@ async function locateRunModel(client: MlflowClient, runId: string, path: string)
 export async function downloadModelDirectory(resolved: ResolvedModelVersion, client: MlflowClient, destDir: string): Promise<DownloadedModel> {
   const dest = resolve(destDir);
   if (await stat(dest).then(() => true, () => false)) {
-    throw new RegistryError('invalid_model', `cannot download ${resolved.uri} into ${dest}: it already exists`);
+    // why: a caller error, not a registry failure; replacing a directory in use would not be atomic.
+    throw new Error(`cannot download ${resolved.uri} into ${dest}: it already exists`);
   }
   await mkdir(dirname(dest), { recursive: true });
   const staging = `${dest}.partial-${randomBytes(6).toString('hex')}`;

@@ -34,6 +34,7 @@ const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 /** urllib3's default cap on one backoff wait, also applied to Retry-After. */
 const MAX_BACKOFF_S = 120;
 const USER_AGENT = 'taxi-ride-duration-mlflow-client/1';
+const MAX_ERROR_BODY = 64 * 1024;
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -65,7 +66,7 @@ export interface Transport {
 
 export function createTransport(options: TransportOptions): Transport {
   const attempt = async (req: HttpRequest, sinkPath?: string) => {
-    const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: 'application/json' };
+    const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: sinkPath ? '*/*' : 'application/json' };
     if (options.authorization) headers.Authorization = options.authorization;
     let body: string | Uint8Array | undefined;
     if (req.json !== undefined) {
@@ -86,7 +87,8 @@ export function createTransport(options: TransportOptions): Transport {
         const bytes = await readToFile(res, sinkPath, idle.touch);
         return { status: res.status, contentType, body: Buffer.alloc(0), bytes, retryAfter };
       }
-      const all = await readAll(res, idle.touch);
+      // why: an error page is only read for its first lines; a proxy's huge error body is not buffered.
+      const all = await readAll(res, idle.touch, ok ? Infinity : MAX_ERROR_BODY);
       return { status: res.status, contentType, body: all, bytes: all.length, retryAfter };
     } catch (err) {
       throw idle.timedOut() ? new TimeoutFailure(options.timeoutMs) : err;
@@ -161,12 +163,15 @@ function createIdleTimer(ms: number) {
   return { signal: controller.signal, touch, stop: () => clearTimeout(timer), timedOut: () => fired };
 }
 
-async function readAll(res: Response, touch: () => void): Promise<Buffer> {
+async function readAll(res: Response, touch: () => void, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
+  let size = 0;
   if (res.body) {
     for await (const chunk of res.body) {
       touch();
       chunks.push(Buffer.from(chunk));
+      size += chunk.length;
+      if (size >= limit) break; // leaving the loop cancels the rest of the stream
     }
   }
   return Buffer.concat(chunks);
