@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { ModelLoadError } from '../errors.js';
+import { ModelLoadError, type ModelLoadFailure } from '../errors.js';
 import { createFileRegistry } from './file-registry.js';
 import type { ModelUri } from './model-uri.js';
 
@@ -24,8 +24,13 @@ export interface ResolvedModel {
 export interface ModelSource {
   /** For logs: where this source looks, e.g. `file:/app/models`. */
   readonly description: string;
-  /** Resolves alias or version to a directory. Throws ModelLoadError('resolve' | 'artifact'). */
+  /** Resolves alias or version to a directory. Throws ModelLoadError('resolve' | 'artifact'), or the source's own errors. */
   resolve(uri: ModelUri): Promise<ResolvedModel>;
+  /**
+   * For a source whose errors are not ModelLoadErrors: the `reason` label of
+   * model_load_failures_total for one of them. Without it, a failed resolve counts as 'resolve'.
+   */
+  failureReason?(err: unknown): ModelLoadFailure;
 }
 
 /** What the MLflow Model directory says about the model, read from MLmodel and training.json. */

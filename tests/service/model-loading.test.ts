@@ -127,6 +127,25 @@ describe('loading a model', () => {
     await Promise.all([slow.release(), base.release()]);
   });
 
+  test("When a source fails with its own error type, then the failure is counted with the source's reason, or as resolve", async () => {
+    const { loadModel } = await import('../../src/model/load-model.js');
+    const metrics = createMetrics(undefined, { defaultMetrics: false });
+    const failing = (failureReason?: () => 'artifact') => ({
+      description: 'test',
+      resolve: async () => {
+        throw new Error('registry said no');
+      },
+      failureReason,
+    });
+
+    await expect(loadModel(failing(), parseModelUri('models:/m@a'), metrics)).rejects.toThrow('registry said no');
+    await expect(loadModel(failing(() => 'artifact'), parseModelUri('models:/m@a'), metrics)).rejects.toThrow('registry said no');
+
+    const text = await metrics.registry.getSingleMetricAsString('model_load_failures_total');
+    expect(text).toContain('model_load_failures_total{reason="resolve"} 1');
+    expect(text).toContain('model_load_failures_total{reason="artifact"} 1');
+  });
+
   test('When a model loads, then model_load_duration_seconds records it', async () => {
     const metrics = createMetrics(undefined, { defaultMetrics: false });
 
