@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { downloadModelDirectory, resolveModelUri, type ResolvedModelVersion } from './artifact-download.js';
 import type { MlflowClient, RegistryLogger } from './mlflow-client.js';
@@ -57,6 +57,7 @@ export interface ModelCacheOptions {
 export type ModelCache = ReturnType<typeof createModelCache>;
 
 const MAX_RESOLUTIONS = 20;
+const STAGING_MAX_AGE_MS = 60 * 60 * 1000;
 
 export function createModelCache(options: ModelCacheOptions) {
   const root = options.dir;
@@ -148,6 +149,14 @@ export function createModelCache(options: ModelCacheOptions) {
     const ordered = await newest(name, () => true);
     const stale = ordered.filter((m) => m.version !== current).slice(keep - 1);
     for (const m of stale) await rm(entryDir(m.name, m.version), { recursive: true, force: true });
+    // why: a process killed mid-download leaves its staging directory behind; an hour is far longer
+    // than any download in flight, so older ones are leftovers.
+    const modelDir = join(root, segment(name));
+    for (const e of await readdir(modelDir, { withFileTypes: true }).catch(() => [])) {
+      if (!e.isDirectory() || !e.name.startsWith('.staging-')) continue;
+      const age = now().getTime() - (await stat(join(modelDir, e.name))).mtimeMs;
+      if (age > STAGING_MAX_AGE_MS) await rm(join(modelDir, e.name), { recursive: true, force: true });
+    }
   };
 
   const commit = async (resolved: ResolvedModelVersion, client: MlflowClient): Promise<CachedModel> => {

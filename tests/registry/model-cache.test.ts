@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createModelCache } from '../../src/registry/model-cache.js';
@@ -92,6 +92,22 @@ describe('load', () => {
     expect(a.dir).toBe(b.dir);
     expect(await readdir(join(cacheDir(), MODEL))).toEqual(['1']);
     expect(await cache.get(MODEL, '1')).toMatchObject({ version: '1' });
+  });
+
+  test('When a crashed download left a staging directory over an hour ago, then the next load removes it', async () => {
+    registerMlflow2Version(h.fake);
+    const old = join(cacheDir(), MODEL, '.staging-dead01');
+    const fresh = join(cacheDir(), MODEL, '.staging-live01');
+    await mkdir(join(old, 'model'), { recursive: true });
+    await mkdir(fresh, { recursive: true });
+    const now = clock();
+    const twoHoursAgo = new Date(now.getTime() - 2 * 3600_000);
+    await utimes(old, twoHoursAgo, twoHoursAgo);
+    await utimes(fresh, now, now);
+
+    await newCache().load(`models:/${MODEL}/1`, h.client);
+
+    expect((await readdir(join(cacheDir(), MODEL))).sort()).toEqual(['.staging-live01', '1']);
   });
 
   test('When the download fails, then the cache holds no entry and no staging directory', async () => {
