@@ -3,7 +3,7 @@
  * out, through the on-disk cache. It is shaped like the service's ModelSource (model-source.ts:
  * `description` + `resolve(uri) → {name, version, alias, dir}`) without importing it, so the
  * integration can pass it where a ModelSource is expected; its errors are RegistryError, and
- * `loadFailureReason` maps them to the `reason` label of model_load_failures_total.
+ * `failureReason` maps them to the `reason` label of model_load_failures_total.
  *
  * When the registry cannot be reached (`unavailable`), `resolve` falls back to the last good cached
  * version for the same URI and marks the result `stale`, so start-up can serve it and say so. Other
@@ -39,6 +39,8 @@ export interface MlflowModelSource {
   resolve(uri: { readonly text: string }): Promise<RemoteModel>;
   /** Asks the registry which version `uri` names now, downloading nothing (for the alias poller). */
   peek(uri: { readonly text: string }): Promise<ResolvedModelVersion>;
+  /** The model_load_failures_total {reason} for an error of `resolve` (ModelSource.failureReason). */
+  failureReason(err: unknown): 'resolve' | 'artifact';
 }
 
 export function createMlflowModelSource(deps: { client: MlflowClient; cache: ModelCache; logger?: RegistryLogger }): MlflowModelSource {
@@ -68,6 +70,7 @@ export function createMlflowModelSource(deps: { client: MlflowClient; cache: Mod
 
     // why: no logger, so a stage URI's deprecation warning is logged once per load, not once per poll.
     peek: (uri) => resolveModelUri(uri.text, client),
+    failureReason: loadFailureReason,
   };
 }
 

@@ -81,5 +81,6 @@ describe('MLflow model source', () => {
 
     expect(err).toMatchObject({ code: 'invalid_model', message: expect.stringMatching(/its flavors are: python_function, sklearn/) });
     expect(loadFailureReason(err)).toBe('artifact');
+    expect(sourceWith().failureReason(err)).toBe('artifact');
   });
 });
