@@ -9,7 +9,8 @@ import { runTraining, type TrainOptions } from './run-training.js';
 
 const USAGE = `usage: npm run train -- --train <path|url> --validation <path|url> [--features base|time]
        [--registry file:models] [--name taxi-ride-duration] [--alias production] [--seed 42]
-       [--evaluate <path|url>]...   (more months to report metrics on)`;
+       [--evaluate <path|url>]...   (more months to report metrics on)
+       [--zones ../shared/data/taxi_zone_centroids.csv]   (zone centroids: LocationID,lon,lat)`;
 
 /** Turns argv into options; throws TrainingError with the usage on anything it cannot use. */
 export function parseCliArgs(argv: string[]): TrainOptions {
@@ -27,6 +28,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
         name: { type: 'string', default: 'taxi-ride-duration' },
         alias: { type: 'string' },
         seed: { type: 'string', default: '42' },
+        zones: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -47,6 +49,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
     name: values.name,
     alias: values.alias,
     seed,
+    zones: values.zones,
   };
 }
 

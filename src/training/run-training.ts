@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { FeatureSet } from '../features/model-contract.js';
 import { TrainingError } from './errors.js';
 import { exportOnnx } from './onnx-export.js';
@@ -9,6 +10,7 @@ import { parseRegistryUri, publishModel } from './registry-writer.js';
 import { dataRecord, referenceHistograms, trainingRecord, type DataRecord } from './training-record.js';
 import { filterTrips, type TripTable } from './trip-filter.js';
 import { readTripParquet } from './trip-parquet.js';
+import { CENTROIDS_PATH, loadZoneGeometry } from './zone-geometry.js';
 import { loadSourceFile } from './trip-source.js';
 
 export interface TrainOptions {
@@ -21,6 +23,8 @@ export interface TrainOptions {
   readonly name: string;
   readonly alias?: string;
   readonly seed: number;
+  /** Zone centroid table (LocationID,lon,lat); default ../shared/data/taxi_zone_centroids.csv. */
+  readonly zones?: string;
   readonly params?: ModelParams;
 }
 
@@ -51,10 +55,11 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
     throw new TrainingError(`training data ${options.train} has only ${train.table.rows} usable trips, at least ${MIN_TRAIN_TRIPS} needed`);
   }
 
+  const geometry = loadZoneGeometry(options.zones);
   const model = await progress.stage('fit', (tick) =>
     fitModel(train.table, options.featureSet, params, options.seed, (round, rmse) =>
       tick(round + 1, params.gbdt.maxRounds, `early-stopping RMSE ${rmse.toFixed(4)}`),
-    ),
+    geometry),
   );
   const { trainPred, validationPred, metrics } = await progress.stage('evaluate', () => {
     const trainPred = predict(model, train.table);
@@ -81,7 +86,7 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
       train: train.data,
       validation: validation.data,
       evaluation: extra.map((e) => e.data),
-      zone_centroids: { file: 'src/training/data/taxi_zone_centroids.csv', sha256: model.featurizer.geometry.sha256 },
+      zone_centroids: { file: path.basename(options.zones ?? CENTROIDS_PATH), sha256: model.featurizer.geometry.sha256 },
     },
     metrics,
     parity,

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrainingError } from './errors.js';
 
 /**
  * Where each taxi zone is: its centroid in miles east and north of a point in Manhattan, from the
- * TLC zone shapefile (data/taxi_zone_centroids.csv, a copy of ../shared/data's). The graph holds
+ * TLC zone shapefile (`taxi_zone_centroids.csv`, read from ../shared/data by default, `--zones` to
+ * point elsewhere; it is data, so it is not copied into the repo). The graph holds
  * these as two LabelEncoder tables and computes the straight-line distance between pickup and
  * dropoff zones, which gives pairs never seen in training a better back-off than the prior mean.
  */
@@ -16,7 +18,8 @@ export interface ZoneGeometry {
   readonly sha256: string;
 }
 
-export const CENTROIDS_PATH = fileURLToPath(new URL('./data/taxi_zone_centroids.csv', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CENTROIDS_PATH = path.resolve(REPO_ROOT, '../shared/data/taxi_zone_centroids.csv');
 
 /** Projection origin and scale: an equirectangular map is exact enough across 30 miles of city. */
 const ORIGIN = { lon: -73.95, lat: 40.7 };
