@@ -75,7 +75,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
   });
   const modelInfo = new Gauge({
     name: 'model_info',
-    help: 'The model being served: 1 for its name, version and alias; stale="true" while it is the cached copy of a registry that could not be reached.',
+    help: 'The model being served: 1 for its name, version and alias; the stale label is true while it is the cached copy of a registry that could not be reached.',
     labelNames: ['name', 'version', 'alias', 'stale'] as const,
     registers,
   });
