@@ -125,6 +125,26 @@ describe('service with an MLflow registry', () => {
   });
 });
 
+describe('alias poller', () => {
+  test('When the alias moves to a refused version, then the poller counts it once and does not retry it until the alias moves again', async () => {
+    await registerModelDir(fake, EMBEDDED_V1, ['production']);
+    const svc = start({ MODEL_POLL_INTERVAL_S: '0.05' });
+    await svc.started;
+    const bad = await registerModelDir(fake, FIXTURE_BROKEN);
+    const good = await registerModelDir(fake, EMBEDDED_V2);
+
+    fake.setAlias(NAME, 'production', bad);
+    await waitFor(async () => (svc.logs.some((l) => l.level === 50 && /new model version refused/.test(l.msg)) ? true : undefined), 'the refusal');
+    await new Promise((r) => setTimeout(r, 300));
+    const failuresWhileBad = (await request(svc.app).get('/metrics')).text.match(/model_load_failures_total\{reason="signature"\} (\d+)/)?.[1];
+    fake.setAlias(NAME, 'production', good);
+    await waitFor(async () => (svc.slot.current?.info.version === good ? true : undefined), 'the swap to the good version');
+
+    expect(failuresWhileBad).toBe('1');
+    expect((await request(svc.app).post('/predict').send(TRIP)).body.model_version).toBe(`${NAME}/${good}`);
+  });
+});
+
 describe('POST /admin/reload', () => {
   beforeEach(async () => {
     await registerModelDir(fake, EMBEDDED_V1, ['production']);
