@@ -6,11 +6,13 @@ import cors from 'cors';
 import express, { type Express } from 'express';
 import type { Config } from './config.js';
 import type { ModelSlot } from './model/model-slot.js';
+import type { ModelUpdater } from './model/model-updater.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { errorMiddleware, methodNotAllowed, notFound } from './http/error-middleware.js';
 import { readJsonBody } from './http/json-body.js';
 import { requestContext } from './http/request-context.js';
+import { reloadHandler, requireBearer } from './http/routes/admin.js';
 import { healthzHandler, readyzHandler, type Lifecycle } from './http/routes/health.js';
 import { metricsHandler } from './http/routes/metrics.js';
 import { modelHandler } from './http/routes/model.js';
@@ -19,11 +21,13 @@ import { predictHandler } from './http/routes/predict.js';
 export type { Lifecycle } from './http/routes/health.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'BODY_LIMIT' | 'MAX_BATCH' | 'CORS_ORIGINS'>;
+  config: Pick<Config, 'BODY_LIMIT' | 'MAX_BATCH' | 'CORS_ORIGINS'> & Partial<Pick<Config, 'ADMIN_TOKEN'>>;
   logger: Logger;
   metrics: Metrics;
   slot: ModelSlot;
   lifecycle: Lifecycle;
+  /** Hot reload (issue 4); POST /admin/reload exists only with it and config.ADMIN_TOKEN. */
+  updater?: Pick<ModelUpdater, 'reload'>;
 }
 
 /** The routes and the methods each answers (HEAD comes with GET). */
@@ -33,9 +37,10 @@ export const ROUTES = {
   readyz: '/readyz',
   metrics: '/metrics',
   model: '/model',
+  adminReload: '/admin/reload',
 } as const;
 
-export function createApp({ config, logger, metrics, slot, lifecycle }: AppDeps): Express {
+export function createApp({ config, logger, metrics, slot, lifecycle, updater }: AppDeps): Express {
   const app = express();
   // why: a JSON API needs none of these, and each costs time on every request (issue 5):
   // ETag hashes every body, the query parser builds an object per request, X-Powered-By leaks the stack.
@@ -66,6 +71,10 @@ export function createApp({ config, logger, metrics, slot, lifecycle }: AppDeps)
   app.all(ROUTES.metrics, methodNotAllowed('GET, HEAD'));
   app.get(ROUTES.model, modelHandler(slot));
   app.all(ROUTES.model, methodNotAllowed('GET, HEAD'));
+  if (config.ADMIN_TOKEN !== undefined && updater !== undefined) {
+    app.post(ROUTES.adminReload, requireBearer(config.ADMIN_TOKEN), reloadHandler(updater));
+    app.all(ROUTES.adminReload, methodNotAllowed('POST'));
+  }
 
   app.use(notFound());
   app.use(errorMiddleware(logger));

@@ -2,8 +2,11 @@
  * Service configuration: every setting comes from the environment, is parsed once here at start-up,
  * and travels as a typed object. Nothing else reads process.env.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
-import { parseModelUri } from './registry/model-uri.js';
+import { mlflowClientOptionsFromEnv, type MlflowClientOptions } from './registry/mlflow-client.js';
+import { FILE_REGISTRY_KINDS, REGISTRY_KINDS, parseModelUri } from './registry/model-uri.js';
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
@@ -35,7 +38,7 @@ const Schema = z.object({
     .default(9696),
   /** Interface to bind; 0.0.0.0 so that containers are reachable. */
   HOST: z.string().min(1, { error: 'expected a host name or address' }).default('0.0.0.0'),
-  /** Which model to serve: models:/<name>@<alias> or models:/<name>/<version>. */
+  /** Which model to serve: models:/<name>@<alias> (or /<version>, /<stage>, /latest), runs:/…, file:<dir>, http(s)://… (README, "Registries"). */
   MODEL_URI: z
     .string()
     .default('models:/taxi-ride-duration@production')
@@ -46,13 +49,33 @@ const Schema = z.object({
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
       }
     }),
-  /** Where models are looked up; file:<dir> is the registry embedded in the repo (relative to the working directory). */
+  /**
+   * Where models:/ and runs:/ URIs are looked up: file:<dir> is the registry embedded in the repo (relative
+   * to the working directory), http(s):// an MLflow tracking server. Defaults to MLFLOW_TRACKING_URI, then file:models.
+   */
   REGISTRY_URI: z
     .string()
     .default('file:models')
     .refine((v) => /^file:.+/.test(v) || /^https?:\/\/.+/.test(v), {
       error: 'expected file:<directory> or an http(s):// URL',
     }),
+  /** Downloaded model versions (sha256-checked), so a registry outage at start-up can be ridden out. */
+  MODEL_CACHE_DIR: z.string().min(1).default(join(tmpdir(), 'taxi-ride-duration-models')),
+  /** Versions kept in the cache per model name. */
+  MODEL_CACHE_KEEP: z.coerce
+    .number({ error: 'expected a number of versions' })
+    .int({ error: 'expected a whole number of versions' })
+    .min(1, { error: 'expected at least 1' })
+    .max(100, { error: 'expected at most 100' })
+    .default(3),
+  /** How often to ask the registry whether the alias moved; 0 turns polling off. */
+  MODEL_POLL_INTERVAL_S: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .min(0, { error: 'expected 0 (off) or more seconds' })
+    .max(86_400, { error: 'expected at most 86400 s (one day)' })
+    .default(30),
+  /** Bearer token for POST /admin/reload; unset = the route does not exist. */
+  ADMIN_TOKEN: z.string().min(16, { error: 'expected at least 16 characters (e.g. openssl rand -hex 32)' }).optional(),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'expected one of fatal, error, warn, info, debug, trace, silent',
@@ -93,7 +116,10 @@ const Schema = z.object({
   SHUTDOWN_TIMEOUT_MS: milliseconds.default(30_000),
 });
 
-export type Config = z.infer<typeof Schema>;
+export type Config = z.infer<typeof Schema> & {
+  /** MLflow client options (credentials, timeout, retries) when REGISTRY_URI is http(s)://. */
+  MLFLOW: MlflowClientOptions | undefined;
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -106,11 +132,33 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined>): Config {
   // why: an empty variable (PORT=) means "unset" in shells and compose files, so it gets the default.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  if (present.REGISTRY_URI === undefined && present.MLFLOW_TRACKING_URI !== undefined) present.REGISTRY_URI = present.MLFLOW_TRACKING_URI;
   const result = Schema.safeParse(present);
-  if (result.success) return result.data;
+  if (result.success) return withRegistry(result.data, present);
   const problems = result.error.issues.map((issue) => {
     const key = String(issue.path[0]);
     return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+/** Cross-checks MODEL_URI against the registry and reads MLflow's own variables when it is http(s). */
+function withRegistry(parsed: z.infer<typeof Schema>, env: Record<string, string | undefined>): Config {
+  const uri = parseModelUri(parsed.MODEL_URI);
+  const remote = /^https?:\/\//.test(parsed.REGISTRY_URI);
+  if (!remote && REGISTRY_KINDS.has(uri.kind) && !FILE_REGISTRY_KINDS.has(uri.kind)) {
+    throw new ConfigError(
+      `invalid configuration: MODEL_URI=${JSON.stringify(parsed.MODEL_URI)}: the file registry (REGISTRY_URI=${parsed.REGISTRY_URI}) ` +
+        'answers models:/<name>@<alias> and models:/<name>/<version> only; stages, latest, logged models and runs:/ need an MLflow registry',
+    );
+  }
+  let mlflow: MlflowClientOptions | undefined;
+  if (remote) {
+    try {
+      mlflow = mlflowClientOptionsFromEnv({ ...env, MLFLOW_TRACKING_URI: parsed.REGISTRY_URI });
+    } catch (err) {
+      throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
+    }
+  }
+  return { ...parsed, MLFLOW: mlflow };
 }

@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'model_not_ready'
   | 'model_load_failed'
+  | 'unauthorized'
+  | 'reload_failed'
   | 'inference_failed'
   | 'internal';
 

@@ -8,12 +8,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type Lifecycle } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { loadModel } from './model/load-model.js';
 import { ModelSlot } from './model/model-slot.js';
+import { createModelUpdater } from './model/model-updater.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import { createModelSource } from './registry/model-source.js';
-import { parseModelUri } from './registry/model-uri.js';
+import { modelUriWarning, parseModelUri } from './registry/model-uri.js';
+import { selectModelSource } from './registry/select-source.js';
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -50,7 +50,12 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
-  const app = createApp({ config, logger, metrics, slot, lifecycle });
+  const uri = parseModelUri(config.MODEL_URI);
+  const source = selectModelSource(uri, config, { cwd: process.cwd(), logger });
+  const updater = createModelUpdater({
+    source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000,
+  });
+  const app = createApp({ config, logger, metrics, slot, lifecycle, updater });
   const server = createServer(app);
   // why: load balancers keep idle connections for 60 s (AWS ALB, GCP); a shorter server timeout races
   // them and turns into sporadic 502s. Headers must be allowed a little longer than keep-alive.
@@ -62,6 +67,7 @@ async function main(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     lifecycle.draining = true;
+    updater.stop();
     // why: readiness only stops new connections from being routed here; clients holding keep-alive
     // connections (kube-proxy, most HTTP clients) would keep using them. `Connection: close` on every
     // response from now on moves them to other replicas during the drain window.
@@ -99,24 +105,13 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo;
   logger.info({ host: config.HOST, port }, 'listening');
 
-  const uri = parseModelUri(config.MODEL_URI);
-  const source = createModelSource(config.REGISTRY_URI, { cwd: process.cwd() });
-  const started = performance.now();
+  const warning = modelUriWarning(uri);
+  if (warning) logger.warn({ model_uri: config.MODEL_URI }, warning);
   try {
-    const model = await loadModel(source, uri, metrics);
-    await slot.swap(model);
-    metrics.setServedModel(model.info);
-    logger.info(
-      {
-        model_uri: config.MODEL_URI,
-        registry: source.description,
-        model_version: model.info.modelVersion,
-        feature_set: model.info.featureSet,
-        load_ms: Math.round(performance.now() - started),
-      },
-      'model loaded and warmed up; ready',
-    );
+    // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
+    await updater.start();
   } catch (err) {
+    if (shuttingDown) return;
     logger.fatal({ err, model_uri: config.MODEL_URI, registry: source.description }, `cannot load the model: ${(err as Error).message}`);
     process.exit(1);
   }

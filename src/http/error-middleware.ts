@@ -42,7 +42,9 @@ export function errorMiddleware(logger: Logger) {
         const detail =
           err.code === 'model_not_ready' || err.code === 'model_load_failed'
             ? 'no model is loaded yet; retry shortly'
-            : 'the prediction failed; the error is logged with this request id';
+            : err.code === 'reload_failed'
+              ? err.message // why: only callers holding ADMIN_TOKEN reach it, and they need to know what was refused.
+              : 'the prediction failed; the error is logged with this request id';
         if (status === 503) res.setHeader('Retry-After', '5');
         sendProblem(res, err.code, detail);
         return;

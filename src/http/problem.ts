@@ -15,6 +15,8 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   model_not_ready: 503,
   model_load_failed: 503,
+  unauthorized: 401,
+  reload_failed: 502,
   inference_failed: 500,
   internal: 500,
 };
@@ -29,6 +31,8 @@ const TITLE: Record<ErrorCode, string> = {
   method_not_allowed: 'Method not allowed',
   model_not_ready: 'Model not ready',
   model_load_failed: 'Model not ready',
+  unauthorized: 'Unauthorized',
+  reload_failed: 'Model reload failed',
   inference_failed: 'Prediction failed',
   internal: 'Internal server error',
 };

@@ -26,6 +26,8 @@ export interface ModelInfo {
   /** training.json, when the model directory has one. */
   readonly training: Record<string, unknown> | undefined;
   readonly loadedAt: Date;
+  /** True when served from the cache because the registry could not be reached (issue 4). */
+  readonly stale?: boolean;
 }
 
 /** A loaded model. `run` may be called concurrently; `release` frees the native session (call once, when idle). */
@@ -113,6 +115,7 @@ export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDir
       outputs: [{ name: OUTPUT_NAME, type: 'float32' }],
       training: directory.training,
       loadedAt: new Date(),
+      stale: resolved.stale === true,
     };
     return { info, run, release: () => session.release() };
   } catch (err) {

@@ -20,6 +20,8 @@ export interface ModelIdentity {
   readonly name: string;
   readonly version: string;
   readonly alias: string | undefined;
+  /** Served from the cache while the registry is unreachable. */
+  readonly stale?: boolean;
 }
 
 export interface Metrics {
@@ -28,7 +30,7 @@ export interface Metrics {
   readonly predictions: Counter<'model_version' | 'outcome'>;
   readonly inferenceSeconds: Histogram<'model_version'>;
   readonly batchSize: Histogram;
-  readonly modelInfo: Gauge<'name' | 'version' | 'alias'>;
+  readonly modelInfo: Gauge<'name' | 'version' | 'alias' | 'stale'>;
   readonly modelLoadSeconds: Histogram;
   readonly modelLoadFailures: Counter<'reason'>;
   readonly predictedMinutes: Histogram<'model_version'>;
@@ -73,8 +75,8 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
   });
   const modelInfo = new Gauge({
     name: 'model_info',
-    help: 'The model being served: 1 for its name, version and alias.',
-    labelNames: ['name', 'version', 'alias'] as const,
+    help: 'The model being served: 1 for its name, version and alias; the stale label is true while it is the cached copy of a registry that could not be reached.',
+    labelNames: ['name', 'version', 'alias', 'stale'] as const,
     registers,
   });
   const modelLoadSeconds = new Histogram({
@@ -136,7 +138,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     },
     setServedModel(model) {
       modelInfo.reset();
-      modelInfo.labels(model.name, model.version, model.alias ?? '').set(1);
+      modelInfo.labels(model.name, model.version, model.alias ?? '', String(model.stale === true)).set(1);
     },
   };
 }

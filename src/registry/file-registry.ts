@@ -11,9 +11,14 @@ import type { ModelSource, ResolvedModel } from './model-source.js';
 import type { ModelUri } from './model-uri.js';
 
 export function createFileRegistry(root: string): ModelSource {
-  return {
+  const source: ModelSource = {
     description: `file:${root}`,
+    // why: resolving is a couple of local file reads, cheap enough to poll.
+    peek: (uri) => source.resolve(uri),
     async resolve(uri: ModelUri): Promise<ResolvedModel> {
+      if (uri.kind !== 'alias' && uri.kind !== 'version') {
+        throw new ModelLoadError('resolve', `${uri.text}: the file registry answers models:/<name>@<alias> and models:/<name>/<version> only; other forms need an MLflow registry (REGISTRY_URI=http(s)://…)`);
+      }
       const modelRoot = join(root, uri.name);
       const version = uri.kind === 'version' ? uri.version : await readAlias(modelRoot, uri.name, uri.alias);
       const dir = join(modelRoot, version);
@@ -24,6 +29,7 @@ export function createFileRegistry(root: string): ModelSource {
       return { name: uri.name, version, alias: uri.kind === 'alias' ? uri.alias : undefined, dir };
     },
   };
+  return source;
 }
 
 async function readAlias(modelRoot: string, name: string, alias: string): Promise<string> {

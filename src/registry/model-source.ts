@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ModelLoadError, type ModelLoadFailure } from '../errors.js';
 import { createFileRegistry } from './file-registry.js';
+import { createMlflowModelSource } from './mlflow-model-source.js';
+import type { MlflowClient, RegistryLogger } from './mlflow-client.js';
+import type { ModelCache } from './model-cache.js';
 import type { ModelUri } from './model-uri.js';
 
 /** A model version resolved to files on this machine. */
@@ -19,6 +22,8 @@ export interface ResolvedModel {
   readonly alias: string | undefined;
   /** The MLflow Model directory (holds MLmodel). */
   readonly dir: string;
+  /** True when the registry could not be reached and this is the last good cached version. */
+  readonly stale?: boolean;
 }
 
 export interface ModelSource {
@@ -31,6 +36,18 @@ export interface ModelSource {
    * model_load_failures_total for one of them. Without it, a failed resolve counts as 'resolve'.
    */
   failureReason?(err: unknown): ModelLoadFailure;
+  /**
+   * Which version `uri` names right now, without downloading or loading anything (the alias poller).
+   * Sources without it are not polled; POST /admin/reload still resolves them.
+   */
+  peek?(uri: ModelUri): Promise<{ readonly name: string; readonly version: string }>;
+}
+
+/** What an http(s) REGISTRY_URI needs: the MLflow client and the download cache. */
+export interface MlflowSourceDeps {
+  client: MlflowClient;
+  cache: ModelCache;
+  logger?: RegistryLogger;
 }
 
 /** What the MLflow Model directory says about the model, read from MLmodel and training.json. */
@@ -41,15 +58,21 @@ export interface ModelDirectory {
   readonly training: Record<string, unknown> | undefined;
 }
 
-/** Picks the source for REGISTRY_URI. `file:` paths are relative to `cwd`. */
-export function createModelSource(registryUri: string, options: { cwd: string }): ModelSource {
+/**
+ * Picks the source for REGISTRY_URI: `file:` is the embedded registry (paths relative to `cwd`),
+ * http(s):// the MLflow registry through `options.mlflow` (client + on-disk cache).
+ */
+export function createModelSource(registryUri: string, options: { cwd: string; mlflow?: MlflowSourceDeps }): ModelSource {
   if (registryUri.startsWith('file:')) {
     const rest = registryUri.slice('file:'.length);
     const root = rest.startsWith('//') ? fileURLToPath(registryUri) : resolve(options.cwd, rest);
     return createFileRegistry(root);
   }
-  // TODO(issue 4): http(s):// → the MLflow registry client with its local artifact cache.
-  throw new ModelLoadError('resolve', `REGISTRY_URI ${registryUri}: only file: registries are supported so far`);
+  if (/^https?:\/\//.test(registryUri) && options.mlflow) {
+    const source = createMlflowModelSource(options.mlflow);
+    return { description: source.description, resolve: source.resolve, failureReason: source.failureReason, peek: source.peek };
+  }
+  throw new ModelLoadError('resolve', `REGISTRY_URI ${registryUri}: expected file:<dir>, or http(s):// with an MLflow client`);
 }
 
 /** Reads MLmodel (YAML) and training.json from an MLflow Model directory. */

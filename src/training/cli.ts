@@ -2,13 +2,15 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FeatureSet } from '../features/model-contract.js';
+import { mlflowClientOptionsFromEnv } from '../registry/mlflow-client.js';
+import { isRegistryError } from '../registry/mlflow-errors.js';
 import { TrainingError } from './errors.js';
 import type { SplitMetrics } from './pipeline.js';
 import { createProgress } from './progress.js';
 import { runTraining, type TrainOptions } from './run-training.js';
 
 const USAGE = `usage: npm run train -- --train <path|url> --validation <path|url> [--features base|time]
-       [--registry file:models] [--name taxi-ride-duration] [--alias production] [--seed 42]
+       [--registry file:models | http(s)://<mlflow tracking server>] [--name taxi-ride-duration] [--alias production] [--seed 42]
        [--evaluate <path|url>]...   (more months to report metrics on)
        [--zones ../shared/data/taxi_zone_centroids.csv]   (zone centroids: LocationID,lon,lat)`;
 
@@ -40,7 +42,17 @@ export function parseCliArgs(argv: string[]): TrainOptions {
   if (values.features !== 'base' && values.features !== 'time') throw new TrainingError(`--features must be base or time, not ${values.features}`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new TrainingError(`--seed must be an integer from 0 to 4294967295, not ${values.seed}`);
+  let mlflow;
+  if (/^https?:\/\//.test(values.registry)) {
+    // why: credentials, timeout and retries come from MLflow's own variables (MLFLOW_TRACKING_TOKEN, …).
+    try {
+      mlflow = mlflowClientOptionsFromEnv({ ...process.env, MLFLOW_TRACKING_URI: values.registry });
+    } catch (error) {
+      throw new TrainingError((error as Error).message);
+    }
+  }
   return {
+    mlflow,
     train: values.train,
     validation: values.validation,
     evaluate: values.evaluate ?? [],
@@ -76,6 +88,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof HelpRequested) {
       process.stdout.write(`${error.message}\n`);
       return 0;
+    }
+    if (isRegistryError(error)) {
+      process.stderr.write(`error: MLflow (${error.code}): ${error.message}\n`);
+      return 1;
     }
     if (error instanceof TrainingError) {
       process.stderr.write(`error: ${error.message}\n`);

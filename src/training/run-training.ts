@@ -6,6 +6,8 @@ import { exportOnnx } from './onnx-export.js';
 import { checkParity } from './onnx-check.js';
 import { DEFAULT_PARAMS, evaluate, fitModel, predict, type ModelParams, type SplitMetrics } from './pipeline.js';
 import type { Progress } from './progress.js';
+import { createMlflowClient, type MlflowClientOptions } from '../registry/mlflow-client.js';
+import { publishToMlflow } from './publish-mlflow.js';
 import { parseRegistryUri, publishModel } from './registry-writer.js';
 import { dataRecord, referenceHistograms, trainingRecord, type DataRecord } from './training-record.js';
 import { filterTrips, type TripTable } from './trip-filter.js';
@@ -26,6 +28,8 @@ export interface TrainOptions {
   /** Zone centroid table (LocationID,lon,lat); default ../shared/data/taxi_zone_centroids.csv. */
   readonly zones?: string;
   readonly params?: ModelParams;
+  /** Client options (credentials, retries) when `registry` is an http(s):// MLflow server. */
+  readonly mlflow?: MlflowClientOptions;
 }
 
 export interface TrainOutcome {
@@ -46,7 +50,10 @@ const MIN_TRAIN_TRIPS = 50;
  */
 export async function runTraining(options: TrainOptions, progress: Progress): Promise<TrainOutcome> {
   const params = options.params ?? DEFAULT_PARAMS;
-  const registryRoot = parseRegistryUri(options.registry);
+  const remote = /^https?:\/\//.test(options.registry);
+  // why: a bad registry is refused before hours of training, not after.
+  const registryRoot = remote ? undefined : parseRegistryUri(options.registry);
+  const mlflow = remote ? createMlflowClient({ ...options.mlflow, trackingUri: options.registry }) : undefined;
   const train = await progress.stage('read training data', () => loadTrips(options.train, 'training data', progress));
   const validation = await progress.stage('read validation data', () => loadTrips(options.validation, 'validation data', progress));
   const extra: Loaded[] = [];
@@ -96,7 +103,9 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
     onnxSha256: createHash('sha256').update(onnx).digest('hex'),
   });
   const published = await progress.stage('register', () =>
-    publishModel({ root: registryRoot, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias }),
+    mlflow
+      ? publishToMlflow({ client: mlflow, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias })
+      : publishModel({ root: registryRoot!, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias }),
   );
   return { ...published, record, train: metrics.train, validation: metrics.validation, evaluation: metrics.evaluation };
 }

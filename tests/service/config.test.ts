@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, parseByteSize } from '../../src/config.js';
 
@@ -15,6 +17,10 @@ describe('loadConfig', () => {
       CORS_ORIGINS: [],
       SHUTDOWN_DRAIN_MS: 5000,
       SHUTDOWN_TIMEOUT_MS: 30_000,
+      MODEL_CACHE_DIR: join(tmpdir(), 'taxi-ride-duration-models'),
+      MODEL_CACHE_KEEP: 3,
+      MODEL_POLL_INTERVAL_S: 30,
+      MLFLOW: undefined,
     });
   });
 
@@ -47,7 +53,10 @@ describe('loadConfig', () => {
     ['PORT', 'abc', 'invalid configuration: PORT="abc": expected a port number'],
     ['PORT', '70000', 'invalid configuration: PORT="70000": expected a port from 0 to 65535'],
     ['PORT', '80.5', 'invalid configuration: PORT="80.5": expected a whole port number'],
-    ['MODEL_URI', 's3://bucket/model', 'invalid configuration: MODEL_URI="s3://bucket/model": expected models:/<name>@<alias> or models:/<name>/<version>, got "s3://bucket/model"'],
+    ['MODEL_URI', 's3://bucket/model', 'invalid configuration: MODEL_URI="s3://bucket/model": expected models:/<name>@<alias>, models:/<name>/<version>, models:/<name>/<stage>, models:/<name>/latest, models:/m-<id>, runs:/<run_id>/<path>, file:<model directory> or an http(s):// URL of a model directory or .onnx file, got "s3://bucket/model"'],
+    ['MODEL_CACHE_KEEP', '0', 'invalid configuration: MODEL_CACHE_KEEP="0": expected at least 1'],
+    ['MODEL_POLL_INTERVAL_S', '-5', 'invalid configuration: MODEL_POLL_INTERVAL_S="-5": expected 0 (off) or more seconds'],
+    ['ADMIN_TOKEN', 'short', 'invalid configuration: ADMIN_TOKEN="short": expected at least 16 characters (e.g. openssl rand -hex 32)'],
     ['MODEL_URI', 'models:/taxi/0', 'invalid configuration: MODEL_URI="models:/taxi/0": version "0" must be a positive integer'],
     ['MODEL_URI', 'models:/..@x', 'invalid configuration: MODEL_URI="models:/..@x": model name ".." may hold only letters, digits, \'.\', \'_\' and \'-\''],
     ['REGISTRY_URI', 'ftp://x', 'invalid configuration: REGISTRY_URI="ftp://x": expected file:<directory> or an http(s):// URL'],

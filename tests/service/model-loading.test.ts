@@ -18,7 +18,19 @@ describe('parseModelUri', () => {
     expect(parseModelUri('models:/taxi-ride-duration/12')).toMatchObject({ kind: 'version', version: '12' });
   });
 
-  test.each([['runs:/abc/model'], ['models:/a/b/c'], ['models:/name@'], ['models:/name@bad alias'], ['models:/name/v2']])(
+  test.each([
+    ['models:/m/Production', { kind: 'stage', name: 'm', stage: 'Production', warning: expect.stringMatching(/deprecated/) }],
+    ['models:/m/latest', { kind: 'latest', name: 'm', warning: expect.stringMatching(/deprecated/) }],
+    ['models:/m-0123456789abcdef0123456789abcdef', { kind: 'logged-model', modelId: 'm-0123456789abcdef0123456789abcdef' }],
+    ['runs:/abc123/model', { kind: 'run', runId: 'abc123', path: 'model' }],
+    ['file:models/taxi-ride-duration/2', { kind: 'path', path: 'models/taxi-ride-duration/2' }],
+    ['file:///opt/model', { kind: 'path', path: '/opt/model' }],
+    ['https://example.com/models/v3/model.onnx', { kind: 'url', url: 'https://example.com/models/v3/model.onnx' }],
+  ])('When the URI is %s, then it is accepted as its MLflow form', (text, expected) => {
+    expect(parseModelUri(text)).toMatchObject(expected);
+  });
+
+  test.each([['s3://bucket/model'], ['models:/a/b/c'], ['models:/name@'], ['models:/name@bad alias'], ['runs:/bad id/model'], ['file:']])(
     'When the URI is %s, then it is refused with the accepted forms or the broken part',
     (text) => {
       expect(() => parseModelUri(text)).toThrow(/models:\/<name>|alias|version/);
@@ -55,8 +67,8 @@ describe('file registry', () => {
     expect(err).toMatchObject({ reason: 'resolve', message: expect.stringMatching(message) });
   });
 
-  test('When the registry URI is not file:, then the source refuses it (the MLflow source comes with issue 4)', () => {
-    expect(() => createModelSource('http://mlflow:5000', { cwd: REPO_ROOT })).toThrow(/only file: registries/);
+  test('When the registry URI is http(s) but no MLflow client is given, then the source refuses it', () => {
+    expect(() => createModelSource('http://mlflow:5000', { cwd: REPO_ROOT })).toThrow(/with an MLflow client/);
   });
 });
 

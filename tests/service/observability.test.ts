@@ -97,7 +97,7 @@ describe('GET /metrics', () => {
       `inference_duration_seconds_count{model_version="${v}"} 2`,
       `prediction_batch_size_count 2`,
       `prediction_batch_size_sum 4`,
-      `model_info{name="taxi-ride-duration",version="${info.version}",alias="production"} 1`,
+      `model_info{name="taxi-ride-duration",version="${info.version}",alias="production",stale="false"} 1`,
       `predicted_duration_minutes_count{model_version="${v}"} 4`,
       '# TYPE model_load_duration_seconds histogram',
       '# TYPE model_load_failures_total counter',

@@ -70,6 +70,7 @@ describe('GET /model', () => {
       metrics: info.training?.metrics,
       trained_at: info.training?.created_at,
       loaded_at: info.loadedAt.toISOString(),
+      stale: false,
     });
     expect(res.body.metrics).toEqual(expect.any(Object));
   });

@@ -92,7 +92,7 @@ describe('the server process', () => {
     expect(predicted.status).toBe(200);
     expect(JSON.parse(predicted.text)).toEqual({ duration: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\/\d+$/) });
     expect(scraped.text).toMatch(/predictions_total\{model_version="taxi-ride-duration\/\d+",outcome="success"\} 1/);
-    expect(scraped.text).toMatch(/model_info\{name="taxi-ride-duration",version="\d+",alias="production"\} 1/);
+    expect(scraped.text).toMatch(/model_info\{name="taxi-ride-duration",version="\d+",alias="production",stale="false"\} 1/);
 
     // A request whose body is only half sent is in flight across the whole shutdown.
     let inFlightReply!: Promise<Reply>;

@@ -8,6 +8,8 @@ import type { ModelSlot } from '../../model/model-slot.js';
 /** Shared with server.ts, which sets `draining` on SIGTERM. */
 export interface Lifecycle {
   draining: boolean;
+  /** Why no model is loaded yet, when known (e.g. the registry cannot be reached); set by the model updater. */
+  notReadyReason?: string;
 }
 
 function sendJson(res: Response, status: number, body: string): void {
@@ -33,7 +35,7 @@ export function readyzHandler(slot: ModelSlot, lifecycle: Lifecycle) {
     const model = slot.current;
     if (model === undefined) {
       res.setHeader('Retry-After', '1');
-      sendJson(res, 503, '{"status":"not_ready","reason":"no model is loaded yet"}');
+      sendJson(res, 503, JSON.stringify({ status: 'not_ready', reason: lifecycle.notReadyReason ?? 'no model is loaded yet' }));
       return;
     }
     sendJson(res, 200, JSON.stringify({ status: 'ready', model_version: model.info.modelVersion }));

@@ -19,6 +19,7 @@ export function modelHandler(slot: ModelSlot) {
       metrics: (training?.metrics as unknown) ?? null,
       trained_at: (training?.created_at as unknown) ?? null,
       loaded_at: info.loadedAt.toISOString(),
+      stale: info.stale === true,
     });
   };
 }
