@@ -9,8 +9,10 @@ import type { ModelSlot } from './model/model-slot.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { errorMiddleware, methodNotAllowed, notFound } from './http/error-middleware.js';
+import { inFlightLimit } from './http/in-flight-limit.js';
 import { readJsonBody } from './http/json-body.js';
 import { requestContext } from './http/request-context.js';
+import { securityHeaders } from './http/security-headers.js';
 import { healthzHandler, readyzHandler, type Lifecycle } from './http/routes/health.js';
 import { metricsHandler } from './http/routes/metrics.js';
 import { modelHandler } from './http/routes/model.js';
@@ -19,7 +21,7 @@ import { predictHandler } from './http/routes/predict.js';
 export type { Lifecycle } from './http/routes/health.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'BODY_LIMIT' | 'MAX_BATCH' | 'CORS_ORIGINS'>;
+  config: Pick<Config, 'BODY_LIMIT' | 'MAX_BATCH' | 'CORS_ORIGINS' | 'MAX_IN_FLIGHT'>;
   logger: Logger;
   metrics: Metrics;
   slot: ModelSlot;
@@ -43,6 +45,7 @@ export function createApp({ config, logger, metrics, slot, lifecycle }: AppDeps)
   app.set('etag', false);
   app.set('query parser', false);
 
+  app.use(securityHeaders());
   app.use(requestContext(logger, metrics));
   if (config.CORS_ORIGINS.length > 0) {
     app.use(
@@ -56,7 +59,12 @@ export function createApp({ config, logger, metrics, slot, lifecycle }: AppDeps)
     );
   }
 
-  app.post(ROUTES.predict, readJsonBody(config.BODY_LIMIT), predictHandler({ slot, metrics, maxBatch: config.MAX_BATCH }));
+  app.post(
+    ROUTES.predict,
+    inFlightLimit(config.MAX_IN_FLIGHT, metrics),
+    readJsonBody(config.BODY_LIMIT),
+    predictHandler({ slot, metrics, maxBatch: config.MAX_BATCH }),
+  );
   app.all(ROUTES.predict, methodNotAllowed('POST'));
   app.get(ROUTES.healthz, healthzHandler());
   app.all(ROUTES.healthz, methodNotAllowed('GET, HEAD'));

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'method_not_allowed'
   | 'model_not_ready'
   | 'model_load_failed'
+  | 'overloaded'
   | 'inference_failed'
   | 'internal';
 

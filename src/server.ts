@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type Lifecycle } from './app.js';
+import { serverOptions } from './http/server-options.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadModel } from './model/load-model.js';
 import { ModelSlot } from './model/model-slot.js';
@@ -51,11 +52,8 @@ async function main(): Promise<void> {
   const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
   const app = createApp({ config, logger, metrics, slot, lifecycle });
-  const server = createServer(app);
-  // why: load balancers keep idle connections for 60 s (AWS ALB, GCP); a shorter server timeout races
-  // them and turns into sporadic 502s. Headers must be allowed a little longer than keep-alive.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  // why: client timeouts (keep-alive for load balancers, slowloris guards) are explained in server-options.ts.
+  const server = createServer(serverOptions(config), app);
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {

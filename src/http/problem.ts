@@ -15,6 +15,7 @@ const STATUS: Record<ErrorCode, number> = {
   method_not_allowed: 405,
   model_not_ready: 503,
   model_load_failed: 503,
+  overloaded: 503,
   inference_failed: 500,
   internal: 500,
 };
@@ -29,6 +30,7 @@ const TITLE: Record<ErrorCode, string> = {
   method_not_allowed: 'Method not allowed',
   model_not_ready: 'Model not ready',
   model_load_failed: 'Model not ready',
+  overloaded: 'Service overloaded',
   inference_failed: 'Prediction failed',
   internal: 'Internal server error',
 };
