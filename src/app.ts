@@ -10,9 +10,11 @@ import type { ModelUpdater } from './model/model-updater.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import { errorMiddleware, methodNotAllowed, notFound } from './http/error-middleware.js';
+import { inFlightLimit } from './http/in-flight-limit.js';
 import { readJsonBody } from './http/json-body.js';
 import { requestContext } from './http/request-context.js';
 import { reloadHandler, requireBearer } from './http/routes/admin.js';
+import { securityHeaders } from './http/security-headers.js';
 import { healthzHandler, readyzHandler, type Lifecycle } from './http/routes/health.js';
 import { metricsHandler } from './http/routes/metrics.js';
 import { modelHandler } from './http/routes/model.js';
@@ -21,7 +23,7 @@ import { predictHandler } from './http/routes/predict.js';
 export type { Lifecycle } from './http/routes/health.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'BODY_LIMIT' | 'MAX_BATCH' | 'CORS_ORIGINS'> & Partial<Pick<Config, 'ADMIN_TOKEN'>>;
+  config: Pick<Config, 'BODY_LIMIT' | 'MAX_BATCH' | 'CORS_ORIGINS' | 'MAX_IN_FLIGHT'> & Partial<Pick<Config, 'ADMIN_TOKEN'>>;
   logger: Logger;
   metrics: Metrics;
   slot: ModelSlot;
@@ -48,6 +50,7 @@ export function createApp({ config, logger, metrics, slot, lifecycle, updater }:
   app.set('etag', false);
   app.set('query parser', false);
 
+  app.use(securityHeaders());
   app.use(requestContext(logger, metrics));
   if (config.CORS_ORIGINS.length > 0) {
     app.use(
@@ -61,7 +64,12 @@ export function createApp({ config, logger, metrics, slot, lifecycle, updater }:
     );
   }
 
-  app.post(ROUTES.predict, readJsonBody(config.BODY_LIMIT), predictHandler({ slot, metrics, maxBatch: config.MAX_BATCH }));
+  app.post(
+    ROUTES.predict,
+    inFlightLimit(config.MAX_IN_FLIGHT, metrics),
+    readJsonBody(config.BODY_LIMIT),
+    predictHandler({ slot, metrics, maxBatch: config.MAX_BATCH }),
+  );
   app.all(ROUTES.predict, methodNotAllowed('POST'));
   app.get(ROUTES.healthz, healthzHandler());
   app.all(ROUTES.healthz, methodNotAllowed('GET, HEAD'));

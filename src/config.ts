@@ -110,6 +110,21 @@ const Schema = z.object({
     .refine((origins) => origins.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), {
       error: 'expected a comma-separated list of origins such as https://app.example.com (no path), or *',
     }),
+  /**
+   * Most requests to /predict in progress at once in this process (each worker, once WORKERS > 1);
+   * beyond it, 503 with Retry-After at once instead of a growing queue. 0 = no limit. Probes and
+   * /metrics are never limited.
+   */
+  MAX_IN_FLIGHT: z.coerce
+    .number({ error: 'expected a number of requests' })
+    .int({ error: 'expected a whole number of requests' })
+    .min(0, { error: 'expected 0 (no limit) or more' })
+    .max(1_000_000, { error: 'expected at most 1000000' })
+    .default(256),
+  /** Time a client gets to send a request's headers (slowloris guard); idle keep-alive time does not count. */
+  HEADERS_TIMEOUT_MS: milliseconds.min(100, { error: 'expected at least 100 ms' }).default(10_000),
+  /** Time a client gets to send a whole request, headers and body; 0 = no limit. */
+  REQUEST_TIMEOUT_MS: milliseconds.default(30_000),
   /** After SIGTERM: how long to keep serving while load balancers notice /readyz is 503. */
   SHUTDOWN_DRAIN_MS: milliseconds.default(5000),
   /** After the drain: how long in-flight requests get to finish before the process gives up on them. */
@@ -134,7 +149,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   if (present.REGISTRY_URI === undefined && present.MLFLOW_TRACKING_URI !== undefined) present.REGISTRY_URI = present.MLFLOW_TRACKING_URI;
   const result = Schema.safeParse(present);
-  if (result.success) return withRegistry(result.data, present);
+  if (result.success) {
+    const { HEADERS_TIMEOUT_MS: headers, REQUEST_TIMEOUT_MS: request } = result.data;
+    // why: node:http refuses a headers timeout longer than the whole-request timeout.
+    if (request > 0 && headers > request) {
+      throw new ConfigError(`invalid configuration: HEADERS_TIMEOUT_MS=${headers}: expected at most REQUEST_TIMEOUT_MS (${request})`);
+    }
+    return withRegistry(result.data, present);
+  }
   const problems = result.error.issues.map((issue) => {
     const key = String(issue.path[0]);
     return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;

@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'model_load_failed'
   | 'unauthorized'
   | 'reload_failed'
+  | 'overloaded'
   | 'inference_failed'
   | 'internal';
 

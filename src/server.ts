@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type Lifecycle } from './app.js';
+import { serverOptions } from './http/server-options.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { ModelSlot } from './model/model-slot.js';
 import { createModelUpdater } from './model/model-updater.js';
@@ -56,11 +57,8 @@ async function main(): Promise<void> {
     source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000,
   });
   const app = createApp({ config, logger, metrics, slot, lifecycle, updater });
-  const server = createServer(app);
-  // why: load balancers keep idle connections for 60 s (AWS ALB, GCP); a shorter server timeout races
-  // them and turns into sporadic 502s. Headers must be allowed a little longer than keep-alive.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  // why: client timeouts (keep-alive for load balancers, slowloris guards) are explained in server-options.ts.
+  const server = createServer(serverOptions(config), app);
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {

@@ -17,6 +17,7 @@ const STATUS: Record<ErrorCode, number> = {
   model_load_failed: 503,
   unauthorized: 401,
   reload_failed: 502,
+  overloaded: 503,
   inference_failed: 500,
   internal: 500,
 };
@@ -33,6 +34,7 @@ const TITLE: Record<ErrorCode, string> = {
   model_load_failed: 'Model not ready',
   unauthorized: 'Unauthorized',
   reload_failed: 'Model reload failed',
+  overloaded: 'Service overloaded',
   inference_failed: 'Prediction failed',
   internal: 'Internal server error',
 };

@@ -40,6 +40,10 @@ export interface Metrics {
   httpChild(method: string, route: string, statusCode: number): Histogram.Internal<string>;
   /** model_info = 1 for the served model only. */
   setServedModel(model: ModelIdentity): void;
+  /** http_requests_shed_total: requests answered 503 by the in-flight limit (src/http/in-flight-limit.ts). */
+  readonly requestsShed: Counter;
+  /** Where http_requests_in_flight reads its value at scrape time (nothing is done per request). */
+  setInFlightSource(read: () => number): void;
 }
 
 export function createMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -99,6 +103,21 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     registers,
   });
 
+  const requestsShed = new Counter({
+    name: 'http_requests_shed_total',
+    help: 'Prediction requests refused with 503 because MAX_IN_FLIGHT requests were already in progress.',
+    registers,
+  });
+  let readInFlight = (): number => 0;
+  new Gauge({
+    name: 'http_requests_in_flight',
+    help: 'Prediction requests in progress (admitted by the in-flight limit, response not finished yet).',
+    registers,
+    collect() {
+      this.set(readInFlight());
+    },
+  });
+
   const byModel = new Map<string, ModelMetrics>();
   const byHttp = new Map<string, Histogram.Internal<string>>();
 
@@ -112,6 +131,10 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     modelLoadSeconds,
     modelLoadFailures,
     predictedMinutes,
+    requestsShed,
+    setInFlightSource(read) {
+      readInFlight = read;
+    },
     forModel(modelVersion) {
       let m = byModel.get(modelVersion);
       if (m === undefined) {

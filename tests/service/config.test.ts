@@ -21,6 +21,9 @@ describe('loadConfig', () => {
       MODEL_CACHE_KEEP: 3,
       MODEL_POLL_INTERVAL_S: 30,
       MLFLOW: undefined,
+      MAX_IN_FLIGHT: 256,
+      HEADERS_TIMEOUT_MS: 10_000,
+      REQUEST_TIMEOUT_MS: 30_000,
     });
   });
 
@@ -67,6 +70,9 @@ describe('loadConfig', () => {
     ['CORS_ORIGINS', 'https://a.com/path', 'invalid configuration: CORS_ORIGINS="https://a.com/path": expected a comma-separated list of origins such as https://app.example.com (no path), or *'],
     ['SHUTDOWN_DRAIN_MS', '-1', 'invalid configuration: SHUTDOWN_DRAIN_MS="-1": expected 0 or more milliseconds'],
     ['SHUTDOWN_TIMEOUT_MS', 'soon', 'invalid configuration: SHUTDOWN_TIMEOUT_MS="soon": expected a number of milliseconds'],
+    ['MAX_IN_FLIGHT', '-1', 'invalid configuration: MAX_IN_FLIGHT="-1": expected 0 (no limit) or more'],
+    ['HEADERS_TIMEOUT_MS', '10', 'invalid configuration: HEADERS_TIMEOUT_MS="10": expected at least 100 ms'],
+    ['REQUEST_TIMEOUT_MS', '5000', 'invalid configuration: HEADERS_TIMEOUT_MS=10000: expected at most REQUEST_TIMEOUT_MS (5000)'],
   ])('When %s=%s, then one line names the variable and the rule', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new ConfigError(message));
   });
