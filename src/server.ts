@@ -4,9 +4,11 @@
  * serving for SHUTDOWN_DRAIN_MS, stops accepting, lets in-flight requests finish, exits 0.
  * This file is the only one that reads process.env or exits the process.
  */
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type Lifecycle } from './app.js';
+import { joinCluster, reportReady, runPrimary } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadModel } from './model/load-model.js';
 import { ModelSlot } from './model/model-slot.js';
@@ -39,7 +41,18 @@ function makeLogger(config: Config): Logger {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const logger = makeLogger(config);
+  const clustered = config.WORKERS > 1;
+  const rootLogger = makeLogger(config);
+  if (clustered && cluster.isPrimary) {
+    runPrimary({
+      workers: config.WORKERS,
+      logger: rootLogger.child({ role: 'primary' }),
+      shutdownBudgetMs: config.SHUTDOWN_DRAIN_MS + config.SHUTDOWN_TIMEOUT_MS + 5_000,
+    });
+    return;
+  }
+  // why: in a cluster, each line says which worker wrote it.
+  const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id, pid: process.pid }) : rootLogger;
   const exitOnBug = (kind: string) => (err: unknown) => {
     logger.fatal({ err }, kind);
     process.exit(1);
@@ -50,7 +63,8 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
-  const app = createApp({ config, logger, metrics, slot, lifecycle });
+  const metricsSource = clustered ? joinCluster(metrics.registry) : undefined;
+  const app = createApp({ config, logger, metrics, slot, lifecycle, metricsSource });
   const server = createServer(app);
   // why: load balancers keep idle connections for 60 s (AWS ALB, GCP); a shorter server timeout races
   // them and turns into sporadic 502s. Headers must be allowed a little longer than keep-alive.
@@ -91,13 +105,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
+  const listen = async () => {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.PORT, config.HOST, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    logger.info({ host: config.HOST, port }, 'listening');
+  };
   // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  logger.info({ host: config.HOST, port }, 'listening');
+  // A cluster worker listens only once loaded: the primary routes connections to listening workers.
+  if (!clustered) await listen();
 
   const uri = parseModelUri(config.MODEL_URI);
   const source = createModelSource(config.REGISTRY_URI, { cwd: process.cwd() });
@@ -119,6 +137,10 @@ async function main(): Promise<void> {
   } catch (err) {
     logger.fatal({ err, model_uri: config.MODEL_URI, registry: source.description }, `cannot load the model: ${(err as Error).message}`);
     process.exit(1);
+  }
+  if (clustered && !shuttingDown) {
+    await listen();
+    reportReady();
   }
 }
 

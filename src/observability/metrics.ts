@@ -75,6 +75,8 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     name: 'model_info',
     help: 'The model being served: 1 for its name, version and alias.',
     labelNames: ['name', 'version', 'alias'] as const,
+    // why: with WORKERS > 1 the primary aggregates all workers; each worker's 1 must stay 1, not add up.
+    aggregator: 'max',
     registers,
   });
   const modelLoadSeconds = new Histogram({
