@@ -11,6 +11,8 @@ import { createApp, type Lifecycle } from './app.js';
 import { joinCluster, reportReady, runPrimary } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { loadModel } from './model/load-model.js';
+import { createMicroBatcher, createMicroBatchMetrics } from './model/micro-batcher.js';
+import type { LoadedModel } from './model/onnx-model.js';
 import { ModelSlot } from './model/model-slot.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
@@ -63,6 +65,12 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
+  // Micro-batching (MAX_BATCH_SIZE > 1) wraps each loaded model; the same wrapper must be applied to reloads.
+  const batchMetrics = config.MAX_BATCH_SIZE > 1 ? createMicroBatchMetrics(metrics.registry) : undefined;
+  const forServing = (model: LoadedModel): LoadedModel =>
+    batchMetrics === undefined
+      ? model
+      : createMicroBatcher(model, { maxBatchSize: config.MAX_BATCH_SIZE, maxDelayUs: config.MAX_BATCH_DELAY_US }, batchMetrics);
   const metricsSource = clustered ? joinCluster(metrics.registry) : undefined;
   const app = createApp({ config, logger, metrics, slot, lifecycle, metricsSource });
   const server = createServer(app);
@@ -122,7 +130,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   try {
     const model = await loadModel(source, uri, metrics);
-    await slot.swap(model);
+    await slot.swap(forServing(model));
     metrics.setServedModel(model.info);
     logger.info(
       {
