@@ -16,7 +16,9 @@ RUN npm run build
 
 # ---- runtime: production dependencies, compiled JavaScript and the model ----
 FROM node:20-slim AS runtime
-ENV NODE_ENV=production
+# WORKERS=auto: one worker process per available CPU behind the one port (node:cluster). Kubernetes
+# overrides it from the ConfigMap to match the pod's CPU limit.
+ENV NODE_ENV=production WORKERS=auto
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: `prepare` would need the dev dependencies, and onnxruntime-node's postinstall only

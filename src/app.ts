@@ -4,6 +4,7 @@
  */
 import cors from 'cors';
 import express, { type Express } from 'express';
+import type { MetricsSource } from './cluster.js';
 import type { Config } from './config.js';
 import type { ModelSlot } from './model/model-slot.js';
 import type { ModelUpdater } from './model/model-updater.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   lifecycle: Lifecycle;
   /** Hot reload (issue 4); POST /admin/reload exists only with it and config.ADMIN_TOKEN. */
   updater?: Pick<ModelUpdater, 'reload'>;
+  /** What /metrics exposes; the metrics' own registry by default, all workers' aggregate in a cluster. */
+  metricsSource?: MetricsSource;
 }
 
 /** The routes and the methods each answers (HEAD comes with GET). */
@@ -42,7 +45,7 @@ export const ROUTES = {
   adminReload: '/admin/reload',
 } as const;
 
-export function createApp({ config, logger, metrics, slot, lifecycle, updater }: AppDeps): Express {
+export function createApp({ config, logger, metrics, slot, lifecycle, updater, metricsSource }: AppDeps): Express {
   const app = express();
   // why: a JSON API needs none of these, and each costs time on every request (issue 5):
   // ETag hashes every body, the query parser builds an object per request, X-Powered-By leaks the stack.
@@ -75,7 +78,7 @@ export function createApp({ config, logger, metrics, slot, lifecycle, updater }:
   app.all(ROUTES.healthz, methodNotAllowed('GET, HEAD'));
   app.get(ROUTES.readyz, readyzHandler(slot, lifecycle));
   app.all(ROUTES.readyz, methodNotAllowed('GET, HEAD'));
-  app.get(ROUTES.metrics, metricsHandler(metrics.registry));
+  app.get(ROUTES.metrics, metricsHandler(metricsSource ?? metrics.registry));
   app.all(ROUTES.metrics, methodNotAllowed('GET, HEAD'));
   app.get(ROUTES.model, modelHandler(slot));
   app.all(ROUTES.model, methodNotAllowed('GET, HEAD'));

@@ -2,7 +2,7 @@
  * Service configuration: every setting comes from the environment, is parsed once here at start-up,
  * and travels as a typed object. Nothing else reads process.env.
  */
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { mlflowClientOptionsFromEnv, type MlflowClientOptions } from './registry/mlflow-client.js';
@@ -129,6 +129,33 @@ const Schema = z.object({
   SHUTDOWN_DRAIN_MS: milliseconds.default(5000),
   /** After the drain: how long in-flight requests get to finish before the process gives up on them. */
   SHUTDOWN_TIMEOUT_MS: milliseconds.default(30_000),
+  /** Processes serving the port (node:cluster): a number, or `auto` = os.availableParallelism(). 1 = no cluster. */
+  WORKERS: z
+    .string()
+    .default('1')
+    .transform((text, ctx) => {
+      if (text.trim().toLowerCase() === 'auto') return availableParallelism();
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < 1 || n > 256) {
+        ctx.addIssue({ code: 'custom', message: 'expected auto or a whole number of workers from 1 to 256' });
+        return z.NEVER;
+      }
+      return n;
+    }),
+  /** Micro-batching: most single-trip requests coalesced into one ONNX run; 1 = off. */
+  MAX_BATCH_SIZE: z.coerce
+    .number({ error: 'expected a number of trips' })
+    .int({ error: 'expected a whole number of trips' })
+    .min(1, { error: 'expected at least 1 (1 = micro-batching off)' })
+    .max(1024, { error: 'expected at most 1024' })
+    .default(1),
+  /** Micro-batching: how long the first queued trip waits for others, in µs; 0 = only those that arrived in the same event-loop turn. */
+  MAX_BATCH_DELAY_US: z.coerce
+    .number({ error: 'expected a number of microseconds' })
+    .int({ error: 'expected a whole number of microseconds' })
+    .min(0, { error: 'expected 0 or more microseconds' })
+    .max(100_000, { error: 'expected at most 100000 µs (100 ms)' })
+    .default(0),
 });
 
 export type Config = z.infer<typeof Schema> & {

@@ -4,11 +4,15 @@
  * serving for SHUTDOWN_DRAIN_MS, stops accepting, lets in-flight requests finish, exits 0.
  * This file is the only one that reads process.env or exits the process.
  */
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp, type Lifecycle } from './app.js';
-import { serverOptions } from './http/server-options.js';
+import { joinCluster, reportReady, runPrimary } from './cluster.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { serverOptions } from './http/server-options.js';
+import { createMicroBatcher, createMicroBatchMetrics } from './model/micro-batcher.js';
+import type { LoadedModel } from './model/onnx-model.js';
 import { ModelSlot } from './model/model-slot.js';
 import { createModelUpdater } from './model/model-updater.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -40,7 +44,18 @@ function makeLogger(config: Config): Logger {
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const logger = makeLogger(config);
+  const clustered = config.WORKERS > 1;
+  const rootLogger = makeLogger(config);
+  if (clustered && cluster.isPrimary) {
+    runPrimary({
+      workers: config.WORKERS,
+      logger: rootLogger.child({ role: 'primary' }),
+      shutdownBudgetMs: config.SHUTDOWN_DRAIN_MS + config.SHUTDOWN_TIMEOUT_MS + 5_000,
+    });
+    return;
+  }
+  // why: in a cluster, each line says which worker wrote it.
+  const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id, pid: process.pid }) : rootLogger;
   const exitOnBug = (kind: string) => (err: unknown) => {
     logger.fatal({ err }, kind);
     process.exit(1);
@@ -51,12 +66,19 @@ async function main(): Promise<void> {
   const metrics = createMetrics();
   const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
+  // Micro-batching (MAX_BATCH_SIZE > 1) wraps each loaded model, at start-up and on every reload.
+  const batchMetrics = config.MAX_BATCH_SIZE > 1 ? createMicroBatchMetrics(metrics.registry) : undefined;
+  const forServing = (model: LoadedModel): LoadedModel =>
+    batchMetrics === undefined
+      ? model
+      : createMicroBatcher(model, { maxBatchSize: config.MAX_BATCH_SIZE, maxDelayUs: config.MAX_BATCH_DELAY_US }, batchMetrics);
   const uri = parseModelUri(config.MODEL_URI);
   const source = selectModelSource(uri, config, { cwd: process.cwd(), logger });
   const updater = createModelUpdater({
-    source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000,
+    source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare: forServing,
   });
-  const app = createApp({ config, logger, metrics, slot, lifecycle, updater });
+  const metricsSource = clustered ? joinCluster(metrics.registry) : undefined;
+  const app = createApp({ config, logger, metrics, slot, lifecycle, updater, metricsSource });
   // why: client timeouts (keep-alive for load balancers, slowloris guards) are explained in server-options.ts.
   const server = createServer(serverOptions(config), app);
 
@@ -95,13 +117,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
+  const listen = async () => {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.PORT, config.HOST, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    logger.info({ host: config.HOST, port }, 'listening');
+  };
   // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  logger.info({ host: config.HOST, port }, 'listening');
+  // A cluster worker listens only once loaded: the primary routes connections to listening workers.
+  if (!clustered) await listen();
 
   const warning = modelUriWarning(uri);
   if (warning) logger.warn({ model_uri: config.MODEL_URI }, warning);
@@ -112,6 +138,10 @@ async function main(): Promise<void> {
     if (shuttingDown) return;
     logger.fatal({ err, model_uri: config.MODEL_URI, registry: source.description }, `cannot load the model: ${(err as Error).message}`);
     process.exit(1);
+  }
+  if (clustered && !shuttingDown) {
+    await listen();
+    reportReady();
   }
 }
 

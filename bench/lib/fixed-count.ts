@@ -28,7 +28,7 @@ export async function runFixedCount(options: {
           { host: '127.0.0.1', port: options.port, path: options.path, method: 'POST', headers, agent },
           (res) => {
             const timing = res.headers['server-timing'];
-            const match = typeof timing === 'string' ? /dur=([\d.]+)/.exec(timing) : null;
+            const match = typeof timing === 'string' ? /total;dur=([\d.]+)/.exec(timing) : null;
             if (match) serverTimingsMs.push(Number(match[1]));
             if (res.statusCode !== 200) errors += 1;
             res.resume();

@@ -26,21 +26,28 @@ function hasCommand(name: string): boolean {
   }
 }
 
-function serviceTarget(workers: number): Target {
+/** Micro-batching settings of the `+ micro-batching` targets. */
+const MICRO_BATCHING = { MAX_BATCH_SIZE: '64', MAX_BATCH_DELAY_US: '0' };
+
+function serviceTarget(workers: number, microBatching = false): Target {
   return {
-    name: `service (WORKERS=${workers})`,
-    description: `this service, node dist/server.js, ${workers} worker(s), default settings (LOG_LEVEL=info)`,
+    name: `service (WORKERS=${workers}${microBatching ? ', micro-batching' : ''})`,
+    description:
+      `this service, node dist/server.js, ${workers} worker(s), LOG_LEVEL=info` +
+      (microBatching ? `, MAX_BATCH_SIZE=${MICRO_BATCHING.MAX_BATCH_SIZE} MAX_BATCH_DELAY_US=${MICRO_BATCHING.MAX_BATCH_DELAY_US}` : ', default settings'),
     isService: true,
     command: process.execPath,
     args: ['dist/server.js'],
-    env: { WORKERS: String(workers), HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0' },
+    env: { WORKERS: String(workers), HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0', ...(microBatching ? MICRO_BATCHING : {}) },
     unavailable: () => (existsSync(path.join(repoRoot, 'dist/server.js')) ? undefined : 'dist/server.js missing: run npm run build'),
   };
 }
 
 export const TARGETS: Target[] = [
   serviceTarget(1),
+  serviceTarget(1, true),
   serviceTarget(2),
+  serviceTarget(2, true),
   {
     name: 'bare Express 5',
     description: 'express() + express.json() + res.json(constant), default settings: the framework limit',

@@ -18,6 +18,7 @@ export function requestContext(logger: Logger, metrics: Metrics) {
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
+    res.locals.startedAt = started;
     res.setHeader('X-Request-ID', requestId);
 
     res.once('close', () => {

@@ -14,6 +14,7 @@ import type { ModelSource } from '../registry/model-source.js';
 import type { ModelUri } from '../registry/model-uri.js';
 import { loadModel } from './load-model.js';
 import type { ModelSlot } from './model-slot.js';
+import type { LoadedModel } from './onnx-model.js';
 
 export interface ModelUpdaterDeps {
   source: ModelSource;
@@ -24,6 +25,8 @@ export interface ModelUpdaterDeps {
   lifecycle: Lifecycle;
   /** MODEL_POLL_INTERVAL_S in ms; 0 = no polling. */
   pollIntervalMs: number;
+  /** Wraps each loaded model before it is installed (micro-batching); identity by default. */
+  prepare?: (model: LoadedModel) => LoadedModel;
   /** Start-up retry backoff: first and longest wait (default 1 s, 30 s). */
   retryMs?: { initial: number; max: number };
 }
@@ -57,6 +60,7 @@ export function isTransientLoadError(err: unknown): boolean {
 export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
   const { source, uri, slot, metrics, logger, lifecycle } = deps;
   const retry = deps.retryMs ?? { initial: 1000, max: 30_000 };
+  const prepare = deps.prepare ?? ((model: LoadedModel) => model);
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let queue: Promise<unknown> = Promise.resolve();
@@ -85,7 +89,7 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
     }
     // why: swap() installs the new model synchronously and then waits for the old one's in-flight
     // requests; model_info must follow the installation, not the drain.
-    const retired = slot.swap(model);
+    const retired = slot.swap(prepare(model));
     metrics.setServedModel(model.info);
     lifecycle.notReadyReason = undefined;
     const info = model.info;

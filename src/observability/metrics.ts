@@ -81,6 +81,8 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     name: 'model_info',
     help: 'The model being served: 1 for its name, version and alias; the stale label is true while it is the cached copy of a registry that could not be reached.',
     labelNames: ['name', 'version', 'alias', 'stale'] as const,
+    // why: with WORKERS > 1 the primary aggregates all workers; each worker's 1 must stay 1, not add up.
+    aggregator: 'max',
     registers,
   });
   const modelLoadSeconds = new Histogram({

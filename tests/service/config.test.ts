@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, parseByteSize } from '../../src/config.js';
@@ -24,7 +24,16 @@ describe('loadConfig', () => {
       MAX_IN_FLIGHT: 256,
       HEADERS_TIMEOUT_MS: 10_000,
       REQUEST_TIMEOUT_MS: 30_000,
+      WORKERS: 1,
+      MAX_BATCH_SIZE: 1,
+      MAX_BATCH_DELAY_US: 0,
     });
+  });
+
+  test('When WORKERS is auto, then it is the available parallelism; a bad count is refused', () => {
+    expect(loadConfig({ WORKERS: 'auto' }).WORKERS).toBe(availableParallelism());
+    expect(loadConfig({ WORKERS: '3' }).WORKERS).toBe(3);
+    expect(() => loadConfig({ WORKERS: '0' })).toThrow('WORKERS="0": expected auto or a whole number of workers from 1 to 256');
   });
 
   test('When values are set, then they are parsed to their types', () => {

@@ -74,6 +74,14 @@ describe('POST /predict, one trip', () => {
     expect(res.status).toBe(200);
     expect(Number.isFinite(res.body.duration)).toBe(true);
   });
+  test('When a prediction is answered, then Server-Timing gives the inference and total server time', async () => {
+    const res = await post(aTrip());
+
+    expect(res.status).toBe(200);
+    const match = /^inference;dur=(\d+\.\d{3}), total;dur=(\d+\.\d{3})$/.exec(res.headers['server-timing']);
+    expect(match).not.toBeNull();
+    expect(Number(match![2])).toBeGreaterThanOrEqual(Number(match![1]));
+  });
 });
 
 describe('POST /predict, a batch', () => {

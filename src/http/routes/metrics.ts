@@ -1,8 +1,8 @@
-/** GET /metrics: Prometheus text exposition of this app's registry. */
+/** GET /metrics: Prometheus text exposition of this app's registry (or of all cluster workers). */
 import type { Request, Response } from 'express';
-import type { Registry } from 'prom-client';
+import type { MetricsSource } from '../../cluster.js';
 
-export function metricsHandler(registry: Registry) {
+export function metricsHandler(registry: MetricsSource) {
   return async (_req: Request, res: Response): Promise<void> => {
     const text = await registry.metrics();
     res.statusCode = 200;

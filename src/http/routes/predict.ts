@@ -20,6 +20,16 @@ function minutes(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
+/**
+ * `inference;dur=<ms>, total;dur=<ms>` (W3C Server-Timing): the ONNX run, and the time since the request
+ * arrived (body read, validation and serialization included). Lets clients and the benchmark tell
+ * server time from network time.
+ */
+function serverTiming(inferenceMs: number, startedAt: number | undefined): string {
+  const inference = `inference;dur=${inferenceMs.toFixed(3)}`;
+  return startedAt === undefined ? inference : `${inference}, total;dur=${(performance.now() - startedAt).toFixed(3)}`;
+}
+
 export function predictHandler({ slot, metrics, maxBatch }: PredictDeps) {
   return async (req: Request, res: Response): Promise<void> => {
     const lease = slot.acquire();
@@ -55,7 +65,8 @@ export function predictHandler({ slot, metrics, maxBatch }: PredictDeps) {
         m.error.inc();
         throw err;
       }
-      m.inferenceSeconds.observe((performance.now() - started) / 1000);
+      const inferenceMs = performance.now() - started;
+      m.inferenceSeconds.observe(inferenceMs / 1000);
       m.success.inc();
       metrics.batchSize.observe(n);
       for (let i = 0; i < n; i++) m.predictedMinutes.observe(durations[i]);
@@ -70,6 +81,7 @@ export function predictHandler({ slot, metrics, maxBatch }: PredictDeps) {
         body = `{"predictions":[${parts.join(',')}],"model_version":${version}}`;
       }
       res.statusCode = 200;
+      res.setHeader('Server-Timing', serverTiming(inferenceMs, res.locals.startedAt as number | undefined));
       res.setHeader('Content-Type', 'application/json; charset=utf-8');
       res.setHeader('Content-Length', Buffer.byteLength(body));
       res.end(body);

@@ -1,0 +1,115 @@
+/**
+ * Micro-batching (MAX_BATCH_SIZE > 1): a LoadedModel that wraps another and coalesces concurrent
+ * single-trip runs into one ONNX run. One run of k rows costs far less than k runs of one row (the
+ * per-run overhead of onnxruntime dominates a model this small), at the price of a short wait.
+ *
+ * A single-trip run joins the queue; the queue is run when it holds `maxBatchSize` trips, or when
+ * the first queued trip has waited `maxDelayUs` (0 = at the end of the current event-loop turn, so
+ * only trips whose requests arrived together are coalesced and nobody waits for a timer). Runs of
+ * more than one row (batch requests) go straight to the wrapped model.
+ */
+import { Histogram, type Registry } from 'prom-client';
+import { allocateInputColumns, type ModelInputColumns } from '../features/model-contract.js';
+import type { LoadedModel } from './onnx-model.js';
+
+export interface MicroBatchOptions {
+  /** Most trips in one coalesced run (≥ 2). */
+  maxBatchSize: number;
+  /** Longest wait of the first queued trip, in microseconds (timers have millisecond resolution). */
+  maxDelayUs: number;
+}
+
+export interface MicroBatchMetrics {
+  readonly size: Histogram;
+  readonly queueSeconds: Histogram;
+}
+
+/** Create once per registry (not per model): a hot swap wraps the new model with the same metrics. */
+export function createMicroBatchMetrics(registry: Registry): MicroBatchMetrics {
+  return {
+    size: new Histogram({
+      name: 'microbatch_size',
+      help: 'Single-trip requests coalesced into one ONNX run by micro-batching.',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers: [registry],
+    }),
+    queueSeconds: new Histogram({
+      name: 'microbatch_queue_seconds',
+      help: 'Time a single-trip request waited in the micro-batching queue before its run started.',
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
+      registers: [registry],
+    }),
+  };
+}
+
+interface Waiting {
+  columns: ModelInputColumns;
+  queuedAt: number;
+  resolve: (durations: Float32Array) => void;
+  reject: (err: unknown) => void;
+}
+
+const COLUMN_NAMES = ['PULocationID', 'DOLocationID', 'trip_distance', 'pickup_hour', 'pickup_dow'] as const;
+
+export function createMicroBatcher(inner: LoadedModel, options: MicroBatchOptions, metrics: MicroBatchMetrics): LoadedModel {
+  if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 2) {
+    throw new RangeError(`micro-batching needs maxBatchSize ≥ 2, got ${options.maxBatchSize}`);
+  }
+  let queue: Waiting[] = [];
+  let scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  const inFlight = new Set<Promise<unknown>>();
+
+  const flush = () => {
+    if (scheduled !== undefined) {
+      clearImmediate(scheduled as NodeJS.Immediate);
+      clearTimeout(scheduled as NodeJS.Timeout);
+      scheduled = undefined;
+    }
+    const batch = queue;
+    queue = [];
+    const k = batch.length;
+    if (k === 0) return;
+    const now = performance.now();
+    metrics.size.observe(k);
+    for (const w of batch) metrics.queueSeconds.observe((now - w.queuedAt) / 1000);
+
+    let columns: ModelInputColumns;
+    if (k === 1) {
+      columns = batch[0].columns;
+    } else {
+      columns = allocateInputColumns(k);
+      for (let i = 0; i < k; i++) {
+        for (const name of COLUMN_NAMES) columns[name][i] = batch[i].columns[name][0];
+      }
+    }
+    const run = inner.run(columns, k).then(
+      (out) => {
+        for (let i = 0; i < k; i++) batch[i].resolve(out.subarray(i, i + 1));
+      },
+      (err: unknown) => {
+        for (const w of batch) w.reject(err);
+      },
+    );
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
+  };
+
+  return {
+    info: inner.info,
+    run(columns, n) {
+      if (n !== 1) return inner.run(columns, n);
+      return new Promise<Float32Array>((resolve, reject) => {
+        queue.push({ columns, queuedAt: performance.now(), resolve, reject });
+        if (queue.length >= options.maxBatchSize) flush();
+        else if (scheduled === undefined) {
+          scheduled = options.maxDelayUs === 0 ? setImmediate(flush) : setTimeout(flush, options.maxDelayUs / 1000);
+        }
+      });
+    },
+    async release() {
+      flush();
+      await Promise.allSettled([...inFlight]);
+      await inner.release();
+    },
+  };
+}

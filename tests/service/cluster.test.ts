@@ -1,0 +1,101 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { afterEach, describe, expect, test } from 'vitest';
+import { REPO_ROOT } from './helpers.js';
+
+type Line = Record<string, unknown> & { msg: string };
+
+const running: ChildProcessWithoutNullStreams[] = [];
+afterEach(() => {
+  for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
+function startCluster(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', SHUTDOWN_DRAIN_MS: '100', ...env },
+  });
+  running.push(child);
+  const logs: Line[] = [];
+  let buffered = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      logs.push(JSON.parse(buffered.slice(0, nl)) as Line);
+      buffered = buffered.slice(nl + 1);
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const waitFor = async (predicate: (lines: Line[]) => boolean) => {
+    while (!predicate(logs)) {
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { child, logs, exited, waitFor };
+}
+
+function send(port: number, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path, agent: false, headers: body ? { 'Content-Type': 'application/json' } : {} },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const TRIP = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 });
+
+describe('WORKERS=2', () => {
+  test('When started, then two worker processes serve, /metrics counts all of them, and SIGTERM drains both and exits 0', async () => {
+    const server = startCluster({ WORKERS: '2' });
+    await server.waitFor((lines) => lines.some((l) => l.msg === 'all workers ready'));
+    const port = server.logs.find((l) => l.msg === 'listening')!.port as number;
+
+    const replies = [];
+    for (let i = 0; i < 20; i++) replies.push(await send(port, 'POST', '/predict', TRIP));
+    await server.waitFor((lines) => lines.filter((l) => l.msg === 'request').length === 20);
+    const metrics = await send(port, 'GET', '/metrics');
+    const ready = await send(port, 'GET', '/readyz');
+    server.child.kill('SIGTERM');
+    const code = await server.exited;
+
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    const servingPids = new Set(server.logs.filter((l) => l.msg === 'request').map((l) => l.pid));
+    expect(servingPids.size).toBe(2);
+    expect(metrics.text).toMatch(/^predictions_total\{model_version="taxi-ride-duration\/2",outcome="success"\} 20$/m);
+    expect(metrics.text).toMatch(/^model_info\{name="taxi-ride-duration",version="2",alias="production"\} 1$/m);
+    expect(ready.status).toBe(200);
+    expect(code).toBe(0);
+    expect(server.logs.filter((l) => l.msg === 'stopped').map((l) => l.pid).sort()).toEqual([...servingPids].sort());
+  });
+
+  test('When a worker crashes after it was ready, then the primary starts a new one', async () => {
+    const server = startCluster({ WORKERS: '2' });
+    await server.waitFor((lines) => lines.some((l) => l.msg === 'all workers ready'));
+    const victim = server.logs.find((l) => l.msg === 'listening')!.pid as number;
+
+    process.kill(victim, 'SIGKILL');
+    await server.waitFor((lines) => lines.filter((l) => l.msg === 'listening').length === 3);
+    server.child.kill('SIGTERM');
+
+    expect(server.logs.find((l) => l.msg === 'worker exited; restarting it')).toMatchObject({ worker_pid: victim, signal: 'SIGKILL' });
+    expect(await server.exited).toBe(0);
+  });
+
+  test('When the model cannot be loaded, then the primary exits 1', async () => {
+    const server = startCluster({ WORKERS: '2', MODEL_URI: 'models:/no-such-model/1' });
+
+    expect(await server.exited).toBe(1);
+    expect(server.logs.some((l) => l.msg === 'a worker exited before it was ready; stopping')).toBe(true);
+  });
+});
