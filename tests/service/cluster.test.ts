@@ -73,7 +73,7 @@ describe('WORKERS=2', () => {
     const servingPids = new Set(server.logs.filter((l) => l.msg === 'request').map((l) => l.pid));
     expect(servingPids.size).toBe(2);
     expect(metrics.text).toMatch(/^predictions_total\{model_version="taxi-ride-duration\/2",outcome="success"\} 20$/m);
-    expect(metrics.text).toMatch(/^model_info\{name="taxi-ride-duration",version="2",alias="production"\} 1$/m);
+    expect(metrics.text).toMatch(/^model_info\{name="taxi-ride-duration",version="2",alias="production",stale="false"\} 1$/m);
     expect(ready.status).toBe(200);
     expect(code).toBe(0);
     expect(server.logs.filter((l) => l.msg === 'stopped').map((l) => l.pid).sort()).toEqual([...servingPids].sort());
