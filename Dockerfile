@@ -33,6 +33,7 @@ EXPOSE 9696
 # No curl in slim images: Node's own fetch probes liveness.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||9696)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Exec form, node itself as PID 1: SIGTERM from `docker stop` or Kubernetes reaches the server's own
-# handler (drain, then exit 0). Not `npm start`, which would sit in between; no tini needed because the
-# server installs SIGTERM/SIGINT handlers and starts no child processes to reap.
+# handler (drain, then exit 0). Not `npm start`, which would sit in between. No tini needed: the server
+# installs SIGTERM/SIGINT handlers, and its only children are its own cluster workers, which the
+# primary forwards signals to and waits for (node's cluster module reaps them).
 CMD ["node", "dist/server.js"]

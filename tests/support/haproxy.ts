@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, waitFor } from './ports.js';
+import { freePort, stopAndClean, waitFor } from './ports.js';
 
 export interface HaproxyHandle {
   port: number;
@@ -72,13 +72,6 @@ ${backendPorts.map((p, i) => `  server s${i + 1} 127.0.0.1:${p} check`).join('\n
   return {
     port,
     serverStates,
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => stopAndClean(child, dir),
   };
 }

@@ -1,3 +1,5 @@
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
 
 /** A free TCP port on 127.0.0.1, for processes (HAProxy, Prometheus, the service) that need one up front. */
@@ -26,4 +28,14 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, what: stri
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+/** Stops a helper process (HAProxy, Prometheus) with SIGTERM, waits for it, then removes its scratch directory. */
+export async function stopAndClean(child: ChildProcess, dir: string): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
