@@ -88,7 +88,7 @@ describe('hostile input against a server process', () => {
     };
 
     const rounds: number[] = [];
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 6; round++) {
       for (const body of Object.values(HUGE_BODIES)) await send(body);
       rounds.push(await rss());
     }
@@ -97,13 +97,15 @@ describe('hostile input against a server process', () => {
     const rssAfter = await rss();
 
     console.log(
-      `[hostile input, process] ${statuses.length} hostile requests (${Object.keys(HUGE_BODIES).length * 5} of them up to 3 MB), ` +
+      `[hostile input, process] ${statuses.length} hostile requests (${Object.keys(HUGE_BODIES).length * 6} of them up to 3 MB), ` +
         `RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB before, ${rounds.map((r) => (r / 2 ** 20).toFixed(0)).join(' → ')} MB after each round of huge bodies, ${(rssAfter / 2 ** 20).toFixed(0)} MB at the end`,
     );
     expect(service.child.exitCode).toBeNull();
     expect(after).toEqual({ status: 200, body: { duration: expectedDuration, model_version: 'taxi-ride-duration/2' } });
-    // why two bounds: the first round grows the heap to hold a 2 MB body and its parse; later rounds must reuse it.
+    // why two bounds: the first rounds grow V8's heap to hold a 3 MB body and its parse (how far varies
+    // from run to run by tens of MB, with GC timing); the same workload repeated must then reuse it, so
+    // the last three rounds may not climb more than 96 MB above the first three's peak.
     expect(rssAfter - rssBefore).toBeLessThan(200 * 2 ** 20);
-    expect(Math.max(...rounds.slice(1)) - rounds[0]).toBeLessThan(96 * 2 ** 20);
+    expect(Math.max(...rounds.slice(3)) - Math.max(...rounds.slice(0, 3))).toBeLessThan(96 * 2 ** 20);
   }, 60_000);
 });
