@@ -13,11 +13,12 @@ export interface HaproxyHandle {
 
 /**
  * Starts a real HAProxy on 127.0.0.1 in front of the given backend ports, with active health checks on
- * /readyz every 100 ms (down after 2 failures, up after 2 successes), as a production load balancer would.
- * why `timeout check 1s` and `fall 2`: without them the check's timeout is `inter` (100 ms), and on a
+ * /readyz every 100 ms (down after 3 failures, up after 2 successes), as a production load balancer would.
+ * why `timeout check 2s` and `fall 3`: without them the check's timeout is `inter` (100 ms), and on a
  * loaded machine one slow probe of the instance carrying all the traffic marks it DOWN while the other is
- * restarting: both DOWN, HAProxy answers 503 itself. A drain (SHUTDOWN_DRAIN_MS) of 1 s still leaves
- * ample time after the 2 × 100 ms it takes to see the 503 readiness.
+ * restarting: both DOWN, HAProxy answers 503 itself (seen with 1 s and fall 2 when two test suites shared
+ * the 2 cores). A drain (SHUTDOWN_DRAIN_MS) of 1 s still leaves ample time after the 3 × 100 ms it takes
+ * to see the 503 readiness.
  * why `retry-on conn-failure empty-response` + `redispatch`: a request that finds a backend's socket closed
  * before any byte was answered is safe to send to the other backend.
  */
@@ -35,7 +36,7 @@ defaults
   timeout connect 1s
   timeout client 30s
   timeout server 30s
-  timeout check 1s
+  timeout check 2s
   retries 3
   option redispatch 1
   retry-on conn-failure empty-response
@@ -50,7 +51,7 @@ backend be
   balance roundrobin
   option httpchk GET /readyz
   http-check expect status 200
-  default-server inter 100ms fall 2 rise 2
+  default-server inter 100ms fall 3 rise 2
 ${backendPorts.map((p, i) => `  server s${i + 1} 127.0.0.1:${p} check`).join('\n')}
 `,
   );
