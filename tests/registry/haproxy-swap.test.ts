@@ -1,9 +1,9 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
-import { REPO_ROOT } from '../service/helpers.js';
 import { startHaproxy, type HaproxyHandle } from '../support/haproxy.js';
 import { waitFor } from '../support/ports.js';
+import { spawnServer } from '../support/service-process.js';
 import { findSystemTool } from '../support/system-tools.js';
 import { ADMIN_TOKEN, EMBEDDED_V1, EMBEDDED_V2, NAME, registerModelDir, tempDir } from './service-support.js';
 
@@ -21,33 +21,17 @@ interface Instance {
 }
 
 function startInstance(fake: FakeMlflow, env: Record<string, string>): Instance {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', REGISTRY_URI: fake.url, MODEL_URI: `models:/${NAME}@production`,
-      MODEL_POLL_INTERVAL_S: '0', MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', SHUTDOWN_DRAIN_MS: '0', ...env,
-    },
+  const { child, logs, stderr, exited } = spawnServer({
+    REGISTRY_URI: fake.url, MODEL_URI: `models:/${NAME}@production`,
+    MODEL_POLL_INTERVAL_S: '0', MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', SHUTDOWN_DRAIN_MS: '0', ...env,
   });
-  const logs: Record<string, unknown>[] = [];
-  let buffered = '';
-  let errText = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      logs.push(JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>);
-      buffered = buffered.slice(nl + 1);
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   cleanups.push(async () => {
     if (child.exitCode === null) {
       child.kill('SIGKILL');
       await exited;
     }
   });
-  return { child, logs, stderr: () => errText, exited };
+  return { child, logs, stderr, exited };
 }
 
 const logged = (instance: Instance, msg: string) =>

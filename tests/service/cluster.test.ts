@@ -1,9 +1,9 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
-import { REPO_ROOT } from './helpers.js';
+import { spawnServer, type LogLine } from '../support/service-process.js';
 
-type Line = Record<string, unknown> & { msg: string };
+type Line = LogLine;
 
 const running: ChildProcessWithoutNullStreams[] = [];
 afterEach(() => {
@@ -11,27 +11,11 @@ afterEach(() => {
 });
 
 function startCluster(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', SHUTDOWN_DRAIN_MS: '100', ...env },
-  });
+  const { child, logs, stderr, exited } = spawnServer({ SHUTDOWN_DRAIN_MS: '100', ...env });
   running.push(child);
-  const logs: Line[] = [];
-  let buffered = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      logs.push(JSON.parse(buffered.slice(0, nl)) as Line);
-      buffered = buffered.slice(nl + 1);
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const waitFor = async (predicate: (lines: Line[]) => boolean) => {
     while (!predicate(logs)) {
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`);
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   };

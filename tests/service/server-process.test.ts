@@ -1,7 +1,7 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
-import { REPO_ROOT } from './helpers.js';
+import { spawnServer } from '../support/service-process.js';
 
 interface Started {
   child: ChildProcessWithoutNullStreams;
@@ -18,35 +18,20 @@ afterEach(() => {
 
 /** Starts src/server.ts as its own process (the real composition root), on 127.0.0.1 and a free port. */
 function startServer(env: Record<string, string> = {}): Started {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
-  });
-  running.push(child);
-  const logs: Record<string, unknown>[] = [];
+  const server = spawnServer(env);
+  running.push(server.child);
   const waiters: { msg: string; resolve: (line: Record<string, unknown>) => void }[] = [];
-  let buffered = '';
-  let errText = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buffered.slice(0, nl)) as Record<string, unknown>;
-      buffered = buffered.slice(nl + 1);
-      logs.push(line);
-      for (const w of waiters.filter((w) => w.msg === line.msg)) w.resolve(line);
-    }
+  server.onLine((line) => {
+    for (const w of waiters.filter((w) => w.msg === line.msg)) w.resolve(line);
   });
-  child.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const waitForLog = (msg: string) =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
-      const seen = logs.find((l) => l.msg === msg);
+      const seen = server.logs.find((l) => l.msg === msg);
       if (seen) return resolve(seen);
       waiters.push({ msg, resolve });
-      void exited.then((code) => reject(new Error(`server exited (${code}) before logging "${msg}": ${errText}`)));
+      void server.exited.then((code) => reject(new Error(`server exited (${code}) before logging "${msg}": ${server.stderr()}`)));
     });
-  return { child, logs, stderr: () => errText, exited, waitForLog };
+  return { child: server.child, logs: server.logs, stderr: server.stderr, exited: server.exited, waitForLog };
 }
 
 interface Reply {

@@ -1,8 +1,49 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { freePort, waitFor } from './ports.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
+
+export type LogLine = Record<string, unknown> & { msg: string };
+
+/** A server process whose JSON log lines are collected, for tests that wait on what it logs. */
+export interface SpawnedServer {
+  child: ChildProcessWithoutNullStreams;
+  /** Every log line written to stdout so far, parsed. */
+  logs: LogLine[];
+  /** Called with each log line as it arrives. */
+  onLine(listener: (line: LogLine) => void): void;
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Spawns src/server.ts (the real composition root) on 127.0.0.1, port 0 unless `env` says otherwise,
+ * with only PATH inherited, and parses its stdout as pino's JSON lines.
+ */
+export function spawnServer(env: Record<string, string> = {}): SpawnedServer {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+  });
+  const logs: LogLine[] = [];
+  const listeners: ((line: LogLine) => void)[] = [];
+  let buffered = '';
+  let errText = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = JSON.parse(buffered.slice(0, nl)) as LogLine;
+      buffered = buffered.slice(nl + 1);
+      logs.push(line);
+      for (const listener of listeners) listener(line);
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, logs, onLine: (listener) => listeners.push(listener), stderr: () => errText, exited };
+}
 
 export interface ServiceProcess {
   port: number;
