@@ -1,15 +1,20 @@
 /**
- * The Express app: wiring only. No I/O happens here or at import, so tests build apps freely and
+ * The app: wiring only. No I/O happens here or at import, so tests build apps freely and
  * server.ts decides when a model loads and when the port opens.
+ *
+ * An Express app serves every route; POST /predict, nearly all of the traffic, is also served by the
+ * same handlers outside Express's router (http/direct-route.ts, issue 5).
  */
+import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, { type Express } from 'express';
+import express, { type RequestHandler } from 'express';
 import type { MetricsSource } from './cluster.js';
 import type { Config } from './config.js';
 import type { ModelSlot } from './model/model-slot.js';
 import type { ModelUpdater } from './model/model-updater.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
+import { withDirectRoute } from './http/direct-route.js';
 import { errorMiddleware, methodNotAllowed, notFound } from './http/error-middleware.js';
 import { inFlightLimit } from './http/in-flight-limit.js';
 import { readJsonBody } from './http/json-body.js';
@@ -45,7 +50,8 @@ export const ROUTES = {
   adminReload: '/admin/reload',
 } as const;
 
-export function createApp({ config, logger, metrics, slot, lifecycle, updater, metricsSource }: AppDeps): Express {
+/** A request listener for http.createServer or supertest. */
+export function createApp({ config, logger, metrics, slot, lifecycle, updater, metricsSource }: AppDeps): RequestListener {
   const app = express();
   // why: a JSON API needs none of these, and each costs time on every request (issue 5):
   // ETag hashes every body, the query parser builds an object per request, X-Powered-By leaks the stack.
@@ -53,10 +59,10 @@ export function createApp({ config, logger, metrics, slot, lifecycle, updater, m
   app.set('etag', false);
   app.set('query parser', false);
 
-  app.use(securityHeaders());
-  app.use(requestContext(logger, metrics));
+  // why: one list of the middleware every route runs, shared with the direct /predict route.
+  const common: RequestHandler[] = [securityHeaders(), requestContext(logger, metrics)];
   if (config.CORS_ORIGINS.length > 0) {
-    app.use(
+    common.push(
       cors({
         origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS,
         methods: ['GET', 'HEAD', 'POST'],
@@ -66,13 +72,14 @@ export function createApp({ config, logger, metrics, slot, lifecycle, updater, m
       }),
     );
   }
+  app.use(common);
 
-  app.post(
-    ROUTES.predict,
+  const predict: RequestHandler[] = [
     inFlightLimit(config.MAX_IN_FLIGHT, metrics),
     readJsonBody(config.BODY_LIMIT),
     predictHandler({ slot, metrics, maxBatch: config.MAX_BATCH }),
-  );
+  ];
+  app.post(ROUTES.predict, predict);
   app.all(ROUTES.predict, methodNotAllowed('POST'));
   app.get(ROUTES.healthz, healthzHandler());
   app.all(ROUTES.healthz, methodNotAllowed('GET, HEAD'));
@@ -87,7 +94,8 @@ export function createApp({ config, logger, metrics, slot, lifecycle, updater, m
     app.all(ROUTES.adminReload, methodNotAllowed('POST'));
   }
 
+  const onError = errorMiddleware(logger);
   app.use(notFound());
-  app.use(errorMiddleware(logger));
-  return app;
+  app.use(onError);
+  return withDirectRoute({ method: 'POST', path: ROUTES.predict, handlers: [...common, ...predict], onError }, app);
 }

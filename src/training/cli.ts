@@ -5,14 +5,15 @@ import type { FeatureSet } from '../features/model-contract.js';
 import { mlflowClientOptionsFromEnv } from '../registry/mlflow-client.js';
 import { isRegistryError } from '../registry/mlflow-errors.js';
 import { TrainingError } from './errors.js';
-import type { SplitMetrics } from './pipeline.js';
+import { PRESETS, type Preset, type SplitMetrics } from './pipeline.js';
 import { createProgress } from './progress.js';
 import { runTraining, type TrainOptions } from './run-training.js';
 
 const USAGE = `usage: npm run train -- --train <path|url> --validation <path|url> [--features base|time]
        [--registry file:models | http(s)://<mlflow tracking server>] [--name taxi-ride-duration] [--alias production] [--seed 42]
        [--evaluate <path|url>]...   (more months to report metrics on)
-       [--zones ../shared/data/taxi_zone_centroids.csv]   (zone centroids: LocationID,lon,lat)`;
+       [--zones ../shared/data/taxi_zone_centroids.csv]   (zone centroids: LocationID,lon,lat)
+       [--preset serving|accurate]   (serving: few large trees, fast to run; accurate: ~750 small trees)`;
 
 /** Turns argv into options; throws TrainingError with the usage on anything it cannot use. */
 export function parseCliArgs(argv: string[]): TrainOptions {
@@ -31,6 +32,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
         alias: { type: 'string' },
         seed: { type: 'string', default: '42' },
         zones: { type: 'string' },
+        preset: { type: 'string', default: 'serving' },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -40,6 +42,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
   if (values.help) throw new HelpRequested(USAGE);
   if (!values.train || !values.validation) throw new TrainingError('--train and --validation are required (npm run train -- --help)');
   if (values.features !== 'base' && values.features !== 'time') throw new TrainingError(`--features must be base or time, not ${values.features}`);
+  if (!Object.hasOwn(PRESETS, values.preset)) throw new TrainingError(`--preset must be serving or accurate, not ${values.preset}`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new TrainingError(`--seed must be an integer from 0 to 4294967295, not ${values.seed}`);
   let mlflow;
@@ -62,6 +65,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
     alias: values.alias,
     seed,
     zones: values.zones,
+    params: PRESETS[values.preset as Preset],
   };
 }
 

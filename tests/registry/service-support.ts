@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import { createApp, type Lifecycle } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
@@ -36,7 +36,7 @@ export async function registerModelDir(fake: FakeMlflow, files: Record<string, B
 }
 
 export interface MlflowService {
-  app: Express;
+  app: RequestListener;
   config: Config;
   slot: ModelSlot;
   metrics: Metrics;

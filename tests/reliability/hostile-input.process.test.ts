@@ -1,7 +1,7 @@
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { aTrip, REPO_ROOT } from '../service/helpers.js';
+import { aTrip, productionVersion, REPO_ROOT } from '../service/helpers.js';
 import { HUGE_BODIES, hostileJsonText, hostileTripText, invalidUtf8Body, leaksInternals } from '../support/hostile.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
 
@@ -101,11 +101,12 @@ describe('hostile input against a server process', () => {
         `RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB before, ${rounds.map((r) => (r / 2 ** 20).toFixed(0)).join(' → ')} MB after each round of huge bodies, ${(rssAfter / 2 ** 20).toFixed(0)} MB at the end`,
     );
     expect(service.child.exitCode).toBeNull();
-    expect(after).toEqual({ status: 200, body: { duration: expectedDuration, model_version: 'taxi-ride-duration/2' } });
+    expect(after).toEqual({ status: 200, body: { duration: expectedDuration, model_version: `taxi-ride-duration/${productionVersion()}` } });
     // why two bounds: the first rounds grow V8's heap to hold a 3 MB body and its parse (how far varies
     // from run to run by tens of MB, with GC timing); the same workload repeated must then reuse it, so
-    // the last three rounds may not climb more than 96 MB above the first three's peak.
-    expect(rssAfter - rssBefore).toBeLessThan(200 * 2 ** 20);
+    // the last three rounds may not climb more than 96 MB above the first three's peak. Measured growth
+    // over the whole test: 126–133 MB alone, 213 MB once with the whole suite sharing the 2 cores.
+    expect(rssAfter - rssBefore).toBeLessThan(256 * 2 ** 20);
     expect(Math.max(...rounds.slice(3)) - Math.max(...rounds.slice(0, 3))).toBeLessThan(96 * 2 ** 20);
   }, 60_000);
 });

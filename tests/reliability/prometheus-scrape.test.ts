@@ -4,6 +4,7 @@ import { waitFor } from '../support/ports.js';
 import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import { killAll, startService, type ServiceProcess } from '../support/service-process.js';
 import { findSystemTool } from '../support/system-tools.js';
+import { productionVersion } from '../service/helpers.js';
 
 const prometheusBin = findSystemTool('prometheus');
 const WORKERS = ['1', '2'] as const;
@@ -53,7 +54,7 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the service', () => 
     expect(seconds.length).toBeGreaterThan(0);
     expect(seconds.every((s) => s > 0 && s <= 10)).toBe(true);
     expect(info.map((r) => ({ name: r.metric.name, version: r.metric.version, alias: r.metric.alias }))).toEqual([
-      { name: 'taxi-ride-duration', version: '2', alias: 'production' },
+      { name: 'taxi-ride-duration', version: productionVersion(), alias: 'production' },
     ]);
     console.log(`[prometheus, WORKERS=${workers}] up=1, p99 of /predict ${(Math.max(...seconds) * 1000).toFixed(2)} ms`);
   });

@@ -1,6 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
+import { productionVersion } from './helpers.js';
 import { spawnServer, type LogLine } from '../support/service-process.js';
 
 type Line = LogLine;
@@ -56,8 +57,8 @@ describe('WORKERS=2', () => {
     expect(replies.every((r) => r.status === 200)).toBe(true);
     const servingPids = new Set(server.logs.filter((l) => l.msg === 'request').map((l) => l.pid));
     expect(servingPids.size).toBe(2);
-    expect(metrics.text).toMatch(/^predictions_total\{model_version="taxi-ride-duration\/2",outcome="success"\} 20$/m);
-    expect(metrics.text).toMatch(/^model_info\{name="taxi-ride-duration",version="2",alias="production",stale="false"\} 1$/m);
+    expect(metrics.text).toMatch(new RegExp(`^predictions_total\\{model_version="taxi-ride-duration/${productionVersion()}",outcome="success"\\} 20$`, 'm'));
+    expect(metrics.text).toMatch(new RegExp(`^model_info\\{name="taxi-ride-duration",version="${productionVersion()}",alias="production",stale="false"\\} 1$`, 'm'));
     expect(ready.status).toBe(200);
     expect(code).toBe(0);
     expect(server.logs.filter((l) => l.msg === 'stopped').map((l) => l.pid).sort()).toEqual([...servingPids].sort());

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import { createApp, type Lifecycle } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { ModelInputColumns } from '../../src/features/model-contract.js';
@@ -17,10 +18,15 @@ export const EMBEDDED_REGISTRY = 'file:models';
 export const FIXTURE_REGISTRY = 'file:tests/fixtures/registry';
 export const PRODUCTION_URI = 'models:/taxi-ride-duration@production';
 
+/** The version the embedded registry's `production` alias points at. */
+export function productionVersion(): string {
+  return JSON.parse(readFileSync(resolve(REPO_ROOT, 'models/taxi-ride-duration/aliases.json'), 'utf8')).production;
+}
+
 export type LogLine = Record<string, unknown> & { msg: string; level: number };
 
 export interface TestApp {
-  app: Express;
+  app: RequestListener;
   slot: ModelSlot;
   metrics: Metrics;
   lifecycle: Lifecycle;

@@ -1,6 +1,5 @@
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Express } from 'express';
 import request from 'supertest';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { newYorkHourAndDow } from '../../src/features/pickup-time.js';
@@ -14,8 +13,8 @@ beforeAll(async () => {
 });
 
 /** Sends the body in chunks without a Content-Length (Transfer-Encoding: chunked). */
-async function postChunked(app: Express, chunks: string[]): Promise<{ status: number; body: { detail: string } }> {
-  const server = app.listen(0, '127.0.0.1');
+async function postChunked(app: RequestListener, chunks: string[]): Promise<{ status: number; body: { detail: string } }> {
+  const server = createServer(app).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   try {
     return await new Promise((resolve, reject) => {
@@ -314,7 +313,7 @@ describe('POST /predict, model failures', () => {
   });
 
   test('When a client disconnects halfway through its body, then the request is logged as aborted and the next one is served', async () => {
-    const server = t.app.listen(0, '127.0.0.1');
+    const server = createServer(t.app).listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     const port = (server.address() as AddressInfo).port;
     const before = t.logs.length;

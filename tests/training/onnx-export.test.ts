@@ -3,8 +3,9 @@ import onnxProto from 'onnx-proto';
 import { allocateInputColumns, INPUTS_BY_FEATURE_SET, type FeatureSet } from '../../src/features/model-contract.js';
 import { exportOnnx } from '../../src/training/onnx-export.js';
 import { checkParity, runOnnx, toInputColumns } from '../../src/training/onnx-check.js';
-import { DEFAULT_PARAMS, fitModel, predict, type ModelParams } from '../../src/training/pipeline.js';
-import { syntheticTrips, tripTable } from './trip-fixtures.js';
+import { parseCliArgs } from '../../src/training/cli.js';
+import { DEFAULT_PARAMS, fitModel, predict, PRESETS, type ModelParams } from '../../src/training/pipeline.js';
+import { aTrip, syntheticTrips, tripTable } from './trip-fixtures.js';
 
 const params: ModelParams = { ...DEFAULT_PARAMS, gbdt: { ...DEFAULT_PARAMS.gbdt, maxLeaves: 15, maxRounds: 120, earlyStoppingRounds: 10 } };
 const train = tripTable(syntheticTrips(3000, 11, 0));
@@ -47,6 +48,24 @@ describe.each(['base', 'time'] as const)('ONNX export, %s feature set', (feature
     }
   });
 
+  test('When zone ids are outside the lookup tables, then the graph gives what the trainer gives for an unseen id', async () => {
+    const ids = [[0, 0], [266, 1], [-7, 40], [1_000_000, 264], [265, 265], [10, 2_000_000_000]];
+    const trips = tripTable(ids.map(([pu, dropoff]) => aTrip({ PULocationID: pu, DOLocationID: dropoff })));
+
+    const report = await checkParity(onnx, featureSet, trips, predict(model, trips));
+
+    expect(report.maxAbsDiff).toBeLessThanOrEqual(1e-3);
+  });
+
+  test('When the graph is decoded, then it is a handful of nodes: one Gather per lookup table, no per-feature encoders', () => {
+    const graph = onnxProto.onnx.ModelProto.decode(onnx).graph!;
+    const ops = graph.node!.map((n) => n.opType);
+
+    expect(ops.filter((op) => op === 'Gather')).toHaveLength(3);
+    expect(ops).not.toContain('LabelEncoder');
+    expect(ops.length).toBeLessThanOrEqual(featureSet === 'time' ? 16 : 12);
+  });
+
   test('When the graph is decoded, then it has the contract inputs, a 1-D duration output and only standard domains', () => {
     const decoded = onnxProto.onnx.ModelProto.decode(onnx);
     const graph = decoded.graph!;
@@ -76,5 +95,15 @@ describe('reproducibility', () => {
     expect(columns.PULocationID[3]).toBe(BigInt(validation.puLocationId[3]));
     expect(columns.pickup_dow[3]).toBe(BigInt(validation.pickupDow[3]));
     expect(columns.trip_distance[3]).toBe(validation.tripDistance[3]);
+  });
+});
+
+describe('presets', () => {
+  test('When the accurate preset is chosen from the CLI, then its parameters reach the trainer; serving is the default', () => {
+    const args = ['--train', 'a.parquet', '--validation', 'b.parquet'];
+
+    expect(parseCliArgs(args).params).toBe(PRESETS.serving);
+    expect(parseCliArgs([...args, '--preset', 'accurate']).params).toBe(PRESETS.accurate);
+    expect(DEFAULT_PARAMS).toBe(PRESETS.serving);
   });
 });

@@ -45,6 +45,10 @@ describe('real TLC data (../shared/data)', () => {
     expect((outcome.record.parity as { max_abs_diff_minutes: number }).max_abs_diff_minutes).toBeLessThanOrEqual(1e-3);
     expect(statSync(join(outcome.dir, 'model.onnx')).size).toBeLessThan(5 * 1024 * 1024);
     expect(cpuSeconds).toBeLessThan(60);
+    // why: the committed production model must be what this code trains from the shared data, byte for byte.
+    const root = join(repo, 'models', 'taxi-ride-duration');
+    const committed = join(root, JSON.parse(readFileSync(join(root, 'aliases.json'), 'utf8')).production, 'model.onnx');
+    expect(readFileSync(join(outcome.dir, 'model.onnx')).equals(readFileSync(committed))).toBe(true);
   }, 180_000);
 
   test('When the committed registry is read, then production points at a time-aware model that meets the bars', () => {

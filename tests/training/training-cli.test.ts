@@ -122,5 +122,15 @@ describe('training CLI', () => {
       expect(result.code).not.toBe(0);
       expect(result.stderr.trim()).toMatch(/^error: --train and --validation are required/);
     });
+
+    test('When --preset names no preset, then it says which exist and registers nothing', async () => {
+      const before = snapshot(registry);
+
+      const result = await train(['--train', trainFile, '--validation', trainFile, '--registry', `file:${registry}`, '--preset', 'fastest']);
+
+      expect(result.code).not.toBe(0);
+      expect(result.stderr.trim()).toMatch(/^error: --preset must be serving or accurate, not fastest/);
+      expect(snapshot(registry)).toEqual(before);
+    });
   });
 });
