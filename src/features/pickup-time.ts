@@ -26,9 +26,31 @@ const newYorkParts = new Intl.DateTimeFormat('en-US', {
   hour: '2-digit',
 });
 const WEEKDAY_INDEX: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
-/** For an instant (epoch milliseconds): its hour and weekday in America/New_York. */
+/**
+ * New York hour and weekday per UTC hour. Since 1970 New York's offset is a whole number of hours and
+ * changes only on the hour, so one lookup serves a whole UTC hour; Intl costs microseconds per call,
+ * and a batch may carry a thousand timestamps. Bounded: cleared when full.
+ */
+const byUtcHour = new Map<number, HourAndDow>();
+const BY_UTC_HOUR_LIMIT = 50_000;
+
+/** For an instant (epoch milliseconds): its hour and weekday in America/New_York. The result is shared: do not modify it. */
 export function newYorkHourAndDow(epochMs: number): HourAndDow {
+  if (!(epochMs >= 0)) return newYorkHourAndDowUncached(epochMs);
+  const utcHour = Math.floor(epochMs / HOUR_MS);
+  let found = byUtcHour.get(utcHour);
+  if (found === undefined) {
+    found = newYorkHourAndDowUncached(epochMs);
+    if (byUtcHour.size >= BY_UTC_HOUR_LIMIT) byUtcHour.clear();
+    byUtcHour.set(utcHour, found);
+  }
+  return found;
+}
+
+function newYorkHourAndDowUncached(epochMs: number): HourAndDow {
   let hour = 0;
   let dow = 0;
   for (const part of newYorkParts.formatToParts(epochMs)) {
@@ -38,41 +60,79 @@ export function newYorkHourAndDow(epochMs: number): HourAndDow {
   return { hour, dow };
 }
 
-const ISO_8601 =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+/** Reads `count` ASCII digits at `at`; -1 when any is not a digit. */
+function digitsAt(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (!(c >= 0 && c <= 9)) return -1;
+    value = value * 10 + c;
+  }
+  return value;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
 
 /**
- * Parses an ISO 8601 date or date-time. Returns undefined when the text is not one, or names a
- * date that does not exist (2021-02-30, hour 25).
+ * Parses an ISO 8601 date or date-time: `YYYY-MM-DD`, then optionally `T` (or a space) `hh:mm`,
+ * `:ss` and a fraction of 1–9 digits, then optionally `Z` or an offset `±hh:mm` / `±hhmm`.
+ * Returns undefined when the text is not one, or names a date that does not exist (2021-02-30, hour 25).
+ *
+ * why by hand: a batch of 1,000 trips spent a third of its server time in a regex and two Dates per
+ * timestamp (issue 5). tests/features/pickup-time.test.ts checks it against that reference.
  */
 export function pickupHourAndDow(text: string): HourAndDow | undefined {
-  const m = ISO_8601.exec(text);
-  if (!m) return undefined;
-  const [, y, mo, d, h = '00', mi = '00', s = '00', zone] = m;
-  const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
-  const check = new Date(wall);
-  if (
-    Number.isNaN(wall) ||
-    check.getUTCFullYear() !== Number(y) ||
-    check.getUTCMonth() !== Number(mo) - 1 ||
-    check.getUTCDate() !== Number(d) ||
-    check.getUTCHours() !== Number(h) ||
-    check.getUTCMinutes() !== Number(mi) ||
-    check.getUTCSeconds() !== Number(s)
-  ) {
-    return undefined;
+  const n = text.length;
+  if (n < 10 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45) return undefined; // '-'
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  // why year >= 100: Date.UTC reads years 0–99 as 1900–1999, so the reference rejected them.
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  let hour = 0;
+  let minute = 0;
+  let second = 0;
+  let i = 10;
+  const sep = text.charCodeAt(i);
+  if (sep === 84 || sep === 116 || sep === 32) {
+    // 'T', 't', ' '
+    hour = digitsAt(text, 11, 2);
+    minute = digitsAt(text, 14, 2);
+    if (n < 16 || text.charCodeAt(13) !== 58 || hour < 0 || hour > 23 || minute < 0 || minute > 59) return undefined;
+    i = 16;
+    if (text.charCodeAt(i) === 58) {
+      second = digitsAt(text, 17, 2);
+      if (n < 19 || second < 0 || second > 59) return undefined;
+      i = 19;
+      if (text.charCodeAt(i) === 46) {
+        // '.', then 1–9 digits
+        let end = i + 1;
+        while (end < n && end - i <= 9 && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
+        if (end === i + 1 || (end < n && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57)) return undefined;
+        i = end;
+      }
+    }
   }
-  if (zone === undefined) return wallClockHourAndDow(check);
-  const offsetMinutes = zone.toUpperCase() === 'Z' ? 0 : parseOffsetMinutes(zone);
+  const wall = Date.UTC(year, month - 1, day, hour, minute, second);
+  if (i === n) return { hour, dow: (Math.floor(wall / DAY_MS) % 7 + 10) % 7 };
+  const offsetMinutes = parseZone(text, i);
   if (offsetMinutes === undefined) return undefined;
   return newYorkHourAndDow(wall - offsetMinutes * 60_000);
 }
 
-function parseOffsetMinutes(zone: string): number | undefined {
-  const m = /^([+-])(\d{2}):?(\d{2})$/.exec(zone);
-  if (!m) return undefined;
-  const hours = Number(m[2]);
-  const minutes = Number(m[3]);
-  if (hours > 23 || minutes > 59) return undefined;
-  return (m[1] === '-' ? -1 : 1) * (hours * 60 + minutes);
+/** `Z`, `±hh:mm` or `±hhmm` from `at` to the end of the text: minutes east of UTC. */
+function parseZone(text: string, at: number): number | undefined {
+  const n = text.length;
+  const c = text.charCodeAt(at);
+  if (c === 90 || c === 122) return at + 1 === n ? 0 : undefined; // 'Z', 'z'
+  if (c !== 43 && c !== 45) return undefined; // '+', '-'
+  const colon = text.charCodeAt(at + 3) === 58 ? 1 : 0;
+  if (n !== at + 5 + colon) return undefined;
+  const hours = digitsAt(text, at + 1, 2);
+  const minutes = digitsAt(text, at + 3 + colon, 2);
+  if (hours < 0 || hours > 23 || minutes < 0 || minutes > 59) return undefined;
+  return (c === 45 ? -1 : 1) * (hours * 60 + minutes);
 }

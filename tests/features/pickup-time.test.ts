@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import fc from 'fast-check';
 import { newYorkHourAndDow, pickupHourAndDow, wallClockHourAndDow } from '../../src/features/pickup-time.js';
 
 describe('pickup time in New York', () => {
@@ -27,5 +28,71 @@ describe('pickup time in New York', () => {
   test('When a naive TLC timestamp is decoded as UTC, then its UTC fields give the hour and weekday', () => {
     expect(wallClockHourAndDow(new Date(Date.UTC(2021, 0, 3, 17, 5)))).toEqual({ hour: 17, dow: 6 });
     expect(newYorkHourAndDow(Date.UTC(2021, 0, 4, 5, 0))).toEqual({ hour: 0, dow: 0 });
+  });
+});
+
+/** The regex-and-Date parser this module had before it was hand-written for speed: the reference. */
+function referenceParse(text: string) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$/i.exec(text);
+  if (!m) return undefined;
+  const [, y, mo, d, h = '00', mi = '00', s = '00', zone] = m;
+  const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  const check = new Date(wall);
+  if (
+    Number.isNaN(wall) || check.getUTCFullYear() !== Number(y) || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) ||
+    check.getUTCHours() !== Number(h) || check.getUTCMinutes() !== Number(mi) || check.getUTCSeconds() !== Number(s)
+  ) {
+    return undefined;
+  }
+  if (zone === undefined) return wallClockHourAndDow(check);
+  let offset = 0;
+  if (zone.toUpperCase() !== 'Z') {
+    const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!;
+    if (Number(z[2]) > 23 || Number(z[3]) > 59) return undefined;
+    offset = (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3]));
+  }
+  return newYorkHourAndDow(wall - offset * 60_000);
+}
+
+describe('pickupHourAndDow against the regex reference', () => {
+  const pad = (v: number, width: number) => String(v).padStart(width, '0');
+  // Mostly well-formed timestamps around the edges (month ends, leap days, DST changes, offsets), plus mutations.
+  const timestamp = fc
+    .record({
+      year: fc.oneof(fc.integer({ min: 1890, max: 2100 }), fc.integer({ min: 0, max: 9999 })),
+      month: fc.integer({ min: 0, max: 13 }),
+      day: fc.integer({ min: 0, max: 32 }),
+      hour: fc.integer({ min: 0, max: 25 }),
+      minute: fc.integer({ min: 0, max: 61 }),
+      second: fc.integer({ min: 0, max: 61 }),
+      fraction: fc.option(fc.stringMatching(/^[0-9]{0,11}$/)),
+      separator: fc.constantFrom('T', 't', ' ', 'X'),
+      parts: fc.constantFrom('date', 'minutes', 'seconds'),
+      zone: fc.constantFrom('', 'Z', 'z', '+00:00', '-05:00', '+0530', '-0400', '+25:00', '+05:60', '+5:00', '-05:0', 'Q'),
+    })
+    .map((t) => {
+      let text = `${pad(t.year, 4)}-${pad(t.month, 2)}-${pad(t.day, 2)}`;
+      if (t.parts !== 'date') text += `${t.separator}${pad(t.hour, 2)}:${pad(t.minute, 2)}`;
+      if (t.parts === 'seconds') text += `:${pad(t.second, 2)}${t.fraction === null ? '' : `.${t.fraction}`}`;
+      return text + t.zone;
+    });
+  const mutated = fc.tuple(timestamp, fc.nat(30), fc.string({ maxLength: 2 })).map(([text, at, insert]) => text.slice(0, at) + insert + text.slice(at + 1));
+
+  test('When any timestamp-like text is parsed, then the result equals the reference', () => {
+    fc.assert(
+      fc.property(fc.oneof(timestamp, mutated, fc.string({ maxLength: 40 })), (text) => {
+        expect(pickupHourAndDow(text)).toEqual(referenceParse(text));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  test('When instants cross the 2021 DST changes, then the cached New York hour matches Intl at every quarter hour', () => {
+    for (const start of [Date.UTC(2021, 2, 14, 0), Date.UTC(2021, 10, 7, 0)]) {
+      for (let t = start; t < start + 12 * 3_600_000; t += 15 * 60_000) {
+        const parts = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hourCycle: 'h23', hour: '2-digit' }).formatToParts(t);
+        expect(newYorkHourAndDow(t).hour).toBe(Number(parts.find((p) => p.type === 'hour')!.value));
+      }
+    }
   });
 });
