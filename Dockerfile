@@ -36,4 +36,4 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 CMD ["nod
 # handler (drain, then exit 0). Not `npm start`, which would sit in between. No tini needed: the server
 # installs SIGTERM/SIGINT handlers, and its only children are its own cluster workers, which the
 # primary forwards signals to and waits for (node's cluster module reaps them).
-CMD ["node", "dist/server.js"]
+CMD ["node", "--max-semi-space-size=4", "dist/server.js"]

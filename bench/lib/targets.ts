@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface Target {
@@ -29,15 +29,23 @@ function hasCommand(name: string): boolean {
 /** Micro-batching settings of the `+ micro-batching` targets. */
 const MICRO_BATCHING = { MAX_BATCH_SIZE: '64', MAX_BATCH_DELAY_US: '0' };
 
+/** `npm start`'s node arguments (V8 flags, then the entry point): the bench runs the service as users do. */
+function startArgs(): string[] {
+  const start: string = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts.start;
+  const [command, ...args] = start.split(' ');
+  if (command !== 'node') throw new Error(`npm start runs ${command}, expected node`);
+  return args;
+}
+
 function serviceTarget(workers: number, microBatching = false): Target {
   return {
     name: `service (WORKERS=${workers}${microBatching ? ', micro-batching' : ''})`,
     description:
-      `this service, node dist/server.js, ${workers} worker(s), LOG_LEVEL=info` +
+      `this service, node ${startArgs().join(' ')} (npm start), ${workers} worker(s), LOG_LEVEL=info` +
       (microBatching ? `, MAX_BATCH_SIZE=${MICRO_BATCHING.MAX_BATCH_SIZE} MAX_BATCH_DELAY_US=${MICRO_BATCHING.MAX_BATCH_DELAY_US}` : ', default settings'),
     isService: true,
     command: process.execPath,
-    args: ['dist/server.js'],
+    args: startArgs(),
     env: { WORKERS: String(workers), HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0', ...(microBatching ? MICRO_BATCHING : {}) },
     unavailable: () => (existsSync(path.join(repoRoot, 'dist/server.js')) ? undefined : 'dist/server.js missing: run npm run build'),
   };

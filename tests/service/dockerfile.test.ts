@@ -129,7 +129,8 @@ describe('Dockerfile', () => {
     const app = join(roots.get('runtime')!, workdir);
 
     expect(user).not.toBe('root');
-    expect(cmd).toEqual(['node', 'dist/server.js']);
+    // why: the image and `npm start` must run the service the same way (V8 flags included).
+    expect(cmd).toEqual(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts.start.split(' '));
     expect(existsSync(join(app, 'node_modules/onnxruntime-node'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/typescript'))).toBe(false);
     expect(existsSync(join(app, 'src'))).toBe(false);
