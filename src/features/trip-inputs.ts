@@ -14,28 +14,12 @@ export interface Trip {
   pickup: HourAndDow | undefined;
 }
 
-const HOUR_MS = 3_600_000;
-let cachedHour = -1;
-let cachedNow: HourAndDow = { hour: 0, dow: 0 };
-
-/**
- * New York hour and weekday of an instant, cached per UTC hour: New York's offset is a whole number
- * of hours and changes only on the hour, so every instant in one UTC hour maps to the same NY hour.
- */
-export function newYorkHourAndDowCached(epochMs: number): HourAndDow {
-  const hour = Math.floor(epochMs / HOUR_MS);
-  if (hour !== cachedHour) {
-    cachedNow = newYorkHourAndDow(epochMs);
-    cachedHour = hour;
-  }
-  return cachedNow;
-}
-
 export function tripsToColumns(trips: readonly Trip[], nowMs: number): ModelInputColumns {
   const columns = allocateInputColumns(trips.length);
   for (let i = 0; i < trips.length; i++) {
     const t = trips[i];
-    const pickup = t.pickup ?? newYorkHourAndDowCached(nowMs);
+    // why no cache here: newYorkHourAndDow already keeps one lookup per UTC hour.
+    const pickup = t.pickup ?? newYorkHourAndDow(nowMs);
     // why: direct typed-array writes instead of setInputRow: no row object per trip on the hot path.
     columns.PULocationID[i] = BigInt(t.PULocationID);
     columns.DOLocationID[i] = BigInt(t.DOLocationID);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createProgress } from '../../src/training/progress.js';
 import { parseCliArgs } from '../../src/training/cli.js';
 import { DEFAULT_PARAMS } from '../../src/training/pipeline.js';
-import { runTraining } from '../../src/training/run-training.js';
+import { runTraining, type TrainOptions } from '../../src/training/run-training.js';
 import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
 import { syntheticTrips, writeTripParquet } from '../training/trip-fixtures.js';
 import { startMlflowService, tempDir } from './service-support.js';
@@ -25,6 +25,22 @@ afterAll(async () => {
   await work.remove();
 });
 
+/** A training run on the fixture months that registers into the fake MLflow server. */
+const trainToFake = (options: Pick<TrainOptions, 'featureSet'> & Partial<TrainOptions>) =>
+  runTraining(
+    {
+      train: join(work.path, 'green_tripdata_2021-01.parquet'),
+      validation: join(work.path, 'green_tripdata_2021-02.parquet'),
+      registry: fake.url,
+      mlflow: { trackingUri: fake.url, maxRetries: 0 },
+      name: 'taxi-ride-duration',
+      seed: 7,
+      params,
+      ...options,
+    },
+    quiet,
+  );
+
 describe('training to MLflow', () => {
   test('When --registry is an http(s) URL, then the CLI reads MLflow credentials and retry settings from the environment', () => {
     const options = parseCliArgs(['--train', 'a.parquet', '--validation', 'b.parquet', '--registry', 'http://127.0.0.1:5000']);
@@ -33,17 +49,7 @@ describe('training to MLflow', () => {
   });
 
   test('When trained with an MLflow registry, then the run, its artifacts, the version and the alias are there, and the service serves that version', async () => {
-    const outcome = await runTraining({
-      train: join(work.path, 'green_tripdata_2021-01.parquet'),
-      validation: join(work.path, 'green_tripdata_2021-02.parquet'),
-      featureSet: 'time',
-      registry: fake.url,
-      mlflow: { trackingUri: fake.url, maxRetries: 0 },
-      name: 'taxi-ride-duration',
-      alias: 'production',
-      seed: 7,
-      params,
-    }, quiet);
+    const outcome = await trainToFake({ featureSet: 'time', alias: 'production' });
 
     const model = fake.model('taxi-ride-duration')!;
     const version = model.versions.get(outcome.version)!;
@@ -75,16 +81,7 @@ describe('training to MLflow', () => {
     fake.failNext(1, { status: 500, body: 'disk full', contentType: 'text/plain' }, { method: 'PUT' });
     const versionsBefore = fake.model('taxi-ride-duration')?.versions.size ?? 0;
 
-    const err = await runTraining({
-      train: join(work.path, 'green_tripdata_2021-01.parquet'),
-      validation: join(work.path, 'green_tripdata_2021-02.parquet'),
-      featureSet: 'base',
-      registry: fake.url,
-      mlflow: { trackingUri: fake.url, maxRetries: 0 },
-      name: 'taxi-ride-duration',
-      seed: 7,
-      params,
-    }, quiet).catch((e: unknown) => e);
+    const err = await trainToFake({ featureSet: 'base' }).catch((e: unknown) => e);
 
     expect(err).toMatchObject({ name: 'RegistryError' });
     const runs = fake.requests.filter((r) => r.path.endsWith('/runs/update')).map((r) => JSON.parse(r.body.toString()) as { status: string });

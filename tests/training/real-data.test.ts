@@ -9,8 +9,11 @@ import { silentProgress } from '../../src/training/progress.js';
 import { runTraining } from '../../src/training/run-training.js';
 import { filterTrips } from '../../src/training/trip-filter.js';
 import { readTripParquet } from '../../src/training/trip-parquet.js';
+import { productionVersion } from '../service/helpers.js';
 
 const repo = resolve(import.meta.dirname, '../..');
+/** The committed model the embedded registry's `production` alias points at. */
+const productionDir = join(repo, 'models', 'taxi-ride-duration', productionVersion());
 // why: CI checks the repository out beside ../shared; only data/ is read, never holdout/.
 const data = resolve(repo, '../shared/data');
 const month = (m: string) => join(data, `green_tripdata_2021-${m}.parquet`);
@@ -46,15 +49,12 @@ describe('real TLC data (../shared/data)', () => {
     expect(statSync(join(outcome.dir, 'model.onnx')).size).toBeLessThan(5 * 1024 * 1024);
     expect(cpuSeconds).toBeLessThan(60);
     // why: the committed production model must be what this code trains from the shared data, byte for byte.
-    const root = join(repo, 'models', 'taxi-ride-duration');
-    const committed = join(root, JSON.parse(readFileSync(join(root, 'aliases.json'), 'utf8')).production, 'model.onnx');
+    const committed = join(productionDir, 'model.onnx');
     expect(readFileSync(join(outcome.dir, 'model.onnx')).equals(readFileSync(committed))).toBe(true);
   }, 180_000);
 
   test('When the committed registry is read, then production points at a time-aware model that meets the bars', () => {
-    const root = join(repo, 'models', 'taxi-ride-duration');
-    const aliases = JSON.parse(readFileSync(join(root, 'aliases.json'), 'utf8'));
-    const version = join(root, aliases.production);
+    const version = productionDir;
 
     const mlmodel = parse(readFileSync(join(version, 'MLmodel'), 'utf8'));
     const record = JSON.parse(readFileSync(join(version, 'training.json'), 'utf8'));
@@ -66,8 +66,7 @@ describe('real TLC data (../shared/data)', () => {
   });
 
   test('When the committed production model is scored by npm run evaluate, then it reproduces its recorded February RMSE', async () => {
-    const root = join(repo, 'models', 'taxi-ride-duration');
-    const version = join(root, JSON.parse(readFileSync(join(root, 'aliases.json'), 'utf8')).production);
+    const version = productionDir;
     const record = JSON.parse(readFileSync(join(version, 'training.json'), 'utf8'));
 
     const { stdout } = await promisify(execFile)(join(repo, 'node_modules', '.bin', 'tsx'), ['src/training/evaluate-cli.ts', '--model', version, '--data', month('02')], { cwd: repo });
