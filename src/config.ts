@@ -142,15 +142,18 @@ const Schema = z.object({
       }
       return n;
     }),
-  /** Micro-batching: most single-trip requests coalesced into one ONNX run; 1 = off. */
-  MAX_BATCH_SIZE: z.coerce
+  /** Micro-batching: most single-trip requests coalesced into one ONNX run; 1 = off. Formerly MAX_BATCH_SIZE. */
+  MICROBATCH_MAX_SIZE: z.coerce
     .number({ error: 'expected a number of trips' })
     .int({ error: 'expected a whole number of trips' })
     .min(1, { error: 'expected at least 1 (1 = micro-batching off)' })
     .max(1024, { error: 'expected at most 1024' })
     .default(1),
-  /** Micro-batching: how long the first queued trip waits for others, in µs; 0 = only those that arrived in the same event-loop turn. */
-  MAX_BATCH_DELAY_US: z.coerce
+  /**
+   * Micro-batching: how long the first queued trip waits for others, in µs; 0 = only those that arrived
+   * in the same event-loop turn. Formerly MAX_BATCH_DELAY_US.
+   */
+  MICROBATCH_MAX_DELAY_US: z.coerce
     .number({ error: 'expected a number of microseconds' })
     .int({ error: 'expected a whole number of microseconds' })
     .min(0, { error: 'expected 0 or more microseconds' })
@@ -161,6 +164,14 @@ const Schema = z.object({
 export type Config = z.infer<typeof Schema> & {
   /** MLflow client options (credentials, timeout, retries) when REGISTRY_URI is http(s)://. */
   MLFLOW: MlflowClientOptions | undefined;
+  /** One sentence per deprecated variable that was set; the runner logs them as warnings. */
+  deprecations: readonly string[];
+};
+
+/** Old names that keep working, mapped to the names that replaced them. */
+const RENAMED: Readonly<Record<string, string>> = {
+  MAX_BATCH_SIZE: 'MICROBATCH_MAX_SIZE',
+  MAX_BATCH_DELAY_US: 'MICROBATCH_MAX_DELAY_US',
 };
 
 export class ConfigError extends Error {
@@ -175,6 +186,17 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // why: an empty variable (PORT=) means "unset" in shells and compose files, so it gets the default.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   if (present.REGISTRY_URI === undefined && present.MLFLOW_TRACKING_URI !== undefined) present.REGISTRY_URI = present.MLFLOW_TRACKING_URI;
+  const deprecations: string[] = [];
+  for (const [old, current] of Object.entries(RENAMED)) {
+    if (present[old] === undefined) continue;
+    if (present[current] === undefined) {
+      present[current] = present[old];
+      deprecations.push(`${old} is deprecated; use ${current} (same meaning)`);
+    } else {
+      deprecations.push(`${old} is deprecated and ignored: ${current} is set too`);
+    }
+    delete present[old];
+  }
   const result = Schema.safeParse(present);
   if (result.success) {
     const { HEADERS_TIMEOUT_MS: headers, REQUEST_TIMEOUT_MS: request } = result.data;
@@ -182,17 +204,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (request > 0 && headers > request) {
       throw new ConfigError(`invalid configuration: HEADERS_TIMEOUT_MS=${headers}: expected at most REQUEST_TIMEOUT_MS (${request})`);
     }
-    return withRegistry(result.data, present);
+    return { ...withRegistry(result.data, present), deprecations };
   }
   const problems = result.error.issues.map((issue) => {
     const key = String(issue.path[0]);
-    return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
+    const source = env[key] === undefined ? (Object.keys(RENAMED).find((old) => RENAMED[old] === key && env[old] !== undefined) ?? key) : key;
+    return `${source}=${JSON.stringify(env[source] ?? '')}: ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
 
 /** Cross-checks MODEL_URI against the registry and reads MLflow's own variables when it is http(s). */
-function withRegistry(parsed: z.infer<typeof Schema>, env: Record<string, string | undefined>): Config {
+function withRegistry(parsed: z.infer<typeof Schema>, env: Record<string, string | undefined>): Omit<Config, 'deprecations'> {
   const uri = parseModelUri(parsed.MODEL_URI);
   const remote = /^https?:\/\//.test(parsed.REGISTRY_URI);
   if (!remote && REGISTRY_KINDS.has(uri.kind) && !FILE_REGISTRY_KINDS.has(uri.kind)) {

@@ -6,7 +6,7 @@
  * A swap is load new → check (contract, warm-up; loadModel) → swap → drain → release old. A failed load
  * leaves the old model serving; loadModel has already counted it in model_load_failures_total {reason}.
  */
-import type { Lifecycle } from '../http/routes/health.js';
+import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { isRegistryError } from '../registry/mlflow-errors.js';

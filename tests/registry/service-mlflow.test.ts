@@ -45,7 +45,7 @@ describe('service with an MLflow registry', () => {
     const err = await svc.started.catch((e: unknown) => e);
 
     expect(err).toMatchObject({ code: 'not_found', message: `alias "nope" of registered model "${NAME}" not found: the alias is not set or the model does not exist` });
-    expect(svc.slot.ready).toBe(false);
+    expect(svc.predictor.model).toBeUndefined();
   });
 
   test('When the registry is down at start-up with a cached version, then the cached version serves, marked stale in the log, /model and model_info', async () => {
@@ -73,7 +73,7 @@ describe('service with an MLflow registry', () => {
     await svc.started;
 
     await fake.up();
-    await waitFor(async () => (svc.slot.current?.info.stale === false ? true : undefined), 'the stale model to be refreshed', 10_000);
+    await waitFor(async () => (svc.predictor.model?.stale === false ? true : undefined), 'the stale model to be refreshed', 10_000);
     const metrics = await request(svc.app).get('/metrics');
 
     expect(metrics.text).toContain(`model_info{name="${NAME}",version="1",alias="production",stale="false"} 1`);
@@ -138,7 +138,7 @@ describe('alias poller', () => {
     await new Promise((r) => setTimeout(r, 300));
     const failuresWhileBad = (await request(svc.app).get('/metrics')).text.match(/model_load_failures_total\{reason="signature"\} (\d+)/)?.[1];
     fake.setAlias(NAME, 'production', good);
-    await waitFor(async () => (svc.slot.current?.info.version === good ? true : undefined), 'the swap to the good version');
+    await waitFor(async () => (svc.predictor.model?.version === good ? true : undefined), 'the swap to the good version');
 
     expect(failuresWhileBad).toBe('1');
     expect((await request(svc.app).post('/predict').send(TRIP)).body.model_version).toBe(`${NAME}/${good}`);

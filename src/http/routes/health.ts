@@ -3,14 +3,10 @@
  * load never gets the container killed. /readyz is readiness: a warmed model and not draining.
  */
 import type { Request, Response } from 'express';
-import type { ModelSlot } from '../../model/model-slot.js';
+import type { Lifecycle } from '../../lifecycle.js';
+import type { Predictor } from '../../model/predictor.js';
 
-/** Shared with server.ts, which sets `draining` on SIGTERM. */
-export interface Lifecycle {
-  draining: boolean;
-  /** Why no model is loaded yet, when known (e.g. the registry cannot be reached); set by the model updater. */
-  notReadyReason?: string;
-}
+export type { Lifecycle } from '../../lifecycle.js';
 
 function sendJson(res: Response, status: number, body: string): void {
   res.statusCode = status;
@@ -25,19 +21,19 @@ export function healthzHandler() {
   return (_req: Request, res: Response): void => sendJson(res, 200, OK);
 }
 
-export function readyzHandler(slot: ModelSlot, lifecycle: Lifecycle) {
+export function readyzHandler(predictor: Pick<Predictor, 'model'>, lifecycle: Lifecycle) {
   return (_req: Request, res: Response): void => {
     if (lifecycle.draining) {
       res.setHeader('Retry-After', '5');
       sendJson(res, 503, '{"status":"draining","reason":"the server is shutting down"}');
       return;
     }
-    const model = slot.current;
+    const model = predictor.model;
     if (model === undefined) {
       res.setHeader('Retry-After', '1');
       sendJson(res, 503, JSON.stringify({ status: 'not_ready', reason: lifecycle.notReadyReason ?? 'no model is loaded yet' }));
       return;
     }
-    sendJson(res, 200, JSON.stringify({ status: 'ready', model_version: model.info.modelVersion }));
+    sendJson(res, 200, JSON.stringify({ status: 'ready', model_version: model.modelVersion }));
   };
 }
