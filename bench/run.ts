@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   const report = { date: new Date().toISOString(), machine, durationPerStepS: DURATION_S, rows, notes, markdown: table };
   writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
   writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2));
-  console.log(`\nwrote bench/results/bench-${stamp}.json`);
+  console.log(`\nwrote bench/results/bench-${stamp}.json and latest.json; npm run docs:perf puts the table in docs/performance.md`);
 }
 
 await main();
