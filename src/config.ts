@@ -161,6 +161,9 @@ const Schema = z.object({
     .default(0),
 });
 
+/** Every setting's name, in schema order; docs/configuration.md documents each (tests/docs/configuration.test.ts). */
+export const CONFIG_KEYS = Object.keys(Schema.shape) as readonly string[];
+
 export type Config = z.infer<typeof Schema> & {
   /** MLflow client options (credentials, timeout, retries) when REGISTRY_URI is http(s)://. */
   MLFLOW: MlflowClientOptions | undefined;
