@@ -142,6 +142,19 @@ const Schema = z.object({
       }
       return n;
     }),
+  /**
+   * How concurrent requests share model runs: `adaptive` (default) runs an idle model at once and joins
+   * whatever queued behind a run in flight into the next one; `delay` is the fixed-delay micro-batcher
+   * (MICROBATCH_*); `off` runs every request alone. Setting MICROBATCH_MAX_SIZE > 1 selects `delay`.
+   */
+  BATCHING: z.enum(['adaptive', 'delay', 'off'], { error: 'expected adaptive, delay or off' }).optional(),
+  /** Adaptive batching: most trips in one coalesced run (a larger request runs alone). */
+  BATCH_MAX_ROWS: z.coerce
+    .number({ error: 'expected a number of trips' })
+    .int({ error: 'expected a whole number of trips' })
+    .min(1, { error: 'expected at least 1' })
+    .max(100_000, { error: 'expected at most 100000' })
+    .default(512),
   /** Micro-batching: most single-trip requests coalesced into one ONNX run; 1 = off. Formerly MAX_BATCH_SIZE. */
   MICROBATCH_MAX_SIZE: z.coerce
     .number({ error: 'expected a number of trips' })
@@ -164,7 +177,8 @@ const Schema = z.object({
 /** Every setting's name, in schema order; docs/configuration.md documents each (tests/docs/configuration.test.ts). */
 export const CONFIG_KEYS = Object.keys(Schema.shape) as readonly string[];
 
-export type Config = z.infer<typeof Schema> & {
+export type Config = Omit<z.infer<typeof Schema>, 'BATCHING'> & {
+  BATCHING: 'adaptive' | 'delay' | 'off';
   /** MLflow client options (credentials, timeout, retries) when REGISTRY_URI is http(s)://. */
   MLFLOW: MlflowClientOptions | undefined;
   /** One sentence per deprecated variable that was set; the runner logs them as warnings. */
@@ -207,7 +221,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (request > 0 && headers > request) {
       throw new ConfigError(`invalid configuration: HEADERS_TIMEOUT_MS=${headers}: expected at most REQUEST_TIMEOUT_MS (${request})`);
     }
-    return { ...withRegistry(result.data, present), deprecations };
+    const parsed = result.data;
+    const batching = parsed.BATCHING ?? (parsed.MICROBATCH_MAX_SIZE > 1 ? 'delay' : 'adaptive');
+    if (batching === 'delay' && parsed.MICROBATCH_MAX_SIZE < 2) {
+      throw new ConfigError('invalid configuration: BATCHING=delay: needs MICROBATCH_MAX_SIZE of 2 or more');
+    }
+    return { ...withRegistry(parsed, present), BATCHING: batching, deprecations };
   }
   const problems = result.error.issues.map((issue) => {
     const key = String(issue.path[0]);
@@ -218,7 +237,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 /** Cross-checks MODEL_URI against the registry and reads MLflow's own variables when it is http(s). */
-function withRegistry(parsed: z.infer<typeof Schema>, env: Record<string, string | undefined>): Omit<Config, 'deprecations'> {
+function withRegistry<T extends z.infer<typeof Schema>>(parsed: T, env: Record<string, string | undefined>): T & { MLFLOW: MlflowClientOptions | undefined } {
   const uri = parseModelUri(parsed.MODEL_URI);
   const remote = /^https?:\/\//.test(parsed.REGISTRY_URI);
   if (!remote && REGISTRY_KINDS.has(uri.kind) && !FILE_REGISTRY_KINDS.has(uri.kind)) {

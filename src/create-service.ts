@@ -15,6 +15,7 @@ import { createApp, type FrontEnd } from './app.js';
 import type { Config } from './config.js';
 import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
+import { createAdaptiveBatcher } from './model/adaptive-batcher.js';
 import { createMicroBatcher } from './model/micro-batcher.js';
 import { ModelSlot } from './model/model-slot.js';
 import { createModelUpdater, type ModelUpdater } from './model/model-updater.js';
@@ -60,16 +61,27 @@ export interface Service {
   stop(reason?: string): Promise<boolean>;
 }
 
+/** How each loaded model is wrapped for serving, at start-up and on every reload (BATCHING). */
+export function batchingFor(
+  config: Pick<Config, 'BATCHING' | 'BATCH_MAX_ROWS' | 'MICROBATCH_MAX_SIZE' | 'MICROBATCH_MAX_DELAY_US'>,
+  metrics: Pick<Metrics, 'microBatch' | 'adaptiveBatch'>,
+): ((model: LoadedModel) => LoadedModel) | undefined {
+  switch (config.BATCHING) {
+    case 'adaptive':
+      return (model) => createAdaptiveBatcher(model, { maxRows: config.BATCH_MAX_ROWS }, metrics.adaptiveBatch);
+    case 'delay':
+      return (model) =>
+        createMicroBatcher(model, { maxBatchSize: config.MICROBATCH_MAX_SIZE, maxDelayUs: config.MICROBATCH_MAX_DELAY_US }, metrics.microBatch);
+    case 'off':
+      return undefined;
+  }
+}
+
 export function createService(config: Config, logger: Logger, options: ServiceOptions): Service {
   const metrics = createMetrics();
   const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
-  // Micro-batching (MICROBATCH_MAX_SIZE > 1) wraps each loaded model, at start-up and on every reload.
-  const prepare =
-    config.MICROBATCH_MAX_SIZE > 1
-      ? (model: LoadedModel): LoadedModel =>
-          createMicroBatcher(model, { maxBatchSize: config.MICROBATCH_MAX_SIZE, maxDelayUs: config.MICROBATCH_MAX_DELAY_US }, metrics.microBatch)
-      : undefined;
+  const prepare = batchingFor(config, metrics);
   const uri = parseModelUri(config.MODEL_URI);
   const source = selectModelSource(uri, config, { cwd: options.cwd, logger });
   const updater = createModelUpdater({

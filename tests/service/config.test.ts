@@ -25,10 +25,19 @@ describe('loadConfig', () => {
       HEADERS_TIMEOUT_MS: 10_000,
       REQUEST_TIMEOUT_MS: 30_000,
       WORKERS: 1,
+      BATCHING: 'adaptive',
+      BATCH_MAX_ROWS: 512,
       MICROBATCH_MAX_SIZE: 1,
       MICROBATCH_MAX_DELAY_US: 0,
       deprecations: [],
     });
+  });
+
+  test('When micro-batching is configured, then BATCHING is delay; delay without a size is refused; off is off', () => {
+    expect(loadConfig({ MICROBATCH_MAX_SIZE: '64' }).BATCHING).toBe('delay');
+    expect(loadConfig({ BATCHING: 'off' }).BATCHING).toBe('off');
+    expect(() => loadConfig({ BATCHING: 'delay' })).toThrow('BATCHING=delay: needs MICROBATCH_MAX_SIZE of 2 or more');
+    expect(() => loadConfig({ BATCHING: 'sometimes' })).toThrow('BATCHING="sometimes": expected adaptive, delay or off');
   });
 
   test('When a renamed variable is set, then it keeps working with a deprecation; the new name wins when both are set', () => {
