@@ -5,7 +5,8 @@ import type { FeatureSet } from '../features/model-contract.js';
 import { mlflowClientOptionsFromEnv } from '../registry/mlflow-client.js';
 import { isRegistryError } from '../registry/mlflow-errors.js';
 import { TrainingError } from './errors.js';
-import { PRESETS, type Preset, type SplitMetrics } from './pipeline.js';
+import { PRESETS, type Preset } from './presets.js';
+import type { SplitMetrics } from './trained-model.js';
 import { createProgress } from './progress.js';
 import { runTraining, type TrainOptions } from './run-training.js';
 

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
 import type { FeatureSet } from '../features/model-contract.js';
 import { TrainingError } from './errors.js';
-import { errorMetrics } from './metrics.js';
+import { errorMetrics } from './error-metrics.js';
 import { runOnnx, toInputColumns } from './onnx-check.js';
 import { filterTrips } from './trip-filter.js';
 import { readTripParquet } from './trip-parquet.js';
