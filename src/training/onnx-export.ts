@@ -1,7 +1,8 @@
 import onnxProto from 'onnx-proto';
-import { INPUTS_BY_FEATURE_SET, OUTPUT_NAME, type InputSpec } from '../features/model-contract.js';
+import { INPUTS_BY_FEATURE_SET, INTERVAL_OUTPUTS, OUTPUT_NAME, type InputSpec } from '../features/model-contract.js';
 import { transform, type Featurizer } from './featurizer.js';
 import type { GbdtModel } from './gbdt.js';
+import { INTERVAL_FLOOR_MINUTES, type IntervalModel, type IntervalSegment } from './intervals.js';
 import { MAX_ZONE_ID } from './trip-filter.js';
 
 const { onnx } = onnxProto;
@@ -44,7 +45,7 @@ const PAIR_COLUMNS = ['pair_encoding', 'pair_trip_count', 'pair_mean_distance', 
  * centroids, centroid distance) is therefore precomputed by the featurizer itself into three dense tables
  * read with one Gather each: 16 nodes for the time-aware model instead of 37 with one LabelEncoder per feature.
  */
-export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: string): Uint8Array {
+export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: string, intervals?: IntervalModel): Uint8Array {
   const inputs = INPUTS_BY_FEATURE_SET[featurizer.featureSet];
   const tables = lookupTables(featurizer);
   const nodes: INodeProto[] = [
@@ -81,6 +82,29 @@ export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: s
     treeEnsemble(gbdt, graphIndex),
     node('Reshape', 'flatten', ['duration_2d', 'batch_shape'], [OUTPUT_NAME]),
   );
+  const outputs = [OUTPUT_NAME];
+  const intervalInitializers = [];
+  if (intervals) {
+    const [p10, p90] = INTERVAL_OUTPUTS;
+    // why: 8 small nodes. One tree picks the segment's two offsets from the prediction and the pair's trip count
+    // (0 = unseen); Min/Max then hold p10 <= duration <= p90 whatever the offsets or the input.
+    nodes.push(
+      node('Concat', 'interval_features', ['features', 'duration_2d'], ['interval_features'], [intAttr('axis', 1)]),
+      intervalTree(intervals, graphColumns.indexOf('pair_trip_count'), graphColumns.length),
+      node('Add', 'interval_bounds', ['duration_2d', 'interval_offsets'], ['interval_bounds_raw']),
+      node('Max', 'interval_floor', ['interval_bounds_raw', 'interval_floor_minutes'], ['interval_bounds']),
+      node('Gather', 'interval_lower', ['interval_bounds', 'column_0'], ['interval_lower'], [intAttr('axis', 1)]),
+      node('Gather', 'interval_upper', ['interval_bounds', 'column_1'], ['interval_upper'], [intAttr('axis', 1)]),
+      node('Min', 'clamp_p10', ['interval_lower', OUTPUT_NAME], [p10]),
+      node('Max', 'clamp_p90', ['interval_upper', OUTPUT_NAME], [p90]),
+    );
+    outputs.push(p10, p90);
+    intervalInitializers.push(
+      tensor('interval_floor_minutes', DataType.FLOAT, [], { floatData: [INTERVAL_FLOOR_MINUTES] }),
+      tensor('column_0', DataType.INT64, [], { int64Data: [0] }),
+      tensor('column_1', DataType.INT64, [], { int64Data: [1] }),
+    );
+  }
 
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
@@ -95,7 +119,7 @@ export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: s
       name: 'taxi_ride_duration',
       node: nodes,
       input: inputs.map(valueInfo),
-      output: [valueInfo({ name: OUTPUT_NAME, type: 'float32' })],
+      output: outputs.map((name) => valueInfo({ name, type: 'float32' })),
       initializer: [
         floatTable('pu_table', tables.pu),
         floatTable('do_table', tables.do),
@@ -107,6 +131,7 @@ export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: s
         tensor('distance_max', DataType.FLOAT, [], { floatData: [featurizer.maxDistance] }),
         tensor('axis_1', DataType.INT64, [1], { int64Data: [1] }),
         tensor('batch_shape', DataType.INT64, [1], { int64Data: [-1] }),
+        ...intervalInitializers,
       ],
     },
   });
@@ -211,6 +236,68 @@ function treeEnsemble(gbdt: GbdtModel, graphIndex: readonly number[]): INodeProt
       intsAttr('target_treeids', target.treeIds),
       intsAttr('target_nodeids', target.nodeIds),
       intsAttr('target_ids', target.treeIds.map(() => 0)),
+      floatsAttr('target_weights', target.weights),
+    ],
+    'ai.onnx.ml',
+  );
+}
+
+/**
+ * The interval segments as one decision tree with two targets (lower, upper offset): the root splits on the
+ * pair's trip count (<= 0: unseen), each side then bisects its predicted-duration bins with the same
+ * `pred <= edge` test intervals.ts uses.
+ */
+function intervalTree(intervals: IntervalModel, countFeature: number, predFeature: number): INodeProto {
+  if (countFeature < 0) throw new Error('the exported graph has no pair_trip_count column for the interval segments');
+  const n = { nodeIds: [] as number[], featureIds: [] as number[], values: [] as number[], modes: [] as string[], trueIds: [] as number[], falseIds: [] as number[] };
+  const target = { nodeIds: [] as number[], ids: [] as number[], weights: [] as number[] };
+  const add = (feature: number, value: number, mode: string) => {
+    const id = n.nodeIds.length;
+    n.nodeIds.push(id);
+    n.featureIds.push(feature);
+    n.values.push(value);
+    n.modes.push(mode);
+    n.trueIds.push(0);
+    n.falseIds.push(0);
+    return id;
+  };
+  const bins = (segment: IntervalSegment, lo: number, hi: number): number => {
+    if (lo === hi) {
+      const id = add(0, 0, 'LEAF');
+      target.nodeIds.push(id, id);
+      target.ids.push(0, 1);
+      target.weights.push(segment.lower[lo], segment.upper[lo]);
+      return id;
+    }
+    const mid = (lo + hi) >> 1;
+    const id = add(predFeature, segment.edges[mid], 'BRANCH_LEQ');
+    n.trueIds[id] = bins(segment, lo, mid);
+    n.falseIds[id] = bins(segment, mid + 1, hi);
+    return id;
+  };
+  const root = add(countFeature, 0, 'BRANCH_LEQ');
+  n.trueIds[root] = bins(intervals.unseen, 0, intervals.unseen.lower.length - 1);
+  n.falseIds[root] = bins(intervals.seen, 0, intervals.seen.lower.length - 1);
+  return node(
+    'TreeEnsembleRegressor',
+    'interval_offsets',
+    ['interval_features'],
+    ['interval_offsets'],
+    [
+      intAttr('n_targets', 2),
+      stringAttr('aggregate_function', 'SUM'),
+      stringAttr('post_transform', 'NONE'),
+      floatsAttr('base_values', [0, 0]),
+      intsAttr('nodes_treeids', n.nodeIds.map(() => 0)),
+      intsAttr('nodes_nodeids', n.nodeIds),
+      intsAttr('nodes_featureids', n.featureIds),
+      floatsAttr('nodes_values', n.values),
+      stringsAttr('nodes_modes', n.modes),
+      intsAttr('nodes_truenodeids', n.trueIds),
+      intsAttr('nodes_falsenodeids', n.falseIds),
+      intsAttr('target_treeids', target.nodeIds.map(() => 0)),
+      intsAttr('target_nodeids', target.nodeIds),
+      intsAttr('target_ids', target.ids),
       floatsAttr('target_weights', target.weights),
     ],
     'ai.onnx.ml',

@@ -43,10 +43,14 @@ export function predict(model: TrainedModel, trips: TripTable): Float64Array {
   return predictGbdt(model.gbdt, transform(model.featurizer, trips));
 }
 
-export function evaluate(model: TrainedModel, trips: TripTable, pred: Float64Array): SplitMetrics {
+/** 1 where the trip's pickup–dropoff pair never occurs in the training month. */
+export function unseenPairMask(model: TrainedModel, trips: TripTable): Uint8Array {
   const seen = new Set(model.featurizer.pair.keys);
-  const keys = pairKeys(trips);
-  const unseen = Uint8Array.from(keys, (k) => (seen.has(k) ? 0 : 1));
+  return Uint8Array.from(pairKeys(trips), (k) => (seen.has(k) ? 0 : 1));
+}
+
+export function evaluate(model: TrainedModel, trips: TripTable, pred: Float64Array): SplitMetrics {
+  const unseen = unseenPairMask(model, trips);
   const unseenMetrics = errorMetrics(pred, trips.duration, unseen);
   return {
     overall: errorMetrics(pred, trips.duration),
