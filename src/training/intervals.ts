@@ -19,8 +19,6 @@ import type { ZoneGeometry } from './zone-geometry.js';
 export const INTERVAL_COVERAGE = 0.8;
 export const LOWER_QUANTILE = 0.1;
 export const UPPER_QUANTILE = 0.9;
-/** No trip lasts less than a minute (the target's filter), so no lower bound goes below that. */
-export const INTERVAL_FLOOR_MINUTES = 1;
 
 export interface IntervalSegment {
   /** Bin i holds predictions `<= edges[i]` (and above edges[i-1]); the last bin everything above. float32 values. */
@@ -116,8 +114,8 @@ export function intervalBounds(model: IntervalModel, duration: ArrayLike<number>
     const segment = unseen[i] ? model.unseen : model.seen;
     const d = Math.fround(duration[i]);
     const bin = binOf(segment.edges, d);
-    p10[i] = Math.min(Math.max(Math.fround(d + segment.lower[bin]), INTERVAL_FLOOR_MINUTES), d);
-    p90[i] = Math.max(Math.max(Math.fround(d + segment.upper[bin]), INTERVAL_FLOOR_MINUTES), d);
+    p10[i] = Math.min(Math.fround(d + segment.lower[bin]), d);
+    p90[i] = Math.max(Math.fround(d + segment.upper[bin]), d);
   }
   return { p10, p90 };
 }
