@@ -32,7 +32,7 @@ export function parseZoneTable(json: unknown, label = ZONES_FILE): ZoneTable {
   const result = ZoneTableSchema.safeParse(json);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new Error(`${label}: ${issue.path.length ? `[${issue.path.join('].')}${issue.path.length > 1 ? '' : ']'} ` : ''}${issue.message}`);
+    throw new Error(`${label}: ${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}`);
   }
   return result.data;
 }

@@ -104,6 +104,21 @@ describe('loading a model', () => {
     );
   });
 
+  test('When a model has the interval outputs as well, then it loads and still serves its duration', async () => {
+    const { loadOnnxModel } = await import('../../src/model/onnx-model.js');
+    const { allocateInputColumns } = await import('../../src/features/model-contract.js');
+    const resolved = { name: 'x', version: '1', alias: undefined, dir: `${REPO_ROOT}/tests/fixtures/models` };
+    const model = await loadOnnxModel(resolved, { onnxFile: `${REPO_ROOT}/tests/fixtures/models/intervals.onnx`, training: undefined });
+    const columns = allocateInputColumns(1);
+    columns.trip_distance[0] = 2;
+
+    const [duration] = await model.run(columns, 1);
+
+    expect(model.info.featureSet).toBe('time');
+    expect(duration).toBeCloseTo(8, 5);
+    await model.release();
+  });
+
   test('When the output is not named duration, then the signature check refuses it', async () => {
     const { loadOnnxModel } = await import('../../src/model/onnx-model.js');
     const resolved = { name: 'x', version: '1', alias: undefined, dir: `${REPO_ROOT}/tests/fixtures/models` };
