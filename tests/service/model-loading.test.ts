@@ -104,6 +104,25 @@ describe('loading a model', () => {
     );
   });
 
+  test('When a model has the interval outputs as well, then it loads and returns the duration with its interval', async () => {
+    const { loadOnnxModel } = await import('../../src/model/onnx-model.js');
+    const { allocateInputColumns } = await import('../../src/features/model-contract.js');
+    const resolved = { name: 'x', version: '1', alias: undefined, dir: `${REPO_ROOT}/tests/fixtures/models` };
+    const model = await loadOnnxModel(resolved, { onnxFile: `${REPO_ROOT}/tests/fixtures/models/intervals.onnx`, training: undefined });
+    const columns = allocateInputColumns(1);
+    columns.trip_distance[0] = 2;
+
+    const out = await model.run(columns, 1);
+
+    expect(model.info.featureSet).toBe('time');
+    expect(model.info.intervals).toBe(true);
+    expect(model.info.outputs.map((o) => o.name)).toEqual(['duration', 'duration_p10', 'duration_p90']);
+    expect(out.duration[0]).toBeCloseTo(8, 5);
+    expect(out.p10![0]).toBeCloseTo(7, 5);
+    expect(out.p90![0]).toBeCloseTo(10, 5);
+    await model.release();
+  });
+
   test('When the output is not named duration, then the signature check refuses it', async () => {
     const { loadOnnxModel } = await import('../../src/model/onnx-model.js');
     const resolved = { name: 'x', version: '1', alias: undefined, dir: `${REPO_ROOT}/tests/fixtures/models` };
