@@ -110,15 +110,22 @@ export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => voi
   return { promise, open };
 }
 
+/** One prediction as the API rounds it: the duration, and the interval when the model has one. */
+export interface DirectPrediction {
+  duration: number;
+  duration_p10?: number;
+  duration_p90?: number;
+}
+
 /**
- * The served model's prediction computed without the service: its ONNX file run directly, with the
- * inputs built by hand from the contract. Durations are rounded as the API rounds them.
+ * The served model's predictions computed without the service: its ONNX file run directly, with the
+ * inputs built by hand from the contract. Values are rounded as the API rounds them.
  */
 export async function predictDirectly(
   rows: { PULocationID: number; DOLocationID: number; trip_distance: number; pickup_hour: number; pickup_dow: number }[],
   modelUri = PRODUCTION_URI,
   registryUri = EMBEDDED_REGISTRY,
-): Promise<number[]> {
+): Promise<DirectPrediction[]> {
   const ort = await import('onnxruntime-node');
   const { readModelDirectory } = await import('../../src/registry/model-source.js');
   const resolved = await createModelSource(registryUri, { cwd: REPO_ROOT }).resolve(parseModelUri(modelUri));
@@ -134,5 +141,10 @@ export async function predictDirectly(
   const feeds = Object.fromEntries(session.inputNames.map((name) => [name, all[name]]));
   const out = await session.run(feeds);
   await session.release();
-  return Array.from(out.duration.data as Float32Array, (d) => Math.round(d * 1000) / 1000);
+  const round = (d: number) => Math.round(d * 1000) / 1000;
+  const column = (name: string) => (out[name]?.data as Float32Array | undefined);
+  const [duration, p10, p90] = [column('duration')!, column('duration_p10'), column('duration_p90')];
+  return Array.from(duration, (d, i) =>
+    p10 === undefined || p90 === undefined ? { duration: round(d) } : { duration: round(d), duration_p10: round(p10[i]), duration_p90: round(p90[i]) },
+  );
 }
