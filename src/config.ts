@@ -5,7 +5,7 @@
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { mlflowClientOptionsFromEnv, type MlflowClientOptions } from './registry/mlflow-client.js';
+import { mlflowClientOptionsFromEnv, type MlflowClientOptions } from './mlflow/client.js';
 import { FILE_REGISTRY_KINDS, REGISTRY_KINDS, parseModelUri } from './registry/model-uri.js';
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };

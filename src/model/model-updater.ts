@@ -9,7 +9,7 @@
 import type { Lifecycle } from '../http/routes/health.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { isRegistryError } from '../registry/mlflow-errors.js';
+import { isRegistryError } from '../mlflow/errors.js';
 import type { ModelSource } from '../registry/model-source.js';
 import type { ModelUri } from '../registry/model-uri.js';
 import { loadModel } from './load-model.js';

@@ -9,11 +9,11 @@
  * version for the same URI and marks the result `stale`, so start-up can serve it and say so. Other
  * failures (unknown alias, refused credentials, a model without onnx) are never masked by the cache.
  */
-import { resolveModelUri, type ResolvedModelVersion } from './artifact-download.js';
-import type { MlflowClient, RegistryLogger } from './mlflow-client.js';
-import { isRegistryError } from './mlflow-errors.js';
+import { resolveModelUri, type ResolvedModelVersion } from '../mlflow/download.js';
+import type { MlflowClient, RegistryLogger } from '../mlflow/client.js';
+import { isRegistryError } from '../mlflow/errors.js';
 import type { ModelCache } from './model-cache.js';
-import { parseMlflowUri } from './mlflow-uri.js';
+import { parseMlflowUri } from '../mlflow/uri.js';
 
 export interface RemoteModel {
   readonly name: string;

@@ -11,10 +11,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { downloadModelDirectory, resolveModelUri, type ResolvedModelVersion } from './artifact-download.js';
-import type { MlflowClient, RegistryLogger } from './mlflow-client.js';
-import { RegistryError, isRegistryError } from './mlflow-errors.js';
-import { parseMlflowUri } from './mlflow-uri.js';
+import { downloadModelDirectory, resolveModelUri, type ResolvedModelVersion } from '../mlflow/download.js';
+import type { MlflowClient, RegistryLogger } from '../mlflow/client.js';
+import { RegistryError, isRegistryError } from '../mlflow/errors.js';
+import { parseMlflowUri } from '../mlflow/uri.js';
 
 export interface CacheManifest {
   readonly format: 1;

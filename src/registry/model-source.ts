@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { ModelLoadError, type ModelLoadFailure } from '../errors.js';
 import { createFileRegistry } from './file-registry.js';
 import { createMlflowModelSource } from './mlflow-model-source.js';
-import type { MlflowClient, RegistryLogger } from './mlflow-client.js';
+import type { MlflowClient, RegistryLogger } from '../mlflow/client.js';
 import type { ModelCache } from './model-cache.js';
 import type { ModelUri } from './model-uri.js';
 

@@ -7,7 +7,7 @@
  *   file:<dir>             an MLflow Model directory on this machine (relative to the working directory)
  *   http(s)://…            a model directory (holding MLmodel) or a single .onnx file served over HTTP
  */
-import { MlflowUriError, parseMlflowUri } from './mlflow-uri.js';
+import { MlflowUriError, parseMlflowUri } from '../mlflow/uri.js';
 
 type Named = { readonly name: string; readonly text: string };
 export type ModelUri =

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../config.js';
 import { createPathSource, createUrlSource } from './direct-sources.js';
-import { createMlflowClient, type RegistryLogger } from './mlflow-client.js';
+import { createMlflowClient, type RegistryLogger } from '../mlflow/client.js';
 import { createModelCache } from './model-cache.js';
 import { createModelSource, type ModelSource } from './model-source.js';
 import type { ModelUri } from './model-uri.js';

@@ -6,7 +6,7 @@ import { exportOnnx } from './onnx-export.js';
 import { checkParity } from './onnx-check.js';
 import { DEFAULT_PARAMS, evaluate, fitModel, predict, type ModelParams, type SplitMetrics } from './pipeline.js';
 import type { Progress } from './progress.js';
-import { createMlflowClient, type MlflowClientOptions } from '../registry/mlflow-client.js';
+import { createMlflowClient, type MlflowClientOptions } from '../mlflow/client.js';
 import { publishToMlflow } from './publish-mlflow.js';
 import { parseRegistryUri, publishModel } from './registry-writer.js';
 import { dataRecord, referenceHistograms, trainingRecord, type DataRecord } from './training-record.js';

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { MLFLOW_HTTP_DEFAULTS, createMlflowClient, mlflowClientOptionsFromEnv } from '../../src/registry/mlflow-client.js';
+import { MLFLOW_HTTP_DEFAULTS, createMlflowClient, mlflowClientOptionsFromEnv } from '../../src/mlflow/client.js';
 import { MODEL, recordingLogger, registerMlflow2Version, startHarness, type Harness } from './support.js';
 
 let h: Harness;

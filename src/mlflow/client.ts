@@ -5,17 +5,17 @@
  *
  * Read calls serve the model loader; write calls (§5) serve the training CLI's `--registry http(s)://`.
  */
-import { createArtifactCalls } from './mlflow-artifacts.js';
-import { isRegistryError, notFoundAs, withMessage } from './mlflow-errors.js';
-import { createTransport, redact, type FetchLike, type RegistryLogger, type Transport } from './mlflow-http.js';
-import { createMlflowRest } from './mlflow-rest.js';
-import * as S from './mlflow-schemas.js';
-import { createTrackingCalls } from './mlflow-tracking.js';
+import { createArtifactCalls } from './artifacts.js';
+import { isRegistryError, notFoundAs, withMessage } from './errors.js';
+import { createTransport, redact, type FetchLike, type RegistryLogger, type Transport } from './http.js';
+import { createMlflowRest } from './rest.js';
+import * as S from './schemas.js';
+import { createTrackingCalls } from './tracking.js';
 
-export type { ArtifactLocation } from './mlflow-artifacts.js';
-export type { FetchLike, RegistryLogger } from './mlflow-http.js';
-export type { LogBatch } from './mlflow-tracking.js';
-export type { Experiment, FileInfo, LoggedModelInfo, ModelVersion, Run, RunInfo, Tag } from './mlflow-schemas.js';
+export type { ArtifactLocation } from './artifacts.js';
+export type { FetchLike, RegistryLogger } from './http.js';
+export type { LogBatch } from './tracking.js';
+export type { Experiment, FileInfo, LoggedModelInfo, ModelVersion, Run, RunInfo, Tag } from './schemas.js';
 
 export interface MlflowClientOptions {
   /** http(s):// URL of the tracking server; a path prefix (https://host/mlflow) is kept. */

@@ -5,10 +5,10 @@
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { RegistryError, isRegistryError, withMessage } from './mlflow-errors.js';
-import { Empty, type MlflowRest } from './mlflow-rest.js';
-import * as S from './mlflow-schemas.js';
-import { joinArtifactPath } from './mlflow-uri.js';
+import { RegistryError, isRegistryError, withMessage } from './errors.js';
+import { Empty, type MlflowRest } from './rest.js';
+import * as S from './schemas.js';
+import { joinArtifactPath } from './uri.js';
 
 /**
  * Where a directory of artifacts can be read. `proxy`: the server's artifact proxy

@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { ArtifactLocation, MlflowClient, ModelVersion, RegistryLogger } from './mlflow-client.js';
-import { RegistryError, isRegistryError } from './mlflow-errors.js';
-import { joinArtifactPath, parseMlflowUri, type MlflowModelUri } from './mlflow-uri.js';
+import type { ArtifactLocation, MlflowClient, ModelVersion, RegistryLogger } from './client.js';
+import { RegistryError, isRegistryError } from './errors.js';
+import { joinArtifactPath, parseMlflowUri, type MlflowModelUri } from './uri.js';
 
 /** What a model URI resolved to, before any file is downloaded. */
 export interface ResolvedModelVersion {
