@@ -16,8 +16,8 @@ import { ModelSlot } from './model/model-slot.js';
 import { createModelUpdater } from './model/model-updater.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import { modelUriWarning, parseModelUri } from './registry/model-uri.js';
-import { selectModelSource } from './registry/select-source.js';
+import { createModelSource } from './registry/create-source.js';
+import { modelUriWarning } from './registry/model-uri.js';
 
 export async function serve(config: Config, rootLogger: Logger, clustered: boolean): Promise<void> {
   // why: in a cluster, each line says which worker wrote it.
@@ -38,8 +38,8 @@ export async function serve(config: Config, rootLogger: Logger, clustered: boole
     batchMetrics === undefined
       ? model
       : createMicroBatcher(model, { maxBatchSize: config.MAX_BATCH_SIZE, maxDelayUs: config.MAX_BATCH_DELAY_US }, batchMetrics);
-  const uri = parseModelUri(config.MODEL_URI);
-  const source = selectModelSource(uri, config, { cwd: process.cwd(), logger });
+  const uri = config.MODEL_URI;
+  const source = createModelSource(config, { cwd: process.cwd(), logger });
   const updater = createModelUpdater({
     source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare: forServing,
   });
@@ -96,13 +96,13 @@ export async function serve(config: Config, rootLogger: Logger, clustered: boole
   if (!clustered) await listen();
 
   const warning = modelUriWarning(uri);
-  if (warning) logger.warn({ model_uri: config.MODEL_URI }, warning);
+  if (warning) logger.warn({ model_uri: uri.text }, warning);
   try {
     // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
     await updater.start();
   } catch (err) {
     if (shuttingDown) return;
-    logger.fatal({ err, model_uri: config.MODEL_URI, registry: source.description }, `cannot load the model: ${(err as Error).message}`);
+    logger.fatal({ err, model_uri: uri.text, registry: source.description }, `cannot load the model: ${(err as Error).message}`);
     process.exit(1);
   }
   if (clustered && !shuttingDown) {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FeatureSet } from '../features/model-contract.js';
-import { mlflowClientOptionsFromEnv } from '../mlflow/client.js';
+import { loadMlflowOptions } from '../config.js';
 import { isRegistryError } from '../mlflow/errors.js';
 import { TrainingError } from './errors.js';
 import { PRESETS, type Preset, type SplitMetrics } from './pipeline.js';
@@ -49,7 +49,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
   if (/^https?:\/\//.test(values.registry)) {
     // why: credentials, timeout and retries come from MLflow's own variables (MLFLOW_TRACKING_TOKEN, …).
     try {
-      mlflow = mlflowClientOptionsFromEnv({ ...process.env, MLFLOW_TRACKING_URI: values.registry });
+      mlflow = loadMlflowOptions(process.env, values.registry);
     } catch (error) {
       throw new TrainingError((error as Error).message);
     }

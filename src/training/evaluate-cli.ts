@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse } from 'yaml';
 import type { FeatureSet } from '../features/model-contract.js';
+import { readMlmodel } from '../mlflow/mlmodel.js';
 import { TrainingError } from './errors.js';
 import { errorMetrics } from './metrics.js';
 import { runOnnx, toInputColumns } from './onnx-check.js';
@@ -22,11 +22,11 @@ export async function main(argv: string[]): Promise<number> {
     const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, data: { type: 'string', multiple: true } } });
     if (!values.model || !values.data?.length) throw new TrainingError(`--model and --data are required (${USAGE})`);
     const dir = resolve(values.model);
-    const mlmodel = parse(await readFile(join(dir, 'MLmodel'), 'utf8').catch(() => {
-      throw new TrainingError(`${dir} is not a model directory (no MLmodel)`);
-    })) as { flavors?: { onnx?: { data?: string } }; metadata?: { feature_set?: FeatureSet } };
-    const onnx = await readFile(join(dir, mlmodel.flavors?.onnx?.data ?? 'model.onnx'));
-    const featureSet = mlmodel.metadata?.feature_set ?? 'time';
+    const mlmodel = await readMlmodel(dir).catch((error: unknown) => {
+      throw new TrainingError((error as Error).message);
+    });
+    const onnx = await readFile(mlmodel.onnxFile);
+    const featureSet = (mlmodel.metadata?.feature_set as FeatureSet | undefined) ?? 'time';
     for (const source of values.data) {
       const file = await loadSourceFile(source);
       const { table } = filterTrips(await readTripParquet(file.bytes, source));

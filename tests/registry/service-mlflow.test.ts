@@ -44,7 +44,10 @@ describe('service with an MLflow registry', () => {
 
     const err = await svc.started.catch((e: unknown) => e);
 
-    expect(err).toMatchObject({ code: 'not_found', message: `alias "nope" of registered model "${NAME}" not found: the alias is not set or the model does not exist` });
+    expect(err).toMatchObject({
+      reason: 'resolve', transient: false, cause: { code: 'not_found' },
+      message: `alias "nope" of registered model "${NAME}" not found: the alias is not set or the model does not exist`,
+    });
     expect(svc.slot.ready).toBe(false);
   });
 

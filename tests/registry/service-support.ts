@@ -10,8 +10,7 @@ import { ModelSlot } from '../../src/model/model-slot.js';
 import { createModelUpdater, type ModelUpdater } from '../../src/model/model-updater.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import { parseModelUri } from '../../src/registry/model-uri.js';
-import { selectModelSource } from '../../src/registry/select-source.js';
+import { createModelSource } from '../../src/registry/create-source.js';
 import type { FakeMlflow } from '../fixtures/mlflow-fake-server.js';
 import { REPO_ROOT, type LogLine } from '../service/helpers.js';
 
@@ -65,8 +64,8 @@ export function startMlflowService(fake: FakeMlflow, env: Record<string, string>
   const metrics = createMetrics(undefined, { defaultMetrics: false });
   const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
-  const uri = parseModelUri(config.MODEL_URI);
-  const source = selectModelSource(uri, config, { cwd: REPO_ROOT, logger });
+  const uri = config.MODEL_URI;
+  const source = createModelSource(config, { cwd: REPO_ROOT, logger });
   const updater = createModelUpdater({
     source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, retryMs: { initial: 50, max: 200 },
   });

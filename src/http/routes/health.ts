@@ -3,14 +3,11 @@
  * load never gets the container killed. /readyz is readiness: a warmed model and not draining.
  */
 import type { Request, Response } from 'express';
+import type { Lifecycle } from '../../lifecycle.js';
 import type { ModelSlot } from '../../model/model-slot.js';
 
-/** Shared with server.ts, which sets `draining` on SIGTERM. */
-export interface Lifecycle {
-  draining: boolean;
-  /** Why no model is loaded yet, when known (e.g. the registry cannot be reached); set by the model updater. */
-  notReadyReason?: string;
-}
+// why: the interface moved to src/lifecycle.ts (the model code must not import HTTP code); kept here for old imports.
+export type { Lifecycle } from '../../lifecycle.js';
 
 function sendJson(res: Response, status: number, body: string): void {
   res.statusCode = status;
