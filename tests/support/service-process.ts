@@ -43,7 +43,8 @@ export function spawnServer(env: Record<string, string> = {}): SpawnedServer {
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // why: 'close' comes after the pipes are drained; on 'exit' the last log lines may still be unread.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const waitForLine = (match: (line: LogLine) => boolean, what: string) =>
     new Promise<LogLine>((resolve, reject) => {
       const seen = logs.find(match);
