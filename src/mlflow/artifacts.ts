@@ -72,7 +72,7 @@ export function createArtifactCalls(rest: MlflowRest) {
     /**
      * Downloads everything under `location`/`subPath` into `destDir` (created as needed), recursing into
      * directories. Each file's size is checked against the listing. Not atomic by itself: callers that
-     * need all-or-nothing download into a staging directory (artifact-download.ts does).
+     * need all-or-nothing download into a staging directory (download.ts does).
      */
     async downloadArtifacts(location: ArtifactLocation, destDir: string, subPath = ''): Promise<{ path: string; size: number }[]> {
       const root = joinArtifactPath(subPath);

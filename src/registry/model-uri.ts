@@ -67,7 +67,7 @@ export function parseModelUri(input: string): ModelUri {
     return { kind: 'alias', name: parsed.name, alias: parsed.alias, text };
   }
   if (parsed.kind === 'version') {
-    // why: mlflow-uri normalises "007" to "7"; "0" is not a version MLflow ever assigns.
+    // why: src/mlflow/uri.ts normalises "007" to "7"; "0" is not a version MLflow ever assigns.
     if (!VERSION.test(parsed.version)) throw new Error(`version ${JSON.stringify(parsed.version)} must be a positive integer`);
     return { kind: 'version', name: parsed.name, version: parsed.version, text };
   }
