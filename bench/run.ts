@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runFixedCount } from './lib/fixed-count.js';
 import { percentile, runOpenLoop } from './lib/open-loop.js';
+import { fmt, renderResultsTable, type BenchRow } from './report-table.js';
 import { treeStats } from './lib/process-stats.js';
 import { startTarget, stopTarget, TARGETS, waitUntilReady, type Target } from './lib/targets.js';
 import { runClosedLoop } from './lib/wrk.js';
@@ -26,23 +27,7 @@ const PORT = 19_696;
 const trip = { PULocationID: 10, DOLocationID: 50, trip_distance: 40 };
 const singleBody = JSON.stringify(trip);
 
-interface Row {
-  target: string;
-  scenario: string;
-  requestsPerSecond: number | null;
-  rowsPerSecond?: number | null;
-  p50Ms: number | null;
-  p99Ms: number | null;
-  p999Ms: number | null;
-  serverTimeP50Ms?: number | null;
-  errors: number;
-  requests: number;
-  serverCpuCores: number;
-  serverRssMb: number;
-  maxWorkerRssMb: number;
-}
-
-const rows: Row[] = [];
+const rows: BenchRow[] = [];
 const notes: string[] = [];
 
 function batchBody(size: number): string {
@@ -148,24 +133,13 @@ async function soak(target: Target, pid: number): Promise<void> {
   );
 }
 
-const fmt = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
 
-function printRow(r: Row): void {
+function printRow(r: BenchRow): void {
   console.log(
     `${r.target.padEnd(28)} ${r.scenario.padEnd(24)} ${fmt(r.requestsPerSecond, 0).padStart(8)} req/s` +
       `${r.rowsPerSecond ? ` (${fmt(r.rowsPerSecond, 0)} rows/s)` : ''}  p50 ${fmt(r.p50Ms, 3)}  p99 ${fmt(r.p99Ms, 3)}  p99.9 ${fmt(r.p999Ms, 3)} ms` +
       `${r.serverTimeP50Ms != null ? `  server p50 ${fmt(r.serverTimeP50Ms, 3)} ms` : ''}  errors ${r.errors}  cpu ${fmt(r.serverCpuCores)}  rss ${fmt(r.serverRssMb, 0)} MB`,
   );
-}
-
-function markdownTable(): string {
-  const header = '| target | scenario | req/s | rows/s | p50 ms | p99 ms | p99.9 ms | server p50 ms | errors | server CPU (cores) | server RSS MB |';
-  const lines = rows.map(
-    (r) =>
-      `| ${r.target} | ${r.scenario} | ${fmt(r.requestsPerSecond, 0)} | ${r.rowsPerSecond ? fmt(r.rowsPerSecond, 0) : ''} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ` +
-      `${fmt(r.p999Ms, 3)} | ${fmt(r.serverTimeP50Ms, 3)} | ${r.errors} | ${fmt(r.serverCpuCores)} | ${fmt(r.serverRssMb, 0)} |`,
-  );
-  return [header, `|${'---|'.repeat(11)}`, ...lines].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -181,7 +155,7 @@ async function main(): Promise<void> {
     await benchTarget(target);
   }
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
-  const table = markdownTable();
+  const table = renderResultsTable(rows);
   console.log(`\n${machine}\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}`);
   const resultsDir = path.resolve(import.meta.dirname, 'results');
   mkdirSync(resultsDir, { recursive: true });
@@ -189,7 +163,7 @@ async function main(): Promise<void> {
   const report = { date: new Date().toISOString(), machine, durationPerStepS: DURATION_S, rows, notes, markdown: table };
   writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), JSON.stringify(report, null, 2));
   writeFileSync(path.join(resultsDir, 'latest.json'), JSON.stringify(report, null, 2));
-  console.log(`\nwrote bench/results/bench-${stamp}.json`);
+  console.log(`\nwrote bench/results/bench-${stamp}.json and latest.json; npm run docs:perf puts the table in docs/performance.md`);
 }
 
 await main();

@@ -1,43 +1,58 @@
 /**
- * The app: wiring only. No I/O happens here or at import, so tests build apps freely and
- * server.ts decides when a model loads and when the port opens.
+ * The app: wiring only. No I/O happens here or at import, so tests build apps freely and the
+ * composition root (create-service.ts) decides when a model loads and when the port opens.
  *
- * An Express app serves every route; POST /predict, nearly all of the traffic, is also served by the
- * same handlers outside Express's router (http/direct-route.ts, issue 5).
+ * JSON POST routes — POST /predict and every other protocol that posts a body — are served by
+ * http/router.ts with typed handlers; Express serves the rest (probes, metrics, model metadata,
+ * admin, 404 and 405). Both run the same preamble: security headers, request context, CORS.
  */
 import type { RequestListener } from 'node:http';
 import cors from 'cors';
-import express, { type RequestHandler } from 'express';
-import type { MetricsSource } from './cluster.js';
+import express, { type Express } from 'express';
 import type { Config } from './config.js';
-import type { ModelSlot } from './model/model-slot.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { ModelUpdater } from './model/model-updater.js';
+import type { Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
-import type { Metrics } from './observability/metrics.js';
-import { withDirectRoute } from './http/direct-route.js';
-import { errorMiddleware, methodNotAllowed, notFound } from './http/error-middleware.js';
+import type { Metrics, MetricsSource } from './observability/metrics.js';
+import { errorMiddleware, errorResponder, methodNotAllowed, notFound } from './http/error-middleware.js';
 import { inFlightLimit } from './http/in-flight-limit.js';
 import { readJsonBody } from './http/json-body.js';
 import { requestContext } from './http/request-context.js';
+import { createRouter, type JsonRoute, type Prelude } from './http/router.js';
 import { reloadHandler, requireBearer } from './http/routes/admin.js';
-import { securityHeaders } from './http/security-headers.js';
-import { healthzHandler, readyzHandler, type Lifecycle } from './http/routes/health.js';
+import { healthzHandler, readyzHandler } from './http/routes/health.js';
 import { metricsHandler } from './http/routes/metrics.js';
 import { modelHandler } from './http/routes/model.js';
 import { predictHandler } from './http/routes/predict.js';
+import { setSecurityHeaders } from './http/security-headers.js';
 
-export type { Lifecycle } from './http/routes/health.js';
+export type { Lifecycle } from './lifecycle.js';
+
+/**
+ * A protocol served beside POST /predict: its JSON POST routes (typed, fast path, in-flight limited)
+ * and any other routes it mounts on the Express app. Each one is a thin adapter over the predictor.
+ */
+export interface FrontEnd {
+  readonly jsonRoutes?: readonly JsonRoute[];
+  /** Mounts GET routes and the like; called before the 404 handler. */
+  mount?(app: Express): void;
+}
 
 export interface AppDeps {
   config: Pick<Config, 'BODY_LIMIT' | 'MAX_BATCH' | 'CORS_ORIGINS' | 'MAX_IN_FLIGHT'> & Partial<Pick<Config, 'ADMIN_TOKEN'>>;
   logger: Logger;
   metrics: Metrics;
-  slot: ModelSlot;
+  predictor: Predictor;
   lifecycle: Lifecycle;
-  /** Hot reload (issue 4); POST /admin/reload exists only with it and config.ADMIN_TOKEN. */
+  /** Epoch milliseconds, for trips without a pickup time; Date.now by default. */
+  now?: () => number;
+  /** Hot reload; POST /admin/reload exists only with it and config.ADMIN_TOKEN. */
   updater?: Pick<ModelUpdater, 'reload'>;
   /** What /metrics exposes; the metrics' own registry by default, all workers' aggregate in a cluster. */
   metricsSource?: MetricsSource;
+  /** More protocols over the same predictor. */
+  frontEnds?: readonly FrontEnd[];
 }
 
 /** The routes and the methods each answers (HEAD comes with GET). */
@@ -51,51 +66,67 @@ export const ROUTES = {
 } as const;
 
 /** A request listener for http.createServer or supertest. */
-export function createApp({ config, logger, metrics, slot, lifecycle, updater, metricsSource }: AppDeps): RequestListener {
+export function createApp(deps: AppDeps): RequestListener {
+  const { config, logger, metrics, predictor, lifecycle, updater, metricsSource } = deps;
+  const frontEnds = deps.frontEnds ?? [];
   const app = express();
-  // why: a JSON API needs none of these, and each costs time on every request (issue 5):
+  // why: a JSON API needs none of these, and each costs time on every request (docs/performance.md):
   // ETag hashes every body, the query parser builds an object per request, X-Powered-By leaks the stack.
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', false);
 
-  // why: one list of the middleware every route runs, shared with the direct /predict route.
-  const common: RequestHandler[] = [securityHeaders(), requestContext(logger, metrics)];
-  if (config.CORS_ORIGINS.length > 0) {
-    common.push(
-      cors({
-        origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS,
-        methods: ['GET', 'HEAD', 'POST'],
-        allowedHeaders: ['Content-Type', 'X-Request-ID'],
-        exposedHeaders: ['X-Request-ID'],
-        maxAge: 600,
-      }),
-    );
-  }
-  app.use(common);
+  const context = requestContext(logger, metrics);
+  const begin = (req: Parameters<typeof context>[0], res: Parameters<typeof context>[1]) => {
+    setSecurityHeaders(res);
+    return context(req, res);
+  };
+  const prelude: Prelude | undefined =
+    config.CORS_ORIGINS.length > 0
+      ? cors({
+          origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS,
+          methods: ['GET', 'HEAD', 'POST'],
+          allowedHeaders: ['Content-Type', 'X-Request-ID'],
+          exposedHeaders: ['X-Request-ID'],
+          maxAge: 600,
+        })
+      : undefined;
+  app.use((req, res, next) => {
+    begin(req, res);
+    if (prelude === undefined) next();
+    else prelude(req, res, next);
+  });
 
-  const predict: RequestHandler[] = [
-    inFlightLimit(config.MAX_IN_FLIGHT, metrics),
-    readJsonBody(config.BODY_LIMIT),
-    predictHandler({ slot, metrics, maxBatch: config.MAX_BATCH }),
+  const jsonRoutes: JsonRoute[] = [
+    { path: ROUTES.predict, handler: predictHandler({ predictor, maxBatch: config.MAX_BATCH, now: deps.now ?? Date.now }) },
+    ...frontEnds.flatMap((f) => f.jsonRoutes ?? []),
   ];
-  app.post(ROUTES.predict, predict);
-  app.all(ROUTES.predict, methodNotAllowed('POST'));
+  // why: the router answers only POST; other methods on these paths reach Express and get 405.
+  for (const route of jsonRoutes) app.all(route.path, methodNotAllowed('POST'));
   app.get(ROUTES.healthz, healthzHandler());
   app.all(ROUTES.healthz, methodNotAllowed('GET, HEAD'));
-  app.get(ROUTES.readyz, readyzHandler(slot, lifecycle));
+  app.get(ROUTES.readyz, readyzHandler(predictor, lifecycle));
   app.all(ROUTES.readyz, methodNotAllowed('GET, HEAD'));
   app.get(ROUTES.metrics, metricsHandler(metricsSource ?? metrics.registry));
   app.all(ROUTES.metrics, methodNotAllowed('GET, HEAD'));
-  app.get(ROUTES.model, modelHandler(slot));
+  app.get(ROUTES.model, modelHandler(predictor));
   app.all(ROUTES.model, methodNotAllowed('GET, HEAD'));
   if (config.ADMIN_TOKEN !== undefined && updater !== undefined) {
     app.post(ROUTES.adminReload, requireBearer(config.ADMIN_TOKEN), reloadHandler(updater));
     app.all(ROUTES.adminReload, methodNotAllowed('POST'));
   }
+  for (const frontEnd of frontEnds) frontEnd.mount?.(app);
 
-  const onError = errorMiddleware(logger);
+  const respondError = errorResponder(logger);
   app.use(notFound());
-  app.use(onError);
-  return withDirectRoute({ method: 'POST', path: ROUTES.predict, handlers: [...common, ...predict], onError }, app);
+  app.use(errorMiddleware(respondError));
+  return createRouter({
+    routes: jsonRoutes,
+    begin,
+    prelude,
+    admit: inFlightLimit(config.MAX_IN_FLIGHT, metrics),
+    readBody: readJsonBody(config.BODY_LIMIT),
+    respondError,
+    fallback: app,
+  });
 }

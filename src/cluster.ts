@@ -11,6 +11,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from './observability/logger.js';
+import type { MetricsSource } from './observability/metrics.js';
 
 const READY = 'taxi:worker-ready';
 const METRICS_REQUEST = 'taxi:metrics-request';
@@ -109,11 +110,6 @@ export function runPrimary({ workers, logger, shutdownBudgetMs }: PrimaryOptions
   for (let i = 0; i < workers; i++) fork();
 }
 
-/** What GET /metrics reads: a prom-client Registry, or the cluster-wide view from {@link joinCluster}. */
-export interface MetricsSource {
-  readonly contentType: string;
-  metrics(): Promise<string>;
-}
 
 /**
  * In a worker: exposes `registry` to the primary's aggregation and returns the metrics source that

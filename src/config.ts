@@ -180,15 +180,31 @@ const Schema = MlflowSchema.extend({
       }
       return n;
     }),
-  /** Micro-batching: most single-trip requests coalesced into one ONNX run; 1 = off. */
-  MAX_BATCH_SIZE: z.coerce
+  /**
+   * How concurrent requests share model runs: `adaptive` (default) runs an idle model at once and joins
+   * whatever queued behind a run in flight into the next one; `delay` is the fixed-delay micro-batcher
+   * (MICROBATCH_*); `off` runs every request alone. Setting MICROBATCH_MAX_SIZE > 1 selects `delay`.
+   */
+  BATCHING: z.enum(['adaptive', 'delay', 'off'], { error: 'expected adaptive, delay or off' }).optional(),
+  /** Adaptive batching: most trips in one coalesced run (a larger request runs alone). */
+  BATCH_MAX_ROWS: z.coerce
+    .number({ error: 'expected a number of trips' })
+    .int({ error: 'expected a whole number of trips' })
+    .min(1, { error: 'expected at least 1' })
+    .max(100_000, { error: 'expected at most 100000' })
+    .default(512),
+  /** Micro-batching: most single-trip requests coalesced into one ONNX run; 1 = off. Formerly MAX_BATCH_SIZE. */
+  MICROBATCH_MAX_SIZE: z.coerce
     .number({ error: 'expected a number of trips' })
     .int({ error: 'expected a whole number of trips' })
     .min(1, { error: 'expected at least 1 (1 = micro-batching off)' })
     .max(1024, { error: 'expected at most 1024' })
     .default(1),
-  /** Micro-batching: how long the first queued trip waits for others, in µs; 0 = only those that arrived in the same event-loop turn. */
-  MAX_BATCH_DELAY_US: z.coerce
+  /**
+   * Micro-batching: how long the first queued trip waits for others, in µs; 0 = only those that arrived
+   * in the same event-loop turn. Formerly MAX_BATCH_DELAY_US.
+   */
+  MICROBATCH_MAX_DELAY_US: z.coerce
     .number({ error: 'expected a number of microseconds' })
     .int({ error: 'expected a whole number of microseconds' })
     .min(0, { error: 'expected 0 or more microseconds' })
@@ -196,9 +212,21 @@ const Schema = MlflowSchema.extend({
     .default(0),
 });
 
-export type Config = z.output<typeof Schema> & {
+/** Every setting's name, in schema order; docs/configuration.md documents each (tests/docs/configuration.test.ts). */
+export const CONFIG_KEYS = Object.keys(Schema.shape) as readonly string[];
+
+export type Config = Omit<z.output<typeof Schema>, 'BATCHING'> & {
+  BATCHING: 'adaptive' | 'delay' | 'off';
   /** MLflow client options (credentials, timeout, retries) when REGISTRY_URI is http(s)://. */
   MLFLOW: MlflowClientOptions | undefined;
+  /** One sentence per deprecated variable that was set; the runner logs them as warnings. */
+  deprecations: readonly string[];
+};
+
+/** Old names that keep working, mapped to the names that replaced them. */
+const RENAMED: Readonly<Record<string, string>> = {
+  MAX_BATCH_SIZE: 'MICROBATCH_MAX_SIZE',
+  MAX_BATCH_DELAY_US: 'MICROBATCH_MAX_DELAY_US',
 };
 
 export class ConfigError extends Error {
@@ -212,6 +240,17 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = presentVariables(env);
   if (present.REGISTRY_URI === undefined && present.MLFLOW_TRACKING_URI !== undefined) present.REGISTRY_URI = present.MLFLOW_TRACKING_URI;
+  const deprecations: string[] = [];
+  for (const [old, current] of Object.entries(RENAMED)) {
+    if (present[old] === undefined) continue;
+    if (present[current] === undefined) {
+      present[current] = present[old];
+      deprecations.push(`${old} is deprecated; use ${current} (same meaning)`);
+    } else {
+      deprecations.push(`${old} is deprecated and ignored: ${current} is set too`);
+    }
+    delete present[old];
+  }
   const result = Schema.safeParse(present);
   if (result.success) {
     const { HEADERS_TIMEOUT_MS: headers, REQUEST_TIMEOUT_MS: request } = result.data;
@@ -219,7 +258,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (request > 0 && headers > request) {
       throw new ConfigError(`invalid configuration: HEADERS_TIMEOUT_MS=${headers}: expected at most REQUEST_TIMEOUT_MS (${request})`);
     }
-    return withRegistry(result.data);
+    const parsed = result.data;
+    const batching = parsed.BATCHING ?? (parsed.MICROBATCH_MAX_SIZE > 1 ? 'delay' : 'adaptive');
+    if (batching === 'delay' && parsed.MICROBATCH_MAX_SIZE < 2) {
+      throw new ConfigError('invalid configuration: BATCHING=delay: needs MICROBATCH_MAX_SIZE of 2 or more');
+    }
+    return { ...withRegistry(parsed), BATCHING: batching, deprecations };
   }
   throw configError(result.error, env);
 }
@@ -242,7 +286,8 @@ function presentVariables(env: Record<string, string | undefined>): Record<strin
 function configError(error: z.ZodError, env: Record<string, string | undefined>): ConfigError {
   const problems = error.issues.map((issue) => {
     const key = String(issue.path[0]);
-    return `${key}=${JSON.stringify(env[key] ?? '')}: ${issue.message}`;
+    const source = env[key] === undefined ? (Object.keys(RENAMED).find((old) => RENAMED[old] === key && env[old] !== undefined) ?? key) : key;
+    return `${source}=${JSON.stringify(env[source] ?? '')}: ${issue.message}`;
   });
   return new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
@@ -261,7 +306,7 @@ function mlflowOptions(parsed: z.output<typeof MlflowSchema>, trackingUri: strin
 }
 
 /** Cross-checks MODEL_URI against the registry and gathers MLflow's client options when it is http(s). */
-function withRegistry(parsed: z.output<typeof Schema>): Config {
+function withRegistry<T extends z.output<typeof Schema>>(parsed: T): T & { MLFLOW: MlflowClientOptions | undefined } {
   const uri = parsed.MODEL_URI;
   const remote = /^https?:\/\//.test(parsed.REGISTRY_URI);
   if (!remote && REGISTRY_KINDS.has(uri.kind) && !FILE_REGISTRY_KINDS.has(uri.kind)) {

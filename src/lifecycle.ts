@@ -1,6 +1,6 @@
 /**
- * The process's readiness state, outside the HTTP layer: serve.ts sets `draining` on SIGTERM, the
- * model updater says why no model serves yet, and the probes (src/http/routes/health.ts) read both.
+ * The serving process's state that readiness reports: set by the composition root (draining on a
+ * stop signal) and the model updater (why no model is loaded yet); read by /readyz.
  */
 export interface Lifecycle {
   draining: boolean;

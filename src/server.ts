@@ -1,13 +1,15 @@
 /**
- * The process: config → logger → either the cluster primary (WORKERS > 1), which forks workers and
- * serves nothing, or one serving process (serve.ts). This file is the only one that reads process.env.
+ * The process runner: config → logger → either the cluster primary (WORKERS > 1), which forks workers
+ * and serves nothing, or one serving process built by createService. This file alone reads
+ * process.env, handles signals and chooses exit codes; create-service.ts does the wiring.
  *
- * why serve.ts is imported only where it runs: the primary never needs Express, onnxruntime or the
- * registry clients, and loading them before forking delayed every worker's start by ~200 ms (issue 5).
+ * why create-service is imported only where it runs: the primary never needs Express, onnxruntime or
+ * the registry clients, and loading them before forking delayed every worker's start by ~200 ms.
  */
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './observability/logger.js';
+
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
   process.exit(1);
@@ -30,6 +32,48 @@ function makeLogger(config: Config): Logger {
   }
 }
 
+/** One serving process, alone or as a cluster worker. */
+async function serveOne(config: Config, rootLogger: Logger, clustered: boolean): Promise<void> {
+  // why: in a cluster, each line says which worker wrote it.
+  const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id, pid: process.pid }) : rootLogger;
+  const exitOnBug = (kind: string) => (err: unknown) => {
+    logger.fatal({ err }, kind);
+    process.exit(1);
+  };
+  process.on('uncaughtException', exitOnBug('uncaught exception'));
+  process.on('unhandledRejection', exitOnBug('unhandled promise rejection'));
+  for (const warning of config.deprecations) logger.warn(warning);
+
+  const [{ createService }, { joinCluster, reportReady }] = await Promise.all([import('./create-service.js'), import('./cluster.js')]);
+  const service = createService(config, logger, { cwd: process.cwd(), clusterMetrics: clustered ? joinCluster : undefined });
+
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    service.stop(signal).then(
+      (clean) => process.exit(clean ? 0 : 1),
+      (err: unknown) => exitOnBug('shutdown failed')(err),
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
+  try {
+    await service.start({ listen: clustered ? 'after-load' : 'before-load' });
+  } catch (err) {
+    if (stopping) return;
+    const e = err as NodeJS.ErrnoException & { registry?: string };
+    if (e.code === 'EADDRINUSE') {
+      logger.fatal({ host: config.HOST, port: config.PORT }, `cannot listen on ${config.HOST}:${config.PORT}: the port is already in use`);
+    } else {
+      logger.fatal({ err, model_uri: config.MODEL_URI.text, registry: e.registry }, `cannot load the model: ${e.message}`);
+    }
+    process.exit(1);
+  }
+  if (clustered && !stopping) reportReady();
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const clustered = config.WORKERS > 1;
@@ -43,8 +87,7 @@ async function main(): Promise<void> {
     });
     return;
   }
-  const { serve } = await import('./serve.js');
-  await serve(config, rootLogger, clustered);
+  await serveOne(config, rootLogger, clustered);
 }
 
 main().catch((err: unknown) => {

@@ -27,7 +27,7 @@ function hasCommand(name: string): boolean {
 }
 
 /** Micro-batching settings of the `+ micro-batching` targets. */
-const MICRO_BATCHING = { MAX_BATCH_SIZE: '64', MAX_BATCH_DELAY_US: '0' };
+const MICRO_BATCHING = { MICROBATCH_MAX_SIZE: '64', MICROBATCH_MAX_DELAY_US: '0' };
 
 /** `npm start`'s node arguments (V8 flags, then the entry point): the bench runs the service as users do. */
 function startArgs(): string[] {
@@ -42,7 +42,7 @@ function serviceTarget(workers: number, microBatching = false): Target {
     name: `service (WORKERS=${workers}${microBatching ? ', micro-batching' : ''})`,
     description:
       `this service, node ${startArgs().join(' ')} (npm start), ${workers} worker(s), LOG_LEVEL=info` +
-      (microBatching ? `, MAX_BATCH_SIZE=${MICRO_BATCHING.MAX_BATCH_SIZE} MAX_BATCH_DELAY_US=${MICRO_BATCHING.MAX_BATCH_DELAY_US}` : ', default settings'),
+      (microBatching ? `, MICROBATCH_MAX_SIZE=${MICRO_BATCHING.MICROBATCH_MAX_SIZE} MICROBATCH_MAX_DELAY_US=${MICRO_BATCHING.MICROBATCH_MAX_DELAY_US}` : ', default settings'),
     isService: true,
     command: process.execPath,
     args: startArgs(),

@@ -8,6 +8,9 @@
 
 export const OUTPUT_NAME = 'duration';
 
+/** Optional outputs: the bounds of an 80 % prediction interval, minutes (docs/model.md). */
+export const INTERVAL_OUTPUT_NAMES = ['duration_p10', 'duration_p90'] as const;
+
 export type InputElementType = 'int64' | 'float32';
 
 export interface InputSpec {

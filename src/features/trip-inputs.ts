@@ -5,6 +5,9 @@
 import { allocateInputColumns, type ModelInputColumns } from './model-contract.js';
 import { newYorkHourAndDow, type HourAndDow } from './pickup-time.js';
 
+/** A caller's ride id (echoed as sent), or one the predictor made. */
+export type RideId = string | number;
+
 /** A trip that passed validation: zones are integers 1–265, the distance is finite, 0–200 miles. */
 export interface Trip {
   PULocationID: number;
@@ -12,6 +15,8 @@ export interface Trip {
   trip_distance: number;
   /** From pickup_datetime; undefined when the request had none. */
   pickup: HourAndDow | undefined;
+  /** The caller's id for this ride; undefined when it sent none. */
+  ride_id?: RideId;
 }
 
 export function tripsToColumns(trips: readonly Trip[], nowMs: number): ModelInputColumns {

@@ -2,10 +2,12 @@
  * The one place errors become responses. ServiceErrors carry a client-safe message; anything else is
  * a bug: it is logged with its stack and answered with a bare 500, no internals.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { ServiceError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { sendProblem, statusOf } from './problem.js';
+import { contextOf } from './request-context.js';
 
 /** Routes and the methods they answer, for 405 with an Allow header. */
 export function methodNotAllowed(allow: string) {
@@ -22,22 +24,26 @@ export function methodNotAllowed(allow: string) {
 
 export function notFound() {
   return (): void => {
-    throw new ServiceError('not_found', 'no such route; see the API in the README (POST /predict, GET /healthz, /readyz, /metrics, /model)');
+    throw new ServiceError('not_found', 'no such route; see the API in docs/api.md (POST /predict, GET /healthz, /readyz, /metrics, /model)');
   };
 }
 
-export function errorMiddleware(logger: Logger) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+/** Answers `err` on `res`: problem+json, or a cut connection when the response has already started. */
+export type ErrorResponder = (err: unknown, req: IncomingMessage, res: ServerResponse) => void;
+
+export function errorResponder(logger: Logger): ErrorResponder {
+  return (err, req, res) => {
+    const reqId = contextOf(res)?.requestId;
     if (res.headersSent) {
       // why: a partial response cannot be turned into an error document; cut the connection instead.
-      logger.error({ err, req_id: res.locals.requestId }, 'error after the response started');
+      logger.error({ err, req_id: reqId }, 'error after the response started');
       res.destroy();
       return;
     }
     if (err instanceof ServiceError) {
       const status = statusOf(err.code);
       if (status >= 500) {
-        logger.error({ err, req_id: res.locals.requestId, code: err.code }, err.message);
+        logger.error({ err, req_id: reqId, code: err.code }, err.message);
         // why: 5xx messages may carry model or file details; clients get a fixed text.
         const detail =
           err.code === 'model_not_ready' || err.code === 'model_load_failed'
@@ -52,7 +58,12 @@ export function errorMiddleware(logger: Logger) {
       sendProblem(res, err.code, err.message, err.errors);
       return;
     }
-    logger.error({ err, req_id: res.locals.requestId, method: req.method, url: req.originalUrl }, 'unexpected error');
+    logger.error({ err, req_id: reqId, method: req.method, url: req.url }, 'unexpected error');
     sendProblem(res, 'internal', 'an unexpected error occurred; it is logged with this request id');
   };
+}
+
+/** The responder as Express's error middleware, for the routes Express serves. */
+export function errorMiddleware(respond: ErrorResponder) {
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => respond(err, req, res);
 }

@@ -1,9 +1,9 @@
 /**
  * A lean JSON body reader in place of express.json(): it accepts only what this API needs
  * (application/json in UTF-8, no compression), enforces BODY_LIMIT before and while reading, and
- * turns every failure into a ServiceError the error middleware answers with 400, 413 or 415.
+ * turns every failure into a ServiceError the error responder answers with 400, 413 or 415.
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServiceError } from '../errors.js';
 
 /** application/json, application/<anything>+json, optionally ;charset=utf-8. */
@@ -17,66 +17,72 @@ function isJsonUtf8(contentType: string | undefined): boolean {
   return charset === null || /^utf-?8$/i.test(charset[1]);
 }
 
-export function readJsonBody(limit: number) {
+/** Reads and parses the body of `req`; rejects with a ServiceError (400, 413, 415). */
+export type JsonBodyReader = (req: IncomingMessage, res: ServerResponse) => Promise<unknown>;
+
+export function readJsonBody(limit: number): JsonBodyReader {
   const tooLarge = () => new ServiceError('payload_too_large', `the request body is larger than the limit of ${limit} bytes`);
 
-  return (req: Request, res: Response, next: NextFunction): void => {
-    if (!isJsonUtf8(req.headers['content-type'])) {
-      next(new ServiceError('unsupported_media_type', 'send the body as application/json (UTF-8)'));
-      return;
-    }
-    const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
-      next(new ServiceError('unsupported_media_type', `content-encoding ${JSON.stringify(encoding)} is not supported`));
-      return;
-    }
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > limit) {
-      // why: the body will not be read, so the connection cannot be reused for another request.
-      res.setHeader('Connection', 'close');
-      next(tooLarge());
-      return;
-    }
-
-    let size = 0;
-    let first: Buffer | undefined;
-    let rest: Buffer[] | undefined;
-    let done = false;
-    const finish = (err?: unknown) => {
-      if (done) return;
-      done = true;
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      req.removeListener('error', onError);
-      next(err);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
+  return (req, res) =>
+    new Promise<unknown>((resolve, reject) => {
+      if (!isJsonUtf8(req.headers['content-type'])) {
+        reject(new ServiceError('unsupported_media_type', 'send the body as application/json (UTF-8)'));
+        return;
+      }
+      const encoding = req.headers['content-encoding'];
+      if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+        reject(new ServiceError('unsupported_media_type', `content-encoding ${JSON.stringify(encoding)} is not supported`));
+        return;
+      }
+      const declared = req.headers['content-length'];
+      if (declared !== undefined && Number(declared) > limit) {
+        // why: the body will not be read, so the connection cannot be reused for another request.
         res.setHeader('Connection', 'close');
-        finish(tooLarge());
+        reject(tooLarge());
         return;
       }
-      if (first === undefined) first = chunk;
-      else (rest ??= [first]).push(chunk);
-    };
-    const onEnd = () => {
-      if (size === 0) {
-        finish(new ServiceError('malformed_json', 'the request body is empty; send a JSON object'));
-        return;
-      }
-      const text = rest === undefined ? first!.toString('utf8') : Buffer.concat(rest, size).toString('utf8');
-      try {
-        req.body = JSON.parse(text);
-      } catch (err) {
-        finish(new ServiceError('malformed_json', `the request body is not valid JSON: ${(err as Error).message}`));
-        return;
-      }
-      finish();
-    };
-    const onError = () => finish(new ServiceError('malformed_json', 'the request body could not be read'));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-  };
+
+      let size = 0;
+      let first: Buffer | undefined;
+      let rest: Buffer[] | undefined;
+      let done = false;
+      const finish = (err: unknown, body?: unknown) => {
+        if (done) return;
+        done = true;
+        req.removeListener('data', onData);
+        req.removeListener('end', onEnd);
+        req.removeListener('error', onError);
+        if (err === undefined) resolve(body);
+        else reject(err);
+      };
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > limit) {
+          res.setHeader('Connection', 'close');
+          finish(tooLarge());
+          return;
+        }
+        if (first === undefined) first = chunk;
+        else (rest ??= [first]).push(chunk);
+      };
+      const onEnd = () => {
+        if (size === 0) {
+          finish(new ServiceError('malformed_json', 'the request body is empty; send a JSON object'));
+          return;
+        }
+        const text = rest === undefined ? first!.toString('utf8') : Buffer.concat(rest, size).toString('utf8');
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch (err) {
+          finish(new ServiceError('malformed_json', `the request body is not valid JSON: ${(err as Error).message}`));
+          return;
+        }
+        finish(undefined, body);
+      };
+      const onError = () => finish(new ServiceError('malformed_json', 'the request body could not be read'));
+      req.on('data', onData);
+      req.on('end', onEnd);
+      req.on('error', onError);
+    });
 }

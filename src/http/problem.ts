@@ -2,7 +2,8 @@
  * Error responses: application/problem+json (RFC 9457). This table is the only place where error
  * codes become HTTP statuses.
  */
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import { contextOf } from './request-context.js';
 import type { ErrorCode, FieldError } from '../errors.js';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -56,7 +57,7 @@ export interface Problem {
 
 /** Sends the problem document; `detail` must be safe for clients (never an internal message). */
 export function sendProblem(
-  res: Response,
+  res: ServerResponse,
   code: ErrorCode,
   detail: string,
   errors?: readonly FieldError[],
@@ -67,7 +68,7 @@ export function sendProblem(
     title: TITLE[code],
     status,
     detail,
-    instance: String(res.locals.requestId ?? ''),
+    instance: contextOf(res)?.requestId ?? '',
   };
   if (errors !== undefined && errors.length > 0) problem.errors = errors;
   const body = JSON.stringify(problem);

@@ -1,33 +1,57 @@
 /**
  * Per-request bookkeeping, done once when the response closes: the request id (taken from
  * X-Request-ID or generated, echoed back), one log line, and the http_request_duration_seconds sample.
+ *
+ * The context travels on the node response object itself, so the fast JSON routes (http/router.ts)
+ * and Express's routes read and write the same record with the same types.
  */
 import { randomUUID } from 'node:crypto';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+
+export interface RequestContext {
+  readonly requestId: string;
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number;
+  /** The route pattern that served it (a metric label); set by the router, or read from Express at close. */
+  route: string | undefined;
+  /** The model version that answered, for the log line. */
+  modelVersion: string | undefined;
+}
+
+const CONTEXT = Symbol('requestContext');
+type WithContext = ServerResponse & { [CONTEXT]?: RequestContext };
+
+/** The context `beginRequest` attached to this response, if any. */
+export function contextOf(res: ServerResponse): RequestContext | undefined {
+  return (res as WithContext)[CONTEXT];
+}
 
 // why: the id is echoed in a header and written to logs, so only short, printable ids are reused.
 const VALID_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
 /** Probes run every few seconds per replica; at info level they would drown the request log. */
 const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 
-export function requestContext(logger: Logger, metrics: Metrics) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+/** Starts the bookkeeping of one request: returns its context, and logs and measures it when it closes. */
+export type BeginRequest = (req: IncomingMessage, res: ServerResponse) => RequestContext;
+
+export function requestContext(logger: Logger, metrics: Metrics): BeginRequest {
+  return (req, res) => {
     const started = performance.now();
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    res.locals.requestId = requestId;
-    res.locals.startedAt = started;
+    const ctx: RequestContext = { requestId, startedAt: started, route: undefined, modelVersion: undefined };
+    (res as WithContext)[CONTEXT] = ctx;
     res.setHeader('X-Request-ID', requestId);
 
     res.once('close', () => {
       const seconds = (performance.now() - started) / 1000;
       // why: the route pattern, never the raw path, so a scan of random URLs cannot create label series.
-      const route: string = req.route?.path ?? 'unmatched';
+      const route: string = ctx.route ?? (req as { route?: { path?: string } }).route?.path ?? 'unmatched';
       const status = res.statusCode;
       const aborted = !res.writableFinished;
-      metrics.httpChild(req.method, route, status).observe(seconds);
+      metrics.httpChild(req.method ?? '', route, status).observe(seconds);
       const level = PROBES.has(route) && status < 500 && !aborted ? 'debug' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
@@ -35,15 +59,15 @@ export function requestContext(logger: Logger, metrics: Metrics) {
           req_id: requestId,
           method: req.method,
           route,
-          path: route === 'unmatched' ? req.originalUrl.slice(0, 200) : undefined,
+          path: route === 'unmatched' ? (req.url ?? '').slice(0, 200) : undefined,
           status,
           latency_ms: Math.round(seconds * 1e6) / 1000,
-          model_version: res.locals.modelVersion,
+          model_version: ctx.modelVersion,
           aborted: aborted || undefined,
         },
         'request',
       );
     });
-    next();
+    return ctx;
   };
 }

@@ -9,7 +9,7 @@
  * or load balancer; browsers ignore HSTS over HTTP, and the edge that owns the certificate and the
  * host name is the one that should send it.
  */
-import type { NextFunction, Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 
 export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
   // why: a browser must not guess HTML or script out of a JSON body.
@@ -25,11 +25,7 @@ export const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['Cross-Origin-Resource-Policy', 'same-origin'],
 ];
 
-export function securityHeaders() {
+export function setSecurityHeaders(res: ServerResponse): void {
   const headers = SECURITY_HEADERS;
-  const n = headers.length;
-  return (_req: Request, res: Response, next: NextFunction): void => {
-    for (let i = 0; i < n; i++) res.setHeader(headers[i][0], headers[i][1]);
-    next();
-  };
+  for (let i = 0; i < headers.length; i++) res.setHeader(headers[i][0], headers[i][1]);
 }

@@ -1,5 +1,5 @@
 /**
- * Micro-batching (MAX_BATCH_SIZE > 1): a LoadedModel that wraps another and coalesces concurrent
+ * Micro-batching (MICROBATCH_MAX_SIZE > 1): a LoadedModel that wraps another and coalesces concurrent
  * single-trip runs into one ONNX run. One run of k rows costs far less than k runs of one row (the
  * per-run overhead of onnxruntime dominates a model this small), at the price of a short wait.
  *
@@ -8,9 +8,9 @@
  * only trips whose requests arrived together are coalesced and nobody waits for a timer). Runs of
  * more than one row (batch requests) go straight to the wrapped model.
  */
-import { Histogram, type Registry } from 'prom-client';
 import { allocateInputColumns, type ModelInputColumns } from '../features/model-contract.js';
-import type { LoadedModel } from './onnx-model.js';
+import type { MicroBatchMetrics } from '../observability/metrics.js';
+import { sliceOutputs, type LoadedModel, type ModelOutputs } from './onnx-model.js';
 
 export interface MicroBatchOptions {
   /** Most trips in one coalesced run (≥ 2). */
@@ -19,33 +19,10 @@ export interface MicroBatchOptions {
   maxDelayUs: number;
 }
 
-export interface MicroBatchMetrics {
-  readonly size: Histogram;
-  readonly queueSeconds: Histogram;
-}
-
-/** Create once per registry (not per model): a hot swap wraps the new model with the same metrics. */
-export function createMicroBatchMetrics(registry: Registry): MicroBatchMetrics {
-  return {
-    size: new Histogram({
-      name: 'microbatch_size',
-      help: 'Single-trip requests coalesced into one ONNX run by micro-batching.',
-      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
-      registers: [registry],
-    }),
-    queueSeconds: new Histogram({
-      name: 'microbatch_queue_seconds',
-      help: 'Time a single-trip request waited in the micro-batching queue before its run started.',
-      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
-      registers: [registry],
-    }),
-  };
-}
-
 interface Waiting {
   columns: ModelInputColumns;
   queuedAt: number;
-  resolve: (durations: Float32Array) => void;
+  resolve: (outputs: ModelOutputs) => void;
   reject: (err: unknown) => void;
 }
 
@@ -84,7 +61,7 @@ export function createMicroBatcher(inner: LoadedModel, options: MicroBatchOption
     }
     const run = inner.run(columns, k).then(
       (out) => {
-        for (let i = 0; i < k; i++) batch[i].resolve(out.subarray(i, i + 1));
+        for (let i = 0; i < k; i++) batch[i].resolve(sliceOutputs(out, i, i + 1));
       },
       (err: unknown) => {
         for (const w of batch) w.reject(err);
@@ -98,7 +75,7 @@ export function createMicroBatcher(inner: LoadedModel, options: MicroBatchOption
     info: inner.info,
     run(columns, n) {
       if (n !== 1) return inner.run(columns, n);
-      return new Promise<Float32Array>((resolve, reject) => {
+      return new Promise<ModelOutputs>((resolve, reject) => {
         queue.push({ columns, queuedAt: performance.now(), resolve, reject });
         if (queue.length >= options.maxBatchSize) flush();
         else if (scheduled === undefined) {

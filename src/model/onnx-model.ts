@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { ModelLoadError, ServiceError } from '../errors.js';
 import {
   INPUTS_BY_FEATURE_SET,
+  INTERVAL_OUTPUT_NAMES,
   OUTPUT_NAME,
   allocateInputColumns,
   type FeatureSet,
@@ -24,6 +25,8 @@ export interface ModelInfo {
   readonly featureSet: FeatureSet;
   readonly inputs: readonly InputSpec[];
   readonly outputs: readonly { name: string; type: string }[];
+  /** The graph also outputs duration_p10 and duration_p90 (an 80 % interval). */
+  readonly intervals: boolean;
   /** training.json, when the model directory has one. */
   readonly training: Record<string, unknown> | undefined;
   readonly loadedAt: Date;
@@ -33,12 +36,29 @@ export interface ModelInfo {
   readonly staleReason?: string;
 }
 
+/**
+ * What one run computes for `n` trips, in minutes. `p10`/`p90` bound the 80 % prediction interval and
+ * are present exactly when the model's graph has the interval outputs (docs/model.md).
+ */
+export interface ModelOutputs {
+  readonly duration: Float32Array;
+  readonly p10?: Float32Array;
+  readonly p90?: Float32Array;
+}
+
 /** A loaded model. `run` may be called concurrently; `release` frees the native session (call once, when idle). */
 export interface LoadedModel {
   readonly info: ModelInfo;
-  /** Runs the first `n` rows of `columns`; resolves to `n` durations in minutes. Rejects with ServiceError('inference_failed'). */
-  run(columns: ModelInputColumns, n: number): Promise<Float32Array>;
+  /** Runs the first `n` rows of `columns`. Rejects with ServiceError('inference_failed'). */
+  run(columns: ModelInputColumns, n: number): Promise<ModelOutputs>;
   release(): Promise<void>;
+}
+
+/** Rows `start`..`end` of each output (views, no copies). */
+export function sliceOutputs(out: ModelOutputs, start: number, end: number): ModelOutputs {
+  const duration = out.duration.subarray(start, end);
+  if (out.p10 === undefined || out.p90 === undefined) return { duration };
+  return { duration, p10: out.p10.subarray(start, end), p90: out.p90.subarray(start, end) };
 }
 
 // why: the model is a few hundred nodes; onnxruntime's thread pools cost more than they save on it,
@@ -51,8 +71,14 @@ const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   interOpNumThreads: 1,
 };
 
+interface Signature {
+  featureSet: FeatureSet;
+  inputs: readonly InputSpec[];
+  intervals: boolean;
+}
+
 /** Which feature set the session's inputs match, or a ModelLoadError('signature') saying what differs. */
-function checkSignature(session: ort.InferenceSession): { featureSet: FeatureSet; inputs: readonly InputSpec[] } {
+function checkSignature(session: ort.InferenceSession): Signature {
   const declared = new Map<string, string>();
   for (const meta of session.inputMetadata) declared.set(meta.name, meta.isTensor ? meta.type : 'non-tensor');
   const output = session.outputMetadata.find((m) => m.name === OUTPUT_NAME);
@@ -62,10 +88,20 @@ function checkSignature(session: ort.InferenceSession): { featureSet: FeatureSet
       `model output must be a float32 tensor named "${OUTPUT_NAME}"; the model declares ${describe(session.outputMetadata)}`,
     );
   }
+  // why: both interval outputs or neither; a graph with one bound would answer half an interval.
+  const bounds = INTERVAL_OUTPUT_NAMES.map((name) => session.outputMetadata.find((m) => m.name === name));
+  const present = bounds.filter((m) => m !== undefined);
+  if (present.length === 1 || present.some((m) => !m.isTensor || m.type !== 'float32')) {
+    throw new ModelLoadError(
+      'signature',
+      `interval outputs must be two float32 tensors named ${INTERVAL_OUTPUT_NAMES.join(' and ')}; the model declares ${describe(session.outputMetadata)}`,
+    );
+  }
+  const intervals = present.length === 2;
   for (const featureSet of ['time', 'base'] as const) {
     const inputs = INPUTS_BY_FEATURE_SET[featureSet];
     if (declared.size === inputs.length && inputs.every((spec) => declared.get(spec.name) === spec.type)) {
-      return { featureSet, inputs };
+      return { featureSet, inputs, intervals };
     }
   }
   const expected = (['base', 'time'] as const)
@@ -93,20 +129,20 @@ export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDir
     throw new ModelLoadError('session', `cannot load ${directory.onnxFile}: ${(err as Error).message}`, { cause: err });
   }
   try {
-    const { featureSet, inputs } = checkSignature(session);
-    const run = makeRun(session, inputs);
+    const { featureSet, inputs, intervals } = checkSignature(session);
+    const run = makeRun(session, inputs, intervals);
     const warm = allocateInputColumns(1);
     warm.PULocationID[0] = 1n;
     warm.DOLocationID[0] = 1n;
     warm.trip_distance[0] = 1;
-    let out: Float32Array;
+    let out: ModelOutputs;
     try {
       out = await run(warm, 1);
     } catch (err) {
       throw new ModelLoadError('warmup', `warm-up inference failed: ${(err as Error).message}`, { cause: err });
     }
-    if (out.length !== 1 || !Number.isFinite(out[0])) {
-      throw new ModelLoadError('warmup', `warm-up inference returned ${out[0]} instead of a finite duration`);
+    if (out.duration.length !== 1 || !Number.isFinite(out.duration[0])) {
+      throw new ModelLoadError('warmup', `warm-up inference returned ${out.duration[0]} instead of a finite duration`);
     }
     const info: ModelInfo = {
       name: resolved.name,
@@ -115,7 +151,8 @@ export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDir
       modelVersion: `${resolved.name}/${resolved.version}`,
       featureSet,
       inputs,
-      outputs: [{ name: OUTPUT_NAME, type: 'float32' }],
+      outputs: [OUTPUT_NAME, ...(intervals ? INTERVAL_OUTPUT_NAMES : [])].map((name) => ({ name, type: 'float32' })),
+      intervals,
       training: directory.training,
       loadedAt: new Date(),
       stale: resolved.stale === true,
@@ -128,10 +165,18 @@ export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDir
   }
 }
 
-function makeRun(session: ort.InferenceSession, inputs: readonly InputSpec[]) {
+function makeRun(session: ort.InferenceSession, inputs: readonly InputSpec[], intervals: boolean) {
   const names = inputs.map((s) => s.name) as (keyof ModelInputColumns)[];
   const types = inputs.map((s) => s.type);
-  return async (columns: ModelInputColumns, n: number): Promise<Float32Array> => {
+  const [p10Name, p90Name] = INTERVAL_OUTPUT_NAMES;
+  const column = (output: ort.InferenceSession.OnnxValueMapType, name: string, n: number): Float32Array => {
+    const data = output[name]?.data;
+    if (!(data instanceof Float32Array) || data.length !== n) {
+      throw new ServiceError('inference_failed', `the model returned ${data?.length ?? 'no'} values of ${name} for ${n} trips`);
+    }
+    return data;
+  };
+  return async (columns: ModelInputColumns, n: number): Promise<ModelOutputs> => {
     const feeds: Record<string, ort.Tensor> = {};
     const dims = [n];
     for (let i = 0; i < names.length; i++) {
@@ -145,10 +190,8 @@ function makeRun(session: ort.InferenceSession, inputs: readonly InputSpec[]) {
     } catch (err) {
       throw new ServiceError('inference_failed', 'the model failed to run', { cause: err });
     }
-    const data = output[OUTPUT_NAME]?.data;
-    if (!(data instanceof Float32Array) || data.length !== n) {
-      throw new ServiceError('inference_failed', `the model returned ${data?.length ?? 'no'} durations for ${n} trips`);
-    }
-    return data;
+    const duration = column(output, OUTPUT_NAME, n);
+    if (!intervals) return { duration };
+    return { duration, p10: column(output, p10Name, n), p90: column(output, p90Name, n) };
   };
 }

@@ -24,6 +24,24 @@ export interface ModelIdentity {
   readonly stale?: boolean;
 }
 
+/** What GET /metrics reads: a prom-client Registry, or the cluster-wide view (src/cluster.ts). */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+/** Micro-batching (src/model/micro-batcher.ts): created with the metrics, observed only when it is on. */
+export interface MicroBatchMetrics {
+  readonly size: Histogram;
+  readonly queueSeconds: Histogram;
+}
+
+/** Adaptive batching (src/model/adaptive-batcher.ts), on by default. */
+export interface AdaptiveBatchMetrics {
+  readonly requestsPerRun: Histogram;
+  readonly queueSeconds: Histogram;
+}
+
 export interface Metrics {
   readonly registry: Registry;
   readonly httpRequestSeconds: Histogram<'method' | 'route' | 'status_code'>;
@@ -44,6 +62,8 @@ export interface Metrics {
   readonly requestsShed: Counter;
   /** Where http_requests_in_flight reads its value at scrape time (nothing is done per request). */
   setInFlightSource(read: () => number): void;
+  readonly microBatch: MicroBatchMetrics;
+  readonly adaptiveBatch: AdaptiveBatchMetrics;
 }
 
 export function createMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -120,6 +140,36 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     },
   });
 
+  const microBatch: MicroBatchMetrics = {
+    size: new Histogram({
+      name: 'microbatch_size',
+      help: 'Single-trip requests coalesced into one ONNX run by micro-batching.',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers,
+    }),
+    queueSeconds: new Histogram({
+      name: 'microbatch_queue_seconds',
+      help: 'Time a single-trip request waited in the micro-batching queue before its run started.',
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
+      registers,
+    }),
+  };
+
+  const adaptiveBatch: AdaptiveBatchMetrics = {
+    requestsPerRun: new Histogram({
+      name: 'model_run_requests',
+      help: 'Requests answered by one model run: 1 when idle, more when requests queued behind a run in flight (adaptive batching).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    }),
+    queueSeconds: new Histogram({
+      name: 'model_queue_seconds',
+      help: 'Time a request waited for the model run ahead of it before its own run started (adaptive batching; idle requests do not wait and are not counted).',
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
+      registers,
+    }),
+  };
+
   const byModel = new Map<string, ModelMetrics>();
   const byHttp = new Map<string, Histogram.Internal<string>>();
 
@@ -134,6 +184,8 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     modelLoadFailures,
     predictedMinutes,
     requestsShed,
+    microBatch,
+    adaptiveBatch,
     setInFlightSource(read) {
       readInFlight = read;
     },

@@ -48,7 +48,7 @@ describe('service with an MLflow registry', () => {
       reason: 'resolve', transient: false, cause: { code: 'not_found' },
       message: `alias "nope" of registered model "${NAME}" not found: the alias is not set or the model does not exist`,
     });
-    expect(svc.slot.ready).toBe(false);
+    expect(svc.predictor.model).toBeUndefined();
   });
 
   test('When the registry is down at start-up with a cached version, then the cached version serves, marked stale in the log, /model and model_info', async () => {
@@ -76,7 +76,7 @@ describe('service with an MLflow registry', () => {
     await svc.started;
 
     await fake.up();
-    await waitFor(async () => (svc.slot.current?.info.stale === false ? true : undefined), 'the stale model to be refreshed', 10_000);
+    await waitFor(async () => (svc.predictor.model?.stale === false ? true : undefined), 'the stale model to be refreshed', 10_000);
     const metrics = await request(svc.app).get('/metrics');
 
     expect(metrics.text).toContain(`model_info{name="${NAME}",version="1",alias="production",stale="false"} 1`);
@@ -144,7 +144,7 @@ describe('alias poller', () => {
     await waitFor(async () => (aliasLookups() >= afterRefusal + 3 ? true : undefined), 'three more polls of the alias');
     const failuresWhileBad = (await request(svc.app).get('/metrics')).text.match(/model_load_failures_total\{reason="signature"\} (\d+)/)?.[1];
     fake.setAlias(NAME, 'production', good);
-    await waitFor(async () => (svc.slot.current?.info.version === good ? true : undefined), 'the swap to the good version');
+    await waitFor(async () => (svc.predictor.model?.version === good ? true : undefined), 'the swap to the good version');
 
     expect(failuresWhileBad).toBe('1');
     expect((await request(svc.app).post('/predict').send(TRIP)).body.model_version).toBe(`${NAME}/${good}`);

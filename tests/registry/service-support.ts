@@ -1,16 +1,14 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RequestListener } from 'node:http';
-import { createApp, type Lifecycle } from '../../src/app.js';
+import type { Lifecycle } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { ModelSlot } from '../../src/model/model-slot.js';
-import { createModelUpdater, type ModelUpdater } from '../../src/model/model-updater.js';
+import { createService } from '../../src/create-service.js';
+import type { ModelUpdater } from '../../src/model/model-updater.js';
+import type { Predictor } from '../../src/model/predictor.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import { createModelSource } from '../../src/registry/create-source.js';
+import type { Metrics } from '../../src/observability/metrics.js';
 import type { FakeMlflow } from '../fixtures/mlflow-fake-server.js';
 import { REPO_ROOT, type LogLine } from '../service/helpers.js';
 
@@ -37,18 +35,18 @@ export async function registerModelDir(fake: FakeMlflow, files: Record<string, B
 export interface MlflowService {
   app: RequestListener;
   config: Config;
-  slot: ModelSlot;
+  predictor: Predictor;
   metrics: Metrics;
   lifecycle: Lifecycle;
   updater: ModelUpdater;
   logs: LogLine[];
-  /** updater.start(), already called. */
+  /** The service's start(), already called (the port opens once the model serves, or at listen()). */
   started: Promise<void>;
   listen(): Promise<string>;
   close(): Promise<void>;
 }
 
-/** The service as server.ts composes it, against a fake MLflow; no retries inside the client, fast start-up retries. */
+/** The service as production composes it (createService), against a fake MLflow; no retries inside the client, fast start-up retries. */
 export function startMlflowService(fake: FakeMlflow, env: Record<string, string> = {}): MlflowService {
   const config = loadConfig({
     REGISTRY_URI: fake.url,
@@ -57,33 +55,25 @@ export function startMlflowService(fake: FakeMlflow, env: Record<string, string>
     MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0',
     MLFLOW_HTTP_REQUEST_TIMEOUT: '5',
     LOG_LEVEL: 'debug',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    SHUTDOWN_DRAIN_MS: '0',
     ...env,
   });
   const logs: LogLine[] = [];
   const logger = createLogger({ level: config.LOG_LEVEL, destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
-  const metrics = createMetrics(undefined, { defaultMetrics: false });
-  const slot = new ModelSlot();
-  const lifecycle: Lifecycle = { draining: false };
-  const uri = config.MODEL_URI;
-  const source = createModelSource(config, { cwd: REPO_ROOT, logger });
-  const updater = createModelUpdater({
-    source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, retryMs: { initial: 50, max: 200 },
-  });
-  const app = createApp({ config, logger, metrics, slot, lifecycle, updater });
-  const started = updater.start();
+  const service = createService(config, logger, { cwd: REPO_ROOT, retryMs: { initial: 50, max: 200 } });
+  const started = service.start({ listen: 'after-load' }).then(() => undefined);
   started.catch(() => undefined);
-  let server: Server | undefined;
+  const { listener: app, predictor, metrics, lifecycle, updater } = service;
   return {
-    app, config, slot, metrics, lifecycle, updater, logs, started,
+    app, config, predictor, metrics, lifecycle, updater, logs, started,
     async listen() {
-      server = createServer(app);
-      await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const { port } = await service.listen();
+      return `http://127.0.0.1:${port}`;
     },
     async close() {
-      updater.stop();
-      if (server) await new Promise((r) => { server!.close(r); server!.closeAllConnections(); });
-      await slot.close();
+      await service.stop('test');
     },
   };
 }

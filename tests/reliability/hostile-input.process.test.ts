@@ -109,7 +109,7 @@ describe('hostile input against a server process', () => {
         `RSS ${(rssBefore / 2 ** 20).toFixed(0)} MB before, ${rounds.map((r) => (r / 2 ** 20).toFixed(0)).join(' → ')} MB after each round of huge bodies, ${(rssAfter / 2 ** 20).toFixed(0)} MB at the end`,
     );
     expect(service.child.exitCode).toBeNull();
-    expect(after).toEqual({ status: 200, body: { duration: expectedDuration, model_version: `taxi-ride-duration/${productionVersion()}` } });
+    expect(after).toEqual({ status: 200, body: { duration: expectedDuration, model_version: `taxi-ride-duration/${productionVersion()}`, ride_id: expect.any(String) } });
     // The process survived every round under the heap cap (exitCode above); RSS stays within the cap
     // plus what V8 and onnxruntime hold outside the old space.
     expect(rssAfter - rssBefore).toBeLessThan((OLD_SPACE_CAP_MB + 64) * 2 ** 20);

@@ -30,9 +30,32 @@ describe('loadConfig', () => {
       HEADERS_TIMEOUT_MS: 10_000,
       REQUEST_TIMEOUT_MS: 30_000,
       WORKERS: 1,
-      MAX_BATCH_SIZE: 1,
-      MAX_BATCH_DELAY_US: 0,
+      BATCHING: 'adaptive',
+      BATCH_MAX_ROWS: 512,
+      MICROBATCH_MAX_SIZE: 1,
+      MICROBATCH_MAX_DELAY_US: 0,
+      deprecations: [],
     });
+  });
+
+  test('When micro-batching is configured, then BATCHING is delay; delay without a size is refused; off is off', () => {
+    expect(loadConfig({ MICROBATCH_MAX_SIZE: '64' }).BATCHING).toBe('delay');
+    expect(loadConfig({ BATCHING: 'off' }).BATCHING).toBe('off');
+    expect(() => loadConfig({ BATCHING: 'delay' })).toThrow('BATCHING=delay: needs MICROBATCH_MAX_SIZE of 2 or more');
+    expect(() => loadConfig({ BATCHING: 'sometimes' })).toThrow('BATCHING="sometimes": expected adaptive, delay or off');
+  });
+
+  test('When a renamed variable is set, then it keeps working with a deprecation; the new name wins when both are set', () => {
+    const old = loadConfig({ MAX_BATCH_SIZE: '64', MAX_BATCH_DELAY_US: '200' });
+    expect([old.MICROBATCH_MAX_SIZE, old.MICROBATCH_MAX_DELAY_US]).toEqual([64, 200]);
+    expect(old.deprecations).toEqual([
+      'MAX_BATCH_SIZE is deprecated; use MICROBATCH_MAX_SIZE (same meaning)',
+      'MAX_BATCH_DELAY_US is deprecated; use MICROBATCH_MAX_DELAY_US (same meaning)',
+    ]);
+    const both = loadConfig({ MAX_BATCH_SIZE: '64', MICROBATCH_MAX_SIZE: '8' });
+    expect(both.MICROBATCH_MAX_SIZE).toBe(8);
+    expect(both.deprecations).toEqual(['MAX_BATCH_SIZE is deprecated and ignored: MICROBATCH_MAX_SIZE is set too']);
+    expect(() => loadConfig({ MAX_BATCH_SIZE: '0' })).toThrow('MAX_BATCH_SIZE="0": expected at least 1');
   });
 
   test('When WORKERS is auto, then it is the available parallelism; a bad count is refused', () => {

@@ -157,7 +157,7 @@ describe('Dockerfile', () => {
       const health = execFileSync(process.execPath, healthcheck.slice(1), { env: runEnv, stdio: 'pipe' });
 
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ duration: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\//) });
+      expect(await res.json()).toEqual({ duration: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\//), ride_id: expect.any(String) });
       expect(healthcheck[0]).toBe('node');
       expect(health.toString()).toBe('');
       child.kill('SIGTERM');

@@ -6,7 +6,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { ModelInputColumns } from '../../src/features/model-contract.js';
 import { loadModel } from '../../src/model/load-model.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
-import type { LoadedModel, ModelInfo } from '../../src/model/onnx-model.js';
+import type { LoadedModel, ModelInfo, ModelOutputs } from '../../src/model/onnx-model.js';
+import { createPredictor, type Predictor } from '../../src/model/predictor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { createModelSource } from '../../src/registry/create-source.js';
@@ -28,6 +29,7 @@ export type LogLine = Record<string, unknown> & { msg: string; level: number };
 export interface TestApp {
   app: RequestListener;
   slot: ModelSlot;
+  predictor: Predictor;
   metrics: Metrics;
   lifecycle: Lifecycle;
   config: Config;
@@ -51,7 +53,7 @@ export function sourceFor(modelUri: string, registryUri = EMBEDDED_REGISTRY): { 
 
 /** An app as server.ts builds it, with logs captured from a real pino destination. */
 export async function buildApp(
-  options: { model?: LoadedModel | null; env?: Record<string, string>; logLevel?: string } = {},
+  options: { model?: LoadedModel | null; env?: Record<string, string>; logLevel?: string; now?: () => number } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: options.logLevel ?? 'debug', ...options.env });
   const logs: LogLine[] = [];
@@ -64,7 +66,9 @@ export async function buildApp(
     await slot.swap(model);
     metrics.setServedModel(model.info);
   }
-  return { app: createApp({ config, logger, metrics, slot, lifecycle }), slot, metrics, lifecycle, config, logs };
+  const predictor = createPredictor({ slot, metrics });
+  const app = createApp({ config, logger, metrics, predictor, lifecycle, now: options.now });
+  return { app, slot, predictor, metrics, lifecycle, config, logs };
 }
 
 export function aTrip(overrides: Record<string, unknown> = {}): Record<string, unknown> {
@@ -81,6 +85,7 @@ export function fakeInfo(overrides: Partial<ModelInfo> = {}): ModelInfo {
     inputs: [],
     outputs: [{ name: 'duration', type: 'float32' }],
     training: undefined,
+    intervals: false,
     loadedAt: new Date(0),
     ...overrides,
   };
@@ -88,13 +93,16 @@ export function fakeInfo(overrides: Partial<ModelInfo> = {}): ModelInfo {
 
 /** A model whose run is given by the test: slow, failing or returning NaN (MLServer's SlowModel/ErrorModel). */
 export function fakeModel(
-  run: (columns: ModelInputColumns, n: number) => Promise<Float32Array>,
+  run: (columns: ModelInputColumns, n: number) => Promise<Float32Array | ModelOutputs>,
   info: Partial<ModelInfo> = {},
 ): LoadedModel & { released: boolean } {
   const model = {
     info: fakeInfo(info),
     released: false,
-    run,
+    run: async (columns: ModelInputColumns, n: number): Promise<ModelOutputs> => {
+      const out = await run(columns, n);
+      return out instanceof Float32Array ? { duration: out } : out;
+    },
     async release() {
       model.released = true;
     },

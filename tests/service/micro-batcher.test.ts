@@ -1,7 +1,7 @@
-import { Registry } from 'prom-client';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { allocateInputColumns, type ModelInputColumns } from '../../src/features/model-contract.js';
-import { createMicroBatcher, createMicroBatchMetrics, type MicroBatchMetrics } from '../../src/model/micro-batcher.js';
+import { createMicroBatcher } from '../../src/model/micro-batcher.js';
+import { createMetrics, type MicroBatchMetrics } from '../../src/observability/metrics.js';
 import type { LoadedModel } from '../../src/model/onnx-model.js';
 import { fakeModel, loadTestModel } from './helpers.js';
 
@@ -16,7 +16,7 @@ function oneTrip(pu: number, dist: number): ModelInputColumns {
 }
 
 async function histogram(metrics: MicroBatchMetrics['size']) {
-  const values = (await metrics.get()).values;
+  const values = (await metrics.get()).values as { metricName?: string; value: number }[];
   const count = values.find((v) => v.metricName === 'microbatch_size_count')?.value;
   const sum = values.find((v) => v.metricName === 'microbatch_size_sum')?.value;
   return { count, sum };
@@ -29,19 +29,19 @@ describe('micro-batching', () => {
   });
 
   test('When single trips run concurrently, then they share one ONNX run and get the same durations as alone', async () => {
-    const metrics = createMicroBatchMetrics(new Registry());
+    const metrics = createMetrics(undefined, { defaultMetrics: false }).microBatch;
     const batcher = createMicroBatcher(model, { maxBatchSize: 64, maxDelayUs: 0 }, metrics);
     const trips = Array.from({ length: 10 }, (_, i) => oneTrip(1 + i * 20, i * 2.5));
     const alone = await Promise.all(trips.map((t) => model.run(t, 1)));
 
     const together = await Promise.all(trips.map((t) => batcher.run(t, 1)));
 
-    expect(together.map((d) => d[0])).toEqual(alone.map((d) => d[0]));
+    expect(together.map((d) => d.duration[0])).toEqual(alone.map((d) => d.duration[0]));
     expect(await histogram(metrics.size)).toEqual({ count: 1, sum: 10 });
   });
 
-  test('When the queue reaches MAX_BATCH_SIZE, then it runs at once and the rest form the next batch', async () => {
-    const metrics = createMicroBatchMetrics(new Registry());
+  test('When the queue reaches MICROBATCH_MAX_SIZE, then it runs at once and the rest form the next batch', async () => {
+    const metrics = createMetrics(undefined, { defaultMetrics: false }).microBatch;
     const sizes: number[] = [];
     const inner = fakeModel(async (_columns, n) => (sizes.push(n), new Float32Array(n).fill(7)));
     const batcher = createMicroBatcher(inner, { maxBatchSize: 4, maxDelayUs: 0 }, metrics);
@@ -49,11 +49,11 @@ describe('micro-batching', () => {
     const out = await Promise.all(Array.from({ length: 6 }, (_, i) => batcher.run(oneTrip(i + 1, 1), 1)));
 
     expect(sizes).toEqual([4, 2]);
-    expect(out.every((d) => d.length === 1 && d[0] === 7)).toBe(true);
+    expect(out.every((d) => d.duration.length === 1 && d.duration[0] === 7)).toBe(true);
   });
 
   test('When the run fails, then every request of the batch gets the error; batch requests bypass the queue', async () => {
-    const metrics = createMicroBatchMetrics(new Registry());
+    const metrics = createMetrics(undefined, { defaultMetrics: false }).microBatch;
     const inner = fakeModel(async (_columns, n) => {
       if (n === 2) throw new Error('boom');
       return new Float32Array(n);
@@ -64,7 +64,7 @@ describe('micro-batching', () => {
     const direct = await batcher.run(allocateInputColumns(3), 3);
 
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect(direct.length).toBe(3);
+    expect(direct.duration.length).toBe(3);
     await batcher.release();
     expect(inner.released).toBe(true);
   });

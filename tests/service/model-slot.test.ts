@@ -40,7 +40,7 @@ describe('ModelSlot', () => {
     expect(slot.current).toBe(next);
     expect(old.released).toBe(false);
     running.open(new Float32Array([7]));
-    expect(await inFlight).toEqual(new Float32Array([7]));
+    expect((await inFlight).duration).toEqual(new Float32Array([7]));
     slot.release(lease);
     expect(await swapped).toBe(old);
     expect(old.released).toBe(true);
@@ -83,13 +83,13 @@ describe('ModelSlot', () => {
     const pending = lease.model.run(columns, 1);
 
     const swapped = slot.swap(next);
-    const durations = await pending;
+    const durations = (await pending).duration;
     slot.release(lease);
 
     expect(durations[0]).toBeCloseTo(2 + 3 * 2 + 0.01 * 100 + 0.001 * 10, 4);
     expect(await swapped).toBe(old);
     await expect(old.run(columns, 1)).rejects.toThrow();
-    expect((await next.run(columns, 1))[0]).toBeCloseTo(durations[0], 4);
+    expect((await next.run(columns, 1)).duration[0]).toBeCloseTo(durations[0], 4);
     await slot.close();
   });
 });

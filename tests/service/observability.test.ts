@@ -93,7 +93,7 @@ describe('GET /metrics', () => {
       `http_request_duration_seconds_count{method="GET",route="unmatched",status_code="404"} 1`,
       `http_request_duration_seconds_bucket{le="10",method="POST",route="/predict",status_code="200"} 2`,
       `predictions_total{model_version="${v}",outcome="success"} 2`,
-      `predictions_total{model_version="${v}",outcome="invalid"} 1`,
+      `predictions_total{model_version="none",outcome="invalid"} 1`,
       `inference_duration_seconds_count{model_version="${v}"} 2`,
       `prediction_batch_size_count 2`,
       `prediction_batch_size_sum 4`,

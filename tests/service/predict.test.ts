@@ -5,10 +5,13 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { newYorkHourAndDow } from '../../src/features/pickup-time.js';
 import { aTrip, buildApp, fakeModel, predictDirectly, type TestApp } from './helpers.js';
 
+// why a pinned clock: trips without a pickup time are predicted for "now"; a test that reads the
+// clock separately from the service could straddle an hour boundary.
+const NOW = Date.parse('2021-03-10T17:20:00Z');
 let t: TestApp;
 let modelVersion: string;
 beforeAll(async () => {
-  t = await buildApp();
+  t = await buildApp({ now: () => NOW });
   modelVersion = t.slot.current!.info.modelVersion;
 });
 
@@ -39,16 +42,42 @@ const post = (body: unknown) => request(t.app).post('/predict').send(body as obj
 
 describe('POST /predict, one trip', () => {
   test("When the course's request is sent, then it returns the model's duration and version", async () => {
-    const now = newYorkHourAndDow(Date.now());
+    const now = newYorkHourAndDow(NOW);
     const [expected] = await predictDirectly([{ PULocationID: 10, DOLocationID: 50, trip_distance: 40, pickup_hour: now.hour, pickup_dow: now.dow }]);
 
     const res = await post({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 });
 
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
-    expect(res.body).toEqual({ duration: expected, model_version: modelVersion });
+    expect(res.body).toEqual({ duration: expected, model_version: modelVersion, ride_id: expect.any(String) });
     expect(modelVersion).toMatch(/^taxi-ride-duration\/\d+$/);
   });
+
+  test.each([[256], ['2021/02_17'], ['a.b_c:d/e-F9'], [0]])('When the trip carries ride_id %j, then the answer echoes it as sent', async (rideId) => {
+    const res = await post(aTrip({ ride_id: rideId }));
+
+    expect(res.status).toBe(200);
+    expect(res.body.ride_id).toStrictEqual(rideId);
+  });
+
+  test('When trips carry no ride_id, then each answer gets a different one', async () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 5; i++) ids.add((await post(aTrip())).body.ride_id);
+    const batch = await post({ trips: [aTrip(), aTrip()] });
+    for (const p of batch.body.predictions) ids.add(p.ride_id);
+
+    expect(ids.size).toBe(7);
+  });
+
+  test.each([[-1], [1.5], [''], ['x'.repeat(65)], ['has space'], ['ü'], [true], [{}], [[1]], [2 ** 60]])(
+    'When ride_id is %j, then it is 422 naming ride_id',
+    async (rideId) => {
+      const res = await post(aTrip({ ride_id: rideId }));
+
+      expect(res.status).toBe(422);
+      expect(res.body.errors).toEqual([{ field: 'ride_id', message: expect.stringContaining('non-negative integer') }]);
+    },
+  );
 
   test('When pickup_datetime is given, then the time inputs come from it in New York time', async () => {
     // 2021-01-04 13:30Z is Monday 08:30 in New York
@@ -60,8 +89,8 @@ describe('POST /predict, one trip', () => {
   });
 
   test('When the trip has extra fields, then they are ignored', async () => {
-    const plain = await post(aTrip({ pickup_datetime: '2021-01-04T08:30:00' }));
-    const extra = await post(aTrip({ pickup_datetime: '2021-01-04T08:30:00', VendorID: 2, fare_amount: 12.5, note: 'x' }));
+    const plain = await post(aTrip({ pickup_datetime: '2021-01-04T08:30:00', ride_id: 1 }));
+    const extra = await post(aTrip({ pickup_datetime: '2021-01-04T08:30:00', ride_id: 1, VendorID: 2, fare_amount: 12.5, note: 'x' }));
 
     expect(extra.status).toBe(200);
     expect(extra.body).toEqual(plain.body);
@@ -99,7 +128,7 @@ describe('POST /predict, a batch', () => {
     const res = await post({ trips });
 
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ predictions: expected.map((duration) => ({ duration })), model_version: modelVersion });
+    expect(res.body).toEqual({ predictions: expected.map((duration) => ({ duration, ride_id: expect.any(String) })), model_version: modelVersion });
     expect(new Set(expected).size).toBe(3);
   });
 

@@ -75,7 +75,7 @@ describe('the server process', () => {
     expect(ready.status).toBe(200);
     expect(ready.headers.connection).toBe('keep-alive');
     expect(predicted.status).toBe(200);
-    expect(JSON.parse(predicted.text)).toEqual({ duration: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\/\d+$/) });
+    expect(JSON.parse(predicted.text)).toEqual({ duration: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\/\d+$/), ride_id: expect.any(String) });
     expect(scraped.text).toMatch(/predictions_total\{model_version="taxi-ride-duration\/\d+",outcome="success"\} 1/);
     expect(scraped.text).toMatch(/model_info\{name="taxi-ride-duration",version="\d+",alias="production",stale="false"\} 1/);
 
@@ -107,7 +107,7 @@ describe('the server process', () => {
     expect(drainingPredict.headers.connection).toBe('close');
     expect(refused).toBe('ECONNREFUSED');
     expect(finished.status).toBe(200);
-    expect(JSON.parse(finished.text)).toEqual(JSON.parse(predicted.text));
+    expect({ ...JSON.parse(finished.text), ride_id: 'any' }).toEqual({ ...JSON.parse(predicted.text), ride_id: 'any' });
     expect(code).toBe(0);
     expect(server.logs.at(-1)).toMatchObject({ msg: 'stopped' });
     expect(server.logs.filter((l) => l.msg === 'request' && l.route === '/predict')).toHaveLength(3);
@@ -129,7 +129,9 @@ describe('the server process', () => {
 
     expect(await server.exited).toBe(1);
     expect(await outcome).toBe('ECONNRESET');
-    expect(server.logs.at(-1)).toMatchObject({ level: 50, msg: 'in-flight requests did not finish in time; closing connections' });
+    const cut = server.logs.findIndex((l) => l.msg === 'in-flight requests did not finish in time; closing connections');
+    expect(server.logs[cut]).toMatchObject({ level: 50 });
+    expect(server.logs.slice(cut + 1).map((l) => l.msg)).toEqual(['stopped']);
   });
 
   test('When a variable is invalid, then it exits 1 with one line naming it', async () => {

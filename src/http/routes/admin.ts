@@ -6,6 +6,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { ServiceError } from '../../errors.js';
 import type { ModelUpdater } from '../../model/model-updater.js';
+import { contextOf } from '../request-context.js';
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
 
@@ -29,7 +30,8 @@ export function reloadHandler(updater: Pick<ModelUpdater, 'reload'>) {
     } catch (err) {
       throw new ServiceError('reload_failed', `reload refused; the current model keeps serving: ${(err as Error).message}`, { cause: err });
     }
-    res.locals.modelVersion = outcome.model_version;
+    const ctx = contextOf(res);
+    if (ctx !== undefined) ctx.modelVersion = outcome.model_version;
     res.status(200).json(outcome);
   };
 }

@@ -4,9 +4,8 @@
  */
 import type { Request, Response } from 'express';
 import type { Lifecycle } from '../../lifecycle.js';
-import type { ModelSlot } from '../../model/model-slot.js';
+import type { Predictor } from '../../model/predictor.js';
 
-// why: the interface moved to src/lifecycle.ts (the model code must not import HTTP code); kept here for old imports.
 export type { Lifecycle } from '../../lifecycle.js';
 
 function sendJson(res: Response, status: number, body: string): void {
@@ -22,19 +21,19 @@ export function healthzHandler() {
   return (_req: Request, res: Response): void => sendJson(res, 200, OK);
 }
 
-export function readyzHandler(slot: ModelSlot, lifecycle: Lifecycle) {
+export function readyzHandler(predictor: Pick<Predictor, 'model'>, lifecycle: Lifecycle) {
   return (_req: Request, res: Response): void => {
     if (lifecycle.draining) {
       res.setHeader('Retry-After', '5');
       sendJson(res, 503, '{"status":"draining","reason":"the server is shutting down"}');
       return;
     }
-    const model = slot.current;
+    const model = predictor.model;
     if (model === undefined) {
       res.setHeader('Retry-After', '1');
       sendJson(res, 503, JSON.stringify({ status: 'not_ready', reason: lifecycle.notReadyReason ?? 'no model is loaded yet' }));
       return;
     }
-    sendJson(res, 200, JSON.stringify({ status: 'ready', model_version: model.info.modelVersion }));
+    sendJson(res, 200, JSON.stringify({ status: 'ready', model_version: model.modelVersion }));
   };
 }

@@ -1,6 +1,6 @@
 /** GET /metrics: Prometheus text exposition of this app's registry (or of all cluster workers). */
 import type { Request, Response } from 'express';
-import type { MetricsSource } from '../../cluster.js';
+import type { MetricsSource } from '../../observability/metrics.js';
 
 export function metricsHandler(registry: MetricsSource) {
   return async (_req: Request, res: Response): Promise<void> => {

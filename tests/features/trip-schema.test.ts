@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ServiceError } from '../../src/errors.js';
-import { parsePredictRequest } from '../../src/http/trip-schema.js';
+import { parsePredictRequest } from '../../src/features/trip-schema.js';
 
 const zone = fc.integer({ min: 1, max: 265 });
 const distance = fc.double({ min: 0, max: 200, noNaN: true });

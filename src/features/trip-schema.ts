@@ -1,13 +1,14 @@
 /**
- * The wire contract of POST /predict, checked in one place. Hand-written rather than a zod schema:
- * it is on the hot path (issue 5) and each message names the field and the rule it breaks.
+ * What a valid trip is, checked in one place for every front end (POST /predict, the other HTTP
+ * protocols, the stream consumer). Hand-written rather than a zod schema: it is on the hot path
+ * (docs/performance.md) and each message names the field and the rule it breaks.
  *
  * Unknown extra fields are ignored: the course's clients send whole TLC records with more keys, and
  * rejecting them would break those clients for no gain. Types are strict: "10" is not a zone.
  */
 import { ServiceError, type FieldError } from '../errors.js';
-import type { Trip } from '../features/trip-inputs.js';
-import { pickupHourAndDow } from '../features/pickup-time.js';
+import type { RideId, Trip } from './trip-inputs.js';
+import { pickupHourAndDow } from './pickup-time.js';
 
 export const MAX_ZONE = 265;
 export const MAX_DISTANCE_MILES = 200;
@@ -47,8 +48,26 @@ function checkDistance(value: unknown, field: string, errors: FieldError[]): num
   return 0;
 }
 
-/** Validates one trip object; pushes its errors with `prefix` (`` or `trips[3].`). */
-function checkTrip(value: unknown, prefix: string, errors: FieldError[]): Trip | undefined {
+/** Ride ids are echoed, logged and used as keys of the prediction log: short and printable only. */
+const RIDE_ID_TEXT = /^[A-Za-z0-9._:/-]{1,64}$/;
+export const RIDE_ID_RULE = 'a non-negative integer, or 1–64 characters from A-Z a-z 0-9 . _ : / -';
+
+/** Checks an optional ride id; undefined and null mean "none" (the predictor makes one). */
+export function checkRideId(value: unknown, field: string, errors: FieldError[]): RideId | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number' ? Number.isSafeInteger(value) && value >= 0 : typeof value === 'string' && RIDE_ID_TEXT.test(value)) {
+    return value as RideId;
+  }
+  errors.push({ field, message: `must be ${RIDE_ID_RULE}, got ${describeValue(value)}` });
+  return undefined;
+}
+
+/**
+ * Validates one trip object; pushes its errors with `prefix` (`` or `trips[3].`). A `ride_id` field
+ * of the object is read unless `rideId` passes one found elsewhere (the stream's record keeps it
+ * beside the trip).
+ */
+export function checkTrip(value: unknown, prefix: string, errors: FieldError[]): Trip | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     errors.push({
       field: prefix === '' ? '(body)' : prefix.slice(0, -1),
@@ -63,6 +82,7 @@ function checkTrip(value: unknown, prefix: string, errors: FieldError[]): Trip |
     DOLocationID: checkZone(record.DOLocationID, `${prefix}DOLocationID`, errors),
     trip_distance: checkDistance(record.trip_distance, `${prefix}trip_distance`, errors),
     pickup: undefined,
+    ride_id: checkRideId(record.ride_id, `${prefix}ride_id`, errors),
   };
   const when = record.pickup_datetime;
   if (when !== undefined && when !== null) {

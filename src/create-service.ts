@@ -1,0 +1,172 @@
+/**
+ * The composition root: one serving process, wired from a Config and a logger, with no process.*
+ * calls, so tests build exactly what production runs. The runner (server.ts) owns signals, cluster
+ * roles and exit codes.
+ *
+ * Wiring: metrics → model slot → model source and updater (load, hot swap, micro-batching) →
+ * predictor → front ends → app → HTTP server. Lifecycle: start() loads the model (and opens the
+ * port, before loading so liveness answers meanwhile, or after it in a cluster worker); stop()
+ * drains (docs/operations.md, "Shutdown").
+ */
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { createApp, type FrontEnd } from './app.js';
+import type { Config } from './config.js';
+import { serverOptions } from './http/server-options.js';
+import type { Lifecycle } from './lifecycle.js';
+import { createAdaptiveBatcher } from './model/adaptive-batcher.js';
+import { createMicroBatcher } from './model/micro-batcher.js';
+import { ModelSlot } from './model/model-slot.js';
+import { createModelUpdater, type ModelUpdater } from './model/model-updater.js';
+import type { LoadedModel } from './model/onnx-model.js';
+import { createPredictor, type Predictor } from './model/predictor.js';
+import type { Logger } from './observability/logger.js';
+import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
+import { createModelSource } from './registry/create-source.js';
+import { modelUriWarning } from './registry/model-uri.js';
+
+export interface ServiceOptions {
+  /** Where relative registry paths (file:models) are resolved. */
+  cwd: string;
+  /** In a cluster worker: the /metrics view of all workers, built from this worker's registry. */
+  clusterMetrics?: (registry: Registry) => MetricsSource;
+  /** Epoch milliseconds for trips without a pickup time; Date.now by default (tests pin it). */
+  now?: () => number;
+  /** Start-up retry backoff of the model updater (tests shorten it). */
+  retryMs?: { initial: number; max: number };
+}
+
+export interface Service {
+  /** The request listener (for supertest, or another server). */
+  readonly listener: RequestListener;
+  readonly server: Server;
+  readonly predictor: Predictor;
+  readonly metrics: Metrics;
+  readonly lifecycle: Lifecycle;
+  readonly updater: ModelUpdater;
+  /**
+   * Opens the port and loads the model; resolves with the address once the model serves. With
+   * `listen: 'after-load'` (cluster workers) the port opens only then. Rejects on a failure waiting
+   * cannot fix (bad model, unknown alias, port in use).
+   */
+  start(options?: { listen?: 'before-load' | 'after-load' }): Promise<AddressInfo>;
+  /** Opens the port only (no model load); resolves with the address. */
+  listen(): Promise<AddressInfo>;
+  /**
+   * Drains: readiness 503 at once, serves on for SHUTDOWN_DRAIN_MS, stops accepting, lets in-flight
+   * requests finish within SHUTDOWN_TIMEOUT_MS, releases the model. Resolves true when everything
+   * finished in time, false when connections had to be cut. Calling it again returns the same promise.
+   */
+  stop(reason?: string): Promise<boolean>;
+}
+
+/** How each loaded model is wrapped for serving, at start-up and on every reload (BATCHING). */
+export function batchingFor(
+  config: Pick<Config, 'BATCHING' | 'BATCH_MAX_ROWS' | 'MICROBATCH_MAX_SIZE' | 'MICROBATCH_MAX_DELAY_US'>,
+  metrics: Pick<Metrics, 'microBatch' | 'adaptiveBatch'>,
+): ((model: LoadedModel) => LoadedModel) | undefined {
+  switch (config.BATCHING) {
+    case 'adaptive':
+      return (model) => createAdaptiveBatcher(model, { maxRows: config.BATCH_MAX_ROWS }, metrics.adaptiveBatch);
+    case 'delay':
+      return (model) =>
+        createMicroBatcher(model, { maxBatchSize: config.MICROBATCH_MAX_SIZE, maxDelayUs: config.MICROBATCH_MAX_DELAY_US }, metrics.microBatch);
+    case 'off':
+      return undefined;
+  }
+}
+
+export function createService(config: Config, logger: Logger, options: ServiceOptions): Service {
+  const metrics = createMetrics();
+  const slot = new ModelSlot();
+  const lifecycle: Lifecycle = { draining: false };
+  const prepare = batchingFor(config, metrics);
+  const uri = config.MODEL_URI;
+  const source = createModelSource(config, { cwd: options.cwd, logger });
+  const updater = createModelUpdater({
+    source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare, retryMs: options.retryMs,
+  });
+  const predictor = createPredictor({
+    slot,
+    metrics,
+    onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
+  });
+  const frontEnds: FrontEnd[] = [];
+  const listener = createApp({
+    config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now,
+    metricsSource: options.clusterMetrics?.(metrics.registry),
+  });
+  // why: client timeouts (keep-alive for load balancers, slowloris guards) are explained in server-options.ts.
+  const server = createServer(serverOptions(config), listener);
+
+  let listening: Promise<AddressInfo> | undefined;
+  const listen = () =>
+    (listening ??= new Promise<AddressInfo>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.PORT, config.HOST, () => {
+        server.removeListener('error', reject);
+        const address = server.address() as AddressInfo;
+        logger.info({ host: config.HOST, port: address.port }, 'listening');
+        resolve(address);
+      });
+    }));
+
+  let stopping: Promise<boolean> | undefined;
+  const stop = (reason = 'stop') =>
+    (stopping ??= (async () => {
+      lifecycle.draining = true;
+      updater.stop();
+      if (!server.listening) {
+        await slot.close();
+        logger.info('stopped');
+        return true;
+      }
+      // why: readiness only stops new connections from being routed here; clients holding keep-alive
+      // connections (kube-proxy, most HTTP clients) would keep using them. `Connection: close` on every
+      // response from now on moves them to other replicas during the drain window.
+      server.prependListener('request', (_req, res) => {
+        res.shouldKeepAlive = false;
+      });
+      logger.info({ reason, drain_ms: config.SHUTDOWN_DRAIN_MS }, 'shutting down: readiness is 503, still serving');
+      await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
+
+      let timedOut = false;
+      const timeout = setTimeout(() => {
+        timedOut = true;
+        logger.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time; closing connections');
+        server.closeAllConnections();
+      }, config.SHUTDOWN_TIMEOUT_MS);
+      // why: close() stops accepting and drops idle keep-alive connections once; connections that were
+      // busy become idle after their response and are dropped by this sweep.
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      logger.info({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'no longer accepting connections; finishing in-flight requests');
+      await closed;
+      clearInterval(sweep);
+      clearTimeout(timeout);
+      await slot.close();
+      logger.info('stopped');
+      return !timedOut;
+    })());
+
+  return {
+    listener, server, predictor, metrics, lifecycle, updater,
+    listen,
+    async start({ listen: when = 'before-load' } = {}) {
+      // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
+      if (when === 'before-load') await listen();
+      const warning = modelUriWarning(uri);
+      if (warning) logger.warn({ model_uri: uri.text }, warning);
+      try {
+        // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
+        await updater.start();
+      } catch (err) {
+        if (err instanceof Error) Object.assign(err, { registry: source.description });
+        throw err;
+      }
+      return listen();
+    },
+    stop,
+  };
+}

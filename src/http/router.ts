@@ -1,0 +1,144 @@
+/**
+ * The service's request listener. JSON POST routes (predictions, and every other protocol that posts
+ * a JSON body) are served here, outside Express's router; everything else goes to Express.
+ *
+ * why: POST /predict is nearly all of the traffic, and on it Express's own dispatch (layer stack,
+ * request/response prototype swap) cost more than the model (docs/performance.md). Handlers here are
+ * typed as what they receive — a parsed body, a request context, the node request — and return the
+ * reply, so an Express-only call cannot compile on this path.
+ *
+ * Paths match as Express matches them by default: case-insensitive, an optional trailing slash, the
+ * query string ignored; so every spelling Express would accept takes this same path. Segments that
+ * start with `:` match any one non-empty segment and are passed to the handler as `params`.
+ */
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import type { ErrorResponder } from './error-middleware.js';
+import type { Admission } from './in-flight-limit.js';
+import type { JsonBodyReader } from './json-body.js';
+import type { BeginRequest, RequestContext } from './request-context.js';
+
+export interface JsonReply {
+  /** 200 when absent. */
+  readonly status?: number;
+  /** The serialized JSON body. */
+  readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export type JsonHandler = (
+  body: unknown,
+  ctx: RequestContext,
+  req: IncomingMessage,
+  params: Readonly<Record<string, string>>,
+) => JsonReply | Promise<JsonReply>;
+
+/** A POST route with a JSON body, behind the in-flight limit. */
+export interface JsonRoute {
+  /** Pattern such as `/predict` or `/v2/models/:model/infer`; also the metrics' route label. */
+  readonly path: string;
+  readonly handler: JsonHandler;
+}
+
+/** Connect-style middleware that runs on every request before routing (CORS). */
+export type Prelude = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+export interface RouterDeps {
+  readonly routes: readonly JsonRoute[];
+  readonly begin: BeginRequest;
+  readonly prelude?: Prelude;
+  readonly admit: Admission;
+  readonly readBody: JsonBodyReader;
+  readonly respondError: ErrorResponder;
+  /** Every request that is not a POST to one of `routes`. */
+  readonly fallback: RequestListener;
+}
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** `/Predict/?x=1` → `/Predict`: what Express's default (non-strict) matching ignores. Case is compared later. */
+export function normalizePath(url: string): string {
+  const q = url.indexOf('?');
+  let path = q === -1 ? url : url.slice(0, q);
+  if (path.length > 1 && path.charCodeAt(path.length - 1) === 47 /* / */) path = path.slice(0, -1);
+  return path;
+}
+
+interface Pattern {
+  readonly route: JsonRoute;
+  readonly segments: readonly string[];
+}
+
+function matchPattern(patterns: readonly Pattern[], path: string): { route: JsonRoute; params: Record<string, string> } | undefined {
+  const parts = path.split('/');
+  for (const { route, segments } of patterns) {
+    if (segments.length !== parts.length) continue;
+    const params: Record<string, string> = {};
+    let ok = true;
+    for (let i = 0; i < segments.length && ok; i++) {
+      const seg = segments[i];
+      if (seg.startsWith(':')) {
+        ok = parts[i].length > 0;
+        if (ok) params[seg.slice(1)] = decodeURIComponentSafe(parts[i]);
+      } else ok = seg === parts[i].toLowerCase();
+    }
+    if (ok) return { route, params };
+  }
+  return undefined;
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+export function createRouter(deps: RouterDeps): RequestListener {
+  const { begin, prelude, admit, readBody, respondError, fallback } = deps;
+  const exact = new Map<string, JsonRoute>();
+  const patterns: Pattern[] = [];
+  for (const route of deps.routes) {
+    const path = route.path.toLowerCase();
+    if (path.includes('/:')) patterns.push({ route, segments: path.split('/') });
+    else exact.set(path, route);
+  }
+
+  const send = (res: ServerResponse, reply: JsonReply): void => {
+    res.statusCode = reply.status ?? 200;
+    if (reply.headers !== undefined) for (const name in reply.headers) res.setHeader(name, reply.headers[name]);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(reply.body));
+    res.end(reply.body);
+  };
+
+  const serve = (route: JsonRoute, params: Readonly<Record<string, string>>, req: IncomingMessage, res: ServerResponse) => {
+    const ctx = begin(req, res);
+    ctx.route = route.path;
+    const run = () => {
+      if (!admit(res)) return;
+      readBody(req, res)
+        .then((body) => route.handler(body, ctx, req, params))
+        .then(
+          (reply) => send(res, reply),
+          (err: unknown) => respondError(err, req, res),
+        )
+        .catch((err: unknown) => respondError(err, req, res));
+    };
+    if (prelude === undefined) run();
+    else prelude(req, res, run);
+  };
+
+  return (req, res) => {
+    if (req.method === 'POST') {
+      const path = normalizePath(req.url ?? '/');
+      const route = exact.get(path.toLowerCase());
+      if (route !== undefined) return serve(route, NO_PARAMS, req, res);
+      if (patterns.length > 0) {
+        const found = matchPattern(patterns, path);
+        if (found !== undefined) return serve(found.route, found.params, req, res);
+      }
+    }
+    fallback(req, res);
+  };
+}
