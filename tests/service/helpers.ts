@@ -10,8 +10,8 @@ import type { LoadedModel, ModelInfo, ModelOutputs } from '../../src/model/onnx-
 import { createPredictor, type Predictor } from '../../src/model/predictor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import { createModelSource } from '../../src/registry/model-source.js';
-import { parseModelUri } from '../../src/registry/model-uri.js';
+import { createModelSource } from '../../src/registry/create-source.js';
+import type { ModelSource } from '../../src/registry/model-source.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 /** The embedded registry the service ships with (REGISTRY_URI=file:models). */
@@ -41,7 +41,14 @@ export async function loadTestModel(
   registryUri = EMBEDDED_REGISTRY,
   metrics: Metrics = createMetrics(undefined, { defaultMetrics: false }),
 ): Promise<LoadedModel> {
-  return loadModel(createModelSource(registryUri, { cwd: REPO_ROOT }), parseModelUri(modelUri), metrics);
+  const config = loadConfig({ MODEL_URI: modelUri, REGISTRY_URI: registryUri });
+  return loadModel(createModelSource(config, { cwd: REPO_ROOT }), config.MODEL_URI, metrics);
+}
+
+/** The source server.ts would build for these settings, and the parsed MODEL_URI. */
+export function sourceFor(modelUri: string, registryUri = EMBEDDED_REGISTRY): { source: ModelSource; uri: Config['MODEL_URI'] } {
+  const config = loadConfig({ MODEL_URI: modelUri, REGISTRY_URI: registryUri });
+  return { source: createModelSource(config, { cwd: REPO_ROOT }), uri: config.MODEL_URI };
 }
 
 /** An app as server.ts builds it, with logs captured from a real pino destination. */
@@ -127,8 +134,9 @@ export async function predictDirectly(
   registryUri = EMBEDDED_REGISTRY,
 ): Promise<DirectPrediction[]> {
   const ort = await import('onnxruntime-node');
-  const { readModelDirectory } = await import('../../src/registry/model-source.js');
-  const resolved = await createModelSource(registryUri, { cwd: REPO_ROOT }).resolve(parseModelUri(modelUri));
+  const { readModelDirectory } = await import('../../src/registry/model-directory.js');
+  const { source, uri } = sourceFor(modelUri, registryUri);
+  const resolved = await source.resolve(uri);
   const session = await ort.InferenceSession.create((await readModelDirectory(resolved.dir)).onnxFile);
   const int64 = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [rows.length]);
   const all: Record<string, InstanceType<typeof ort.Tensor>> = {

@@ -71,6 +71,7 @@ describe('GET /model', () => {
       trained_at: info.training?.created_at,
       loaded_at: info.loadedAt.toISOString(),
       stale: false,
+      stale_reason: null,
     });
     expect(info.outputs.map((o) => o.name)).toEqual(info.intervals ? ['duration', 'duration_p10', 'duration_p90'] : ['duration']);
     expect(res.body.metrics).toEqual(expect.any(Object));
