@@ -4,6 +4,7 @@
  * rules and dashboards depend on them (README, "Metrics").
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createExperimentMetrics, type ExperimentMetrics } from './experiment-metrics.js';
 
 export type PredictionOutcome = 'success' | 'invalid' | 'error';
 
@@ -57,6 +58,8 @@ export interface Metrics {
   /** Where http_requests_in_flight reads its value at scrape time (nothing is done per request). */
   setInFlightSource(read: () => number): void;
   readonly microBatch: MicroBatchMetrics;
+  /** Champion/challenger (src/experiment/): created with the metrics, observed only when a challenger is set. */
+  readonly experiment: ExperimentMetrics;
 }
 
 export function createMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -163,6 +166,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     predictedMinutes,
     requestsShed,
     microBatch,
+    experiment: createExperimentMetrics(registers),
     setInFlightSource(read) {
       readInFlight = read;
     },
