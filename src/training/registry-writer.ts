@@ -90,7 +90,7 @@ export async function readAliases(modelDir: string): Promise<Record<string, stri
 }
 
 /** Replaces aliases.json atomically (write beside, then rename), keeping the other aliases. */
-async function setAlias(modelDir: string, alias: string, version: string): Promise<void> {
+export async function setAlias(modelDir: string, alias: string, version: string): Promise<void> {
   const aliases = { ...(await readAliases(modelDir)), [alias]: version };
   const sorted = Object.fromEntries(Object.entries(aliases).sort(([a], [b]) => a.localeCompare(b)));
   const temp = join(modelDir, `.aliases-${process.pid}-${randomBytes(4).toString('hex')}.json`);
