@@ -5,6 +5,7 @@
  * seeded paired bootstrap for the RMSE difference.
  */
 import { TrainingError } from '../training/errors.js';
+import { errorMetrics } from '../training/metrics.js';
 import { createRandom } from '../training/random.js';
 import { filterTrips, type TripTable } from '../training/trip-filter.js';
 import { readTripParquet } from '../training/trip-parquet.js';
@@ -77,21 +78,12 @@ export interface ErrorSummary {
   readonly meanError: number;
 }
 
-/** Error of `predicted` over the rows `include` marks (all rows without it). */
+/** Error of `predicted` over the rows `include` marks (all rows without it): training's RMSE and MAE, plus the bias. */
 export function summarize(predicted: ArrayLike<number>, actual: ArrayLike<number>, include?: Uint8Array): ErrorSummary {
-  let n = 0;
-  let sq = 0;
-  let abs = 0;
+  const { rows, rmse, mae } = errorMetrics(predicted, actual, include);
   let sum = 0;
-  for (let i = 0; i < actual.length; i++) {
-    if (include && include[i] === 0) continue;
-    const e = predicted[i] - actual[i];
-    n++;
-    sq += e * e;
-    abs += Math.abs(e);
-    sum += e;
-  }
-  return n === 0 ? { n, rmse: Number.NaN, mae: Number.NaN, meanError: Number.NaN } : { n, rmse: Math.sqrt(sq / n), mae: abs / n, meanError: sum / n };
+  for (let i = 0; i < actual.length; i++) if (!include || include[i]) sum += predicted[i] - actual[i];
+  return { n: rows, rmse, mae, meanError: rows > 0 ? sum / rows : Number.NaN };
 }
 
 /** Trip-distance cut points, miles: near February 2021's tertiles (1.65, 4.23), rounded. */

@@ -1,27 +1,12 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { spawnServer, type LogLine } from '../support/service-process.js';
+import { sendOnce, spawnServer, type LogLine } from '../support/service-process.js';
 import { copyRegistry, embedded, NAME } from './support.js';
 
 const RIDES = 20_000;
 
-/** A new connection per request (agent: false), so the cluster spreads requests over its workers. */
-function post(port: number, body: string, requestId: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, method: 'POST', path: '/predict', agent: false, headers: { 'Content-Type': 'application/json', 'X-Request-ID': requestId } },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (port: number, body: string, requestId: string) => sendOnce(port, 'POST', '/predict', body, { 'X-Request-ID': requestId });
 
 describe('split traffic across WORKERS=2', () => {
   let registry: { root: string; modelDir: string };
