@@ -106,6 +106,31 @@ const Schema = MlflowSchema.extend({
     .min(1, { error: 'expected at least 1' })
     .max(100, { error: 'expected at most 100' })
     .default(3),
+  /**
+   * A challenger model beside the champion (docs/experiments.md), any form MODEL_URI takes, e.g.
+   * models:/taxi-ride-duration@challenger; unset = no experiment. Loaded, cached, polled and hot-swapped like
+   * MODEL_URI but independently: its failures never affect an answer or readiness.
+   */
+  CHALLENGER_URI: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined) return undefined;
+      try {
+        return parseModelUri(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /** shadow: the champion answers, the challenger predicts the same trips off the response path; split: CHALLENGER_PERCENT of rides are answered by it. */
+  CHALLENGER_MODE: z.enum(['shadow', 'split'], { error: 'expected shadow or split' }).default('shadow'),
+  /** split: the share of rides (by a stable hash of the ride id) the challenger answers, 0–100, to 0.01. */
+  CHALLENGER_PERCENT: z.coerce
+    .number({ error: 'expected a percentage' })
+    .min(0, { error: 'expected a percentage from 0 to 100' })
+    .max(100, { error: 'expected a percentage from 0 to 100' })
+    .default(10),
   /** How often to ask the registry whether the alias moved; 0 turns polling off. */
   MODEL_POLL_INTERVAL_S: z.coerce
     .number({ error: 'expected a number of seconds' })
@@ -305,15 +330,18 @@ function mlflowOptions(parsed: z.output<typeof MlflowSchema>, trackingUri: strin
   };
 }
 
-/** Cross-checks MODEL_URI against the registry and gathers MLflow's client options when it is http(s). */
+/** Cross-checks MODEL_URI and CHALLENGER_URI against the registry and gathers MLflow's client options when it is http(s). */
 function withRegistry<T extends z.output<typeof Schema>>(parsed: T): T & { MLFLOW: MlflowClientOptions | undefined } {
-  const uri = parsed.MODEL_URI;
   const remote = /^https?:\/\//.test(parsed.REGISTRY_URI);
-  if (!remote && REGISTRY_KINDS.has(uri.kind) && !FILE_REGISTRY_KINDS.has(uri.kind)) {
-    throw new ConfigError(
-      `invalid configuration: MODEL_URI=${JSON.stringify(uri.text)}: the file registry (REGISTRY_URI=${parsed.REGISTRY_URI}) ` +
-        'answers models:/<name>@<alias> and models:/<name>/<version> only; stages, latest, logged models and runs:/ need an MLflow registry',
-    );
+  for (const key of ['MODEL_URI', 'CHALLENGER_URI'] as const) {
+    const uri = parsed[key];
+    if (uri === undefined) continue;
+    if (!remote && REGISTRY_KINDS.has(uri.kind) && !FILE_REGISTRY_KINDS.has(uri.kind)) {
+      throw new ConfigError(
+        `invalid configuration: ${key}=${JSON.stringify(uri.text)}: the file registry (REGISTRY_URI=${parsed.REGISTRY_URI}) ` +
+          'answers models:/<name>@<alias> and models:/<name>/<version> only; stages, latest, logged models and runs:/ need an MLflow registry',
+      );
+    }
   }
   return { ...parsed, MLFLOW: remote ? mlflowOptions(parsed, parsed.REGISTRY_URI) : undefined };
 }

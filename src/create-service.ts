@@ -13,6 +13,9 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { createApp, type FrontEnd } from './app.js';
 import type { Config } from './config.js';
+import { createChallenger, type Challenger } from './experiment/challenger.js';
+import { experimentFrontEnd } from './experiment/experiment-route.js';
+import { createOnlineStats, type OnlineStats } from './experiment/online-stats.js';
 import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createAdaptiveBatcher } from './model/adaptive-batcher.js';
@@ -45,6 +48,10 @@ export interface Service {
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
   readonly updater: ModelUpdater;
+  /** The challenger's slot and updater, when CHALLENGER_URI is set (docs/experiments.md). */
+  readonly challenger: Challenger | undefined;
+  /** The online A/B statistics behind GET /experiment; feed it feedback events. */
+  readonly experiment: OnlineStats;
   /**
    * Opens the port and loads the model; resolves with the address once the model serves. With
    * `listen: 'after-load'` (cluster workers) the port opens only then. Rejects on a failure waiting
@@ -87,12 +94,18 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
   const updater = createModelUpdater({
     source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare, retryMs: options.retryMs,
   });
+  const challenger = createChallenger(config, { metrics, logger, cwd: options.cwd, prepare, retryMs: options.retryMs });
   const predictor = createPredictor({
     slot,
     metrics,
     onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
+    challenger: challenger?.arm,
   });
-  const frontEnds: FrontEnd[] = [];
+  const experiment = createOnlineStats(() => {
+    const arm = predictor.challenger;
+    return arm && { mode: arm.mode, champion: predictor.model?.modelVersion, challenger: arm.model?.modelVersion };
+  });
+  const frontEnds: FrontEnd[] = [experimentFrontEnd({ predictor, stats: experiment })];
   const listener = createApp({
     config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now,
     metricsSource: options.clusterMetrics?.(metrics.registry),
@@ -118,7 +131,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       lifecycle.draining = true;
       updater.stop();
       if (!server.listening) {
-        await slot.close();
+        await Promise.all([slot.close(), challenger?.stop()]);
         logger.info('stopped');
         return true;
       }
@@ -145,17 +158,19 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       await closed;
       clearInterval(sweep);
       clearTimeout(timeout);
-      await slot.close();
+      await Promise.all([slot.close(), challenger?.stop()]);
       logger.info('stopped');
       return !timedOut;
     })());
 
   return {
-    listener, server, predictor, metrics, lifecycle, updater,
+    listener, server, predictor, metrics, lifecycle, updater, challenger, experiment,
     listen,
     async start({ listen: when = 'before-load' } = {}) {
       // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
       if (when === 'before-load') await listen();
+      // why not awaited: the challenger never holds up (or fails) the champion's start-up.
+      challenger?.start();
       const warning = modelUriWarning(uri);
       if (warning) logger.warn({ model_uri: uri.text }, warning);
       try {

@@ -4,6 +4,7 @@
  * rules and dashboards depend on them (README, "Metrics").
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createExperimentMetrics, type ExperimentMetrics } from './experiment-metrics.js';
 
 export type PredictionOutcome = 'success' | 'invalid' | 'error';
 
@@ -64,6 +65,8 @@ export interface Metrics {
   setInFlightSource(read: () => number): void;
   readonly microBatch: MicroBatchMetrics;
   readonly adaptiveBatch: AdaptiveBatchMetrics;
+  /** Champion/challenger (src/experiment/): created with the metrics, observed only when a challenger is set. */
+  readonly experiment: ExperimentMetrics;
 }
 
 export function createMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -186,6 +189,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     requestsShed,
     microBatch,
     adaptiveBatch,
+    experiment: createExperimentMetrics(registers),
     setInFlightSource(read) {
       readInFlight = read;
     },

@@ -96,7 +96,7 @@ export async function readAliases(modelDir: string): Promise<Record<string, stri
 }
 
 /** Replaces aliases.json atomically (write beside, then rename), keeping the other aliases. */
-async function setAlias(modelDir: string, alias: string, version: string): Promise<void> {
+export async function setAlias(modelDir: string, alias: string, version: string): Promise<void> {
   const aliases = { ...(await readAliases(modelDir)), [alias]: version };
   const sorted = Object.fromEntries(Object.entries(aliases).sort(([a], [b]) => a.localeCompare(b)));
   await writeFileAtomically(join(modelDir, 'aliases.json'), `${JSON.stringify(sorted, null, 2)}\n`);

@@ -25,6 +25,8 @@ describe('loadConfig', () => {
       MODEL_CACHE_DIR: join(tmpdir(), 'taxi-ride-duration-models'),
       MODEL_CACHE_KEEP: 3,
       MODEL_POLL_INTERVAL_S: 30,
+      CHALLENGER_MODE: 'shadow',
+      CHALLENGER_PERCENT: 10,
       MLFLOW: undefined,
       MAX_IN_FLIGHT: 256,
       HEADERS_TIMEOUT_MS: 10_000,
@@ -114,6 +116,11 @@ describe('loadConfig', () => {
     ['MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', '500', 'invalid configuration: MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="500": expected seconds from 0 to 120'],
     ['MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', '-1', 'invalid configuration: MLFLOW_HTTP_REQUEST_BACKOFF_JITTER="-1": expected seconds ≥ 0'],
     ['REQUEST_TIMEOUT_MS', '5000', 'invalid configuration: HEADERS_TIMEOUT_MS=10000: expected at most REQUEST_TIMEOUT_MS (5000)'],
+    ['CHALLENGER_URI', 'models:/taxi/0', 'invalid configuration: CHALLENGER_URI="models:/taxi/0": version "0" must be a positive integer'],
+    ['CHALLENGER_URI', 'models:/taxi/Staging', 'invalid configuration: CHALLENGER_URI="models:/taxi/Staging": the file registry (REGISTRY_URI=file:models) answers models:/<name>@<alias> and models:/<name>/<version> only; stages, latest, logged models and runs:/ need an MLflow registry'],
+    ['CHALLENGER_MODE', 'canary', 'invalid configuration: CHALLENGER_MODE="canary": expected shadow or split'],
+    ['CHALLENGER_PERCENT', '101', 'invalid configuration: CHALLENGER_PERCENT="101": expected a percentage from 0 to 100'],
+    ['CHALLENGER_PERCENT', 'half', 'invalid configuration: CHALLENGER_PERCENT="half": expected a percentage'],
   ])('When %s=%s, then one line names the variable and the rule', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new ConfigError(message));
   });

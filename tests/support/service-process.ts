@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { freePort, waitFor } from './ports.js';
 
@@ -110,4 +111,22 @@ export async function startService(env: Record<string, string> = {}, port?: numb
 /** Kills every process group still running; for afterAll/afterEach. */
 export async function killAll(services: Iterable<ServiceProcess>): Promise<void> {
   await Promise.all([...services].map((s) => s.kill9()));
+}
+
+/** One request on its own connection (agent: false: a cluster spreads such requests over its workers). */
+export function sendOnce(
+  port: number, method: string, path: string, body?: string, headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path, agent: false, headers: { ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
