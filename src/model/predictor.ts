@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ServiceError } from '../errors.js';
-import { isChallengerRide } from '../experiment/arm.js';
+import { isChallengerRide } from './arm.js';
 import type { ModelInputColumns } from '../features/model-contract.js';
 import { tripsToColumns, type RideId, type Trip } from '../features/trip-inputs.js';
 import type { Counter } from 'prom-client';
@@ -58,7 +58,7 @@ export type ChallengerMode = 'shadow' | 'split';
 export interface ChallengerDeps {
   slot: ModelSlot;
   mode: ChallengerMode;
-  /** split: the share of rides (0–100) it answers, by a stable hash of the ride id (experiment/arm.ts). */
+  /** split: the share of rides (0–100) it answers, by a stable hash of the ride id (model/arm.ts). */
   percent: number;
   /** Where a challenger failure is reported (it never reaches the caller). */
   onError?: (err: unknown, mode: ChallengerMode) => void;

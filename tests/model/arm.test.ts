@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { fmix32, fnv1a32, isChallengerRide, rideBucket } from '../../src/experiment/arm.js';
+import { fmix32, fnv1a32, isChallengerRide, rideBucket } from '../../src/model/arm.js';
 
 describe('ride arm hash', () => {
   test('When hashing, then FNV-1a 32 and fmix32 give their published values', () => {
