@@ -30,7 +30,7 @@ const milliseconds = z.coerce
 
 /**
  * MLflow's own client variables (same names, defaults and limits as MLflow's Python client, contract
- * §4.2); read only when REGISTRY_URI is http(s)://. Shared with the training CLI (loadMlflowOptions).
+ * docs/mlflow-rest-contract.md, "Credentials, timeouts and retries"); read only when REGISTRY_URI is http(s)://. Shared with the training CLI (loadMlflowOptions).
  */
 const MlflowSchema = z.object({
   /** The tracking server; REGISTRY_URI defaults to it. */

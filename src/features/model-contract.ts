@@ -1,5 +1,5 @@
 /**
- * The model contract shared by training and serving (see issue 2).
+ * The model contract shared by training and serving (docs/model.md).
  *
  * Every model takes raw trip fields as 1-D tensors with a dynamic batch dimension and returns
  * `duration` (float32 minutes). All learned featurization lives inside the ONNX graph, so this

@@ -1,7 +1,7 @@
 /**
  * Artifact calls: listing, downloading and uploading a directory of files, through the server's
- * artifact proxy (`/api/2.0/mlflow-artifacts/artifacts`, contract §2.3) or, for run artifacts in stores
- * the service cannot read itself, through the tracking server (artifacts/list + /get-artifact, §2.4–2.5).
+ * artifact proxy (`/api/2.0/mlflow-artifacts/artifacts`, docs/mlflow-rest-contract.md, "Downloading artifacts") or, for run artifacts in stores
+ * the service cannot read itself, through the tracking server (artifacts/list + /get-artifact, docs/mlflow-rest-contract.md, "Downloading artifacts").
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -44,7 +44,7 @@ export function createArtifactCalls(rest: MlflowRest) {
         do {
           const reply = await get(S.RunListReply, 'artifacts/list', { run_id: location.runId, path: dir || undefined, page_token: pageToken });
           for (const f of reply.files) {
-            // why: this API answers run-relative paths including the listed directory (contract §2.4).
+            // why: this API answers run-relative paths including the listed directory (docs/mlflow-rest-contract.md, "Downloading artifacts").
             const rel = location.path ? stripPrefix(f.path, location.path) : f.path;
             files.push({ ...f, path: joinArtifactPath(rel) });
           }
@@ -63,7 +63,7 @@ export function createArtifactCalls(rest: MlflowRest) {
       try {
         return await transport.download(target, destFile);
       } catch (err) {
-        // why: a missing file comes back as a 500 without JSON (contract §2.3), which looks like an outage
+        // why: a missing file comes back as a 500 without JSON (docs/mlflow-rest-contract.md, "Downloading artifacts"), which looks like an outage
         // and is retried like one; the message names the file either way.
         throw isRegistryError(err) ? withMessage(err, err.code, `cannot download artifact ${file}: ${err.message}`) : err;
       }
@@ -126,7 +126,7 @@ export function createArtifactCalls(rest: MlflowRest) {
 
 const PROXY = '/api/2.0/mlflow-artifacts/artifacts';
 
-/** mlflow-artifacts:[//host]/p and http(s)://…/mlflow-artifacts/artifacts/p → the proxy (contract §2.3). */
+/** mlflow-artifacts:[//host]/p and http(s)://…/mlflow-artifacts/artifacts/p → the proxy (docs/mlflow-rest-contract.md, "Downloading artifacts"). */
 function proxyLocation(tracking: URL, artifactUri: string): ArtifactLocation | undefined {
   if (artifactUri.startsWith('mlflow-artifacts:')) {
     const u = new URL(artifactUri);

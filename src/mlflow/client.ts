@@ -1,9 +1,9 @@
 /**
  * A REST client for MLflow's Model Registry, Tracking and proxied-artifact APIs (no Python). It speaks
- * the wire format of contract §0.3 (GET fields as query parameters, other methods as a JSON body,
+ * the wire format of docs/mlflow-rest-contract.md, "Base URL and wire format" (GET fields as query parameters, other methods as a JSON body,
  * DELETE included) and turns every failure into a RegistryError that names what was asked for.
  *
- * Read calls serve the model loader; write calls (§5) serve the training CLI's `--registry http(s)://`.
+ * Read calls serve the model loader; write calls (docs/mlflow-rest-contract.md, "Logging a run and registering a model") serve the training CLI's `--registry http(s)://`.
  */
 import { createArtifactCalls } from './artifacts.js';
 import { isRegistryError, notFoundAs, withMessage } from './errors.js';
@@ -37,7 +37,7 @@ export interface MlflowClientOptions {
   logger?: RegistryLogger;
 }
 
-/** MLflow's defaults (contract §4.2, MLflow ≥ 2.20: 7 retries); the MLFLOW_* variables are read in src/config.ts. */
+/** MLflow's defaults (docs/mlflow-rest-contract.md, "Credentials, timeouts and retries", MLflow ≥ 2.20: 7 retries); the MLFLOW_* variables are read in src/config.ts. */
 export const MLFLOW_HTTP_DEFAULTS = { timeoutMs: 120_000, maxRetries: 7, backoffFactor: 2, backoffJitter: 1 } as const;
 export type MlflowClient = ReturnType<typeof createMlflowClient>;
 
@@ -80,7 +80,7 @@ export function createMlflowClient(options: MlflowClientOptions) {
       try {
         return (await get(S.ModelVersionReply, 'registered-models/alias', { name, alias })).model_version;
       } catch (err) {
-        // why: MLflow answers an unset alias with 400 INVALID_PARAMETER_VALUE, not 404 (contract §1.3),
+        // why: MLflow answers an unset alias with 400 INVALID_PARAMETER_VALUE, not 404 (docs/mlflow-rest-contract.md, "Resolving a model URI"),
         // and does not check that the model exists; other 400s (an invalid alias name) stay `rejected`.
         if (isRegistryError(err) && ((err.code === 'not_found' && err.mlflowCode !== 'ENDPOINT_NOT_FOUND') || (err.mlflowCode === 'INVALID_PARAMETER_VALUE' && /not found/i.test(err.message)))) {
           throw withMessage(err, 'not_found', `alias "${alias}" of registered model "${name}" not found: the alias is not set or the model does not exist`);
@@ -99,7 +99,7 @@ export function createMlflowClient(options: MlflowClientOptions) {
 
     /**
      * Latest version per stage (all stages when `stages` is empty); [] when none. POST first, then GET
-     * when the server does not know the POST route, as MLflow's client does (contract §1.5).
+     * when the server does not know the POST route, as MLflow's client does (docs/mlflow-rest-contract.md, "Resolving a model URI").
      */
     async getLatestVersions(name: string, stages: string[] = []): Promise<S.ModelVersion[]> {
       try {

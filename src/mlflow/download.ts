@@ -1,6 +1,6 @@
 /**
  * From a model URI to an MLflow Model directory on local disk, following the contract's recommended
- * download procedure (§2.7): resolve the URI to a version (or a logged model, or a run), ask the server
+ * download procedure (docs/mlflow-rest-contract.md, "Downloading artifacts"): resolve the URI to a version (or a logged model, or a run), ask the server
  * where its files are stored, list that directory recursively and download every file (external ONNX
  * weights included), then check MLmodel has an onnx flavor. Files land in a sibling staging directory
  * that is renamed into place only when complete, so a failure never leaves a partial model behind.
@@ -104,7 +104,7 @@ async function pickVersion(uri: Extract<MlflowModelUri, { name: string }>, clien
   return versions.reduce((a, b) => (Number(b.version) > Number(a.version) ? b : a));
 }
 
-/** Turns a storage URI into a readable location (contract §2.7 step 3). */
+/** Turns a storage URI into a readable location (docs/mlflow-rest-contract.md, "Downloading artifacts"). */
 async function locate(client: MlflowClient, storageUri: string, runId: string | undefined, depth = 0): Promise<ArtifactLocation> {
   const proxied = client.artifactLocation(storageUri);
   if (proxied) return proxied;
@@ -117,7 +117,7 @@ async function locate(client: MlflowClient, storageUri: string, runId: string | 
     return locate(client, info.artifact_uri, info.source_run_id, depth + 1);
   }
   // why: for stores the service cannot read itself (s3:// without credentials here), the tracking
-  // server can list and stream a run's artifacts for us (artifacts/list + /get-artifact, §2.5).
+  // server can list and stream a run's artifacts for us (artifacts/list + /get-artifact, docs/mlflow-rest-contract.md, "Downloading artifacts").
   if (runId) {
     const run = await client.getRun(runId);
     const root = run.info.artifact_uri?.replace(/\/+$/, '');
@@ -134,7 +134,7 @@ async function locate(client: MlflowClient, storageUri: string, runId: string | 
 
 /**
  * runs:/<id>/<path>: the run's own artifacts (MLflow 2), or else the logged model of that run whose
- * name is <path> (MLflow 3 stores models outside the run, contract §2.6).
+ * name is <path> (MLflow 3 stores models outside the run, docs/mlflow-rest-contract.md, "Downloading artifacts").
  */
 async function locateRunModel(client: MlflowClient, runId: string, path: string) {
   const run = await client.getRun(runId);

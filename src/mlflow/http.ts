@@ -1,7 +1,7 @@
 /**
  * The HTTP layer under the MLflow client: credentials, per-request timeout, retries with exponential
  * backoff, and the translation of MLflow's replies (JSON envelope or not) into RegistryError. It mirrors
- * what MLflow's Python client does (contract §4) so a server that works with `mlflow` works with us.
+ * what MLflow's Python client does (docs/mlflow-rest-contract.md, "Credentials, timeouts and retries") so a server that works with `mlflow` works with us.
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -29,7 +29,7 @@ export interface TransportOptions {
   logger: RegistryLogger | undefined;
 }
 
-/** urllib3's status_forcelist in MLflow's retry policy (contract §4.3). */
+/** urllib3's status_forcelist in MLflow's retry policy (docs/mlflow-rest-contract.md, "Credentials, timeouts and retries"). */
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 /** urllib3's default cap on one backoff wait, also applied to Retry-After. */
 const MAX_BACKOFF_S = 120;
@@ -262,7 +262,7 @@ function textExcerpt(contentType: string, body: Buffer): string | undefined {
 
 function httpError(req: HttpRequest, where: string, status: number, contentType: string, body: Buffer, retries: number): RegistryError {
   const envelope = parseEnvelope(contentType, body);
-  // why: MLflow's Python client infers these codes for a non-JSON 404/500 (contract §0.4); callers
+  // why: MLflow's Python client infers these codes for a non-JSON 404/500 (docs/mlflow-rest-contract.md, "Errors"); callers
   // branch on ENDPOINT_NOT_FOUND (e.g. the POST→GET fallback of get-latest-versions).
   const mlflowCode = envelope?.error_code ?? (status === 404 ? 'ENDPOINT_NOT_FOUND' : status >= 500 ? 'INTERNAL_ERROR' : undefined);
   const said = envelope ? `${envelope.error_code}: ${envelope.message ?? ''}`.trim() : textExcerpt(contentType, body);

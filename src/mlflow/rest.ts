@@ -38,7 +38,7 @@ export function createMlflowRest(base: URL, transport: Transport): MlflowRest {
     const reply = await transport.send(req);
     const text = reply.body.toString('utf8').trim();
     let json: unknown = {};
-    // why: MLflow's client reads an empty 200 or the text "200 OK" as {} (contract §0.3).
+    // why: MLflow's client reads an empty 200 or the text "200 OK" as {} (docs/mlflow-rest-contract.md, "Base URL and wire format").
     if (text !== '' && text !== '200 OK') {
       try {
         json = JSON.parse(text);

@@ -1,5 +1,5 @@
 /**
- * The JSON shapes MLflow answers with (contract §1.7, §2, §5). MLflow leaves out unset fields and empty
+ * The JSON shapes MLflow answers with (docs/mlflow-rest-contract.md, "Resolving a model URI", docs/mlflow-rest-contract.md, "Downloading artifacts", docs/mlflow-rest-contract.md, "Logging a run and registering a model"). MLflow leaves out unset fields and empty
  * lists entirely, so every list defaults to [] and every optional string to undefined; a field we do
  * not use is not declared, so a newer server adding fields does not break us.
  */
@@ -22,7 +22,7 @@ export const ModelVersion = z.object({
   status_message: z.string().optional(),
   tags: z.array(Tag).default([]),
   aliases: z.array(z.string()).default([]),
-  // why: declared in the proto but not filled in by OSS MLflow 3.6 (contract §8.1); used when present.
+  // why: declared in the proto but not filled in by OSS MLflow 3.6 (docs/mlflow-rest-contract.md, "Open points"); used when present.
   model_id: z.string().optional(),
 });
 export type ModelVersion = z.infer<typeof ModelVersion>;

@@ -1,5 +1,5 @@
 /**
- * Tracking and registration calls (contract §5.1), for the training CLI's `--registry http(s)://`:
+ * Tracking and registration calls (docs/mlflow-rest-contract.md, "Logging a run and registering a model"), for the training CLI's `--registry http(s)://`:
  * experiment, run, log-batch, finish, registered model, model version and alias.
  */
 import { z } from 'zod';

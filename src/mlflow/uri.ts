@@ -1,6 +1,6 @@
 /**
  * Parsing of the model URIs that point at a remote MLflow server, following MLflow's own grammar
- * (mlflow/store/artifact/utils/models.py `_parse_model_uri`, contract §1.1):
+ * (mlflow/store/artifact/utils/models.py `_parse_model_uri`, docs/mlflow-rest-contract.md, "Resolving a model URI"):
  *   models:/<name>@<alias>        alias (split at the last '@'); `@latest` is treated as /latest
  *   models:/<name>/<version>      all digits
  *   models:/<name>/latest         latest version in any stage (deprecated with stages)
@@ -68,7 +68,7 @@ function parseModels(text: string): MlflowModelUri {
     if (!name || !alias) throw bad('expected <name>@<alias>');
     if (alias.toLowerCase() === 'latest') {
       // why: the server answers @latest with the first per-stage latest version, not the highest
-      // version number (contract §1.2), so it is resolved like /latest.
+      // version number (docs/mlflow-rest-contract.md, "Resolving a model URI"), so it is resolved like /latest.
       return { kind: 'latest', name, text, warning: `${text}: "latest" is resolved as the highest version number; ${STAGES_DEPRECATED}` };
     }
     return { kind: 'alias', name, alias, text };

@@ -41,7 +41,7 @@ const PAIR_COLUMNS = ['pair_encoding', 'pair_trip_count', 'pair_mean_distance', 
  * depends on the clock or on map iteration order, so the same model gives the same bytes.
  *
  * why this shape: onnxruntime pays about a microsecond per node per run, whatever the batch size, and the
- * service runs one trip at a time (issue 5). Every learned per-zone and per-pair value (encodings, counts,
+ * service runs one trip at a time (docs/performance.md). Every learned per-zone and per-pair value (encodings, counts,
  * centroids, centroid distance) is therefore precomputed by the featurizer itself into three dense tables
  * read with one Gather each: 16 nodes for the time-aware model instead of 37 with one LabelEncoder per feature.
  */

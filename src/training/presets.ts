@@ -14,7 +14,7 @@ const FEATURIZER_DEFAULTS: FeaturizerParams = { smoothingZone: 20, smoothingPair
  * Parameter presets, chosen on Jan → Feb 2021 (holdout never read); see README "The model".
  *
  * `serving` (the default): a few dozen large trees. A prediction walks every tree, and past a few hundred
- * kB the nodes no longer stay in the CPU caches, so cost grows with the total node count (issue 5):
+ * kB the nodes no longer stay in the CPU caches, so cost grows with the total node count (docs/performance.md):
  * 43 trees of up to 127 leaves run 1,000 trips ~18× faster than `accurate` for +0.13 min of February RMSE.
  * `accurate`: many small trees at a low learning rate: the lowest RMSE found, at ~750 trees.
  */

@@ -18,7 +18,7 @@ const get = async (path: string, init?: RequestInit) => {
 };
 
 describe('fake MLflow follows mlflow-rest-contract.md', () => {
-  test('§1.3: an alias reply has exactly the documented keys; version is a string, timestamps numbers', async () => {
+  test('resolving: an alias reply has exactly the documented keys; version is a string, timestamps numbers', async () => {
     const run = fake.createRun({ runId: '6dd459b11b4e48dc862f4e1019d166f6' });
     fake.createVersion({ name: 'nyc-taxi-duration', source: `${run.artifact_uri}/model`, runId: run.run_id, tags: { validation_status: 'passed' }, aliases: ['champion'] });
 
@@ -32,7 +32,7 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     expect(typeof mv.creation_timestamp).toBe('number');
   });
 
-  test('§1.3: an unset alias is 400 INVALID_PARAMETER_VALUE with the documented message; a missing parameter too', async () => {
+  test('resolving: an unset alias is 400 INVALID_PARAMETER_VALUE with the documented message; a missing parameter too', async () => {
     const unset = await get('/api/2.0/mlflow/registered-models/alias?name=nyc-taxi-duration&alias=champion');
     const missing = await get('/api/2.0/mlflow/registered-models/alias?name=nyc-taxi-duration');
 
@@ -43,7 +43,7 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     }]);
   });
 
-  test('§1.4: an unknown version is 404 RESOURCE_DOES_NOT_EXIST; a non-integer version is 400', async () => {
+  test('resolving: an unknown version is 404 RESOURCE_DOES_NOT_EXIST; a non-integer version is 400', async () => {
     fake.createVersion({ name: 'nyc-taxi-duration', source: 'mlflow-artifacts:/0/r/artifacts/model' });
 
     expect((await get('/api/2.0/mlflow/model-versions/get?name=nyc-taxi-duration&version=42')).json()).toEqual({
@@ -54,7 +54,7 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     });
   });
 
-  test('§1.5: no version in the stage is {}; an unknown stage is 400; an unknown model 404', async () => {
+  test('resolving: no version in the stage is {}; an unknown stage is 400; an unknown model 404', async () => {
     fake.createVersion({ name: 'm', source: 'mlflow-artifacts:/0/r/artifacts/model' });
 
     expect((await get('/api/2.0/mlflow/registered-models/get-latest-versions?name=m&stages=Production')).text).toBe('{}');
@@ -64,7 +64,7 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     expect((await get('/api/2.0/mlflow/registered-models/get-latest-versions?name=x')).status).toBe(404);
   });
 
-  test('§0.3: DELETE reads its parameters from the JSON body, not the query string', async () => {
+  test('wire format: DELETE reads its parameters from the JSON body, not the query string', async () => {
     fake.createVersion({ name: 'm', source: 'mlflow-artifacts:/0/r/artifacts/model', aliases: ['champion'] });
 
     const viaQuery = await get('/api/2.0/mlflow/registered-models/alias?name=m&alias=champion', { method: 'DELETE' });
@@ -77,7 +77,7 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     expect(fake.model('m')?.aliases.size).toBe(0);
   });
 
-  test('§0.4: unknown routes are HTML 404; basic-auth 401 is text with WWW-Authenticate; 403 is text', async () => {
+  test('wire format: unknown routes are HTML 404; basic-auth 401 is text with WWW-Authenticate; 403 is text', async () => {
     const unknown = await get('/api/2.0/mlflow/nope');
     fake.requireAuth({ username: 'u', password: 'p' });
     const noAuth = await get('/api/2.0/mlflow/registered-models/alias?name=m&alias=a');
@@ -91,7 +91,7 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     expect([denied.status, denied.type, denied.text]).toEqual([403, 'text/plain; charset=utf-8', 'Permission denied']);
   });
 
-  test('§2.3: the proxy lists basenames (directories without file_size) and serves files as attachments', async () => {
+  test('artifacts: the proxy lists basenames (directories without file_size) and serves files as attachments', async () => {
     fake.putArtifacts('mlflow-artifacts:/', { 'a.txt': '1', 'dir/b.txt': '2' });
 
     const root = await get('/api/2.0/mlflow-artifacts/artifacts');
@@ -105,7 +105,7 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     expect([file.text, file.headers.get('content-disposition'), file.headers.get('x-content-type-options')]).toEqual(['2', 'attachment; filename=b.txt', 'nosniff']);
   });
 
-  test('§2.4: artifacts/list answers run-relative paths including the listed directory', async () => {
+  test('artifacts: artifacts/list answers run-relative paths including the listed directory', async () => {
     const run = fake.createRun();
     fake.putArtifacts(run.artifact_uri, { 'a.txt': '1', 'dir/b.txt': '2' });
 
@@ -114,7 +114,7 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     expect(r.json()).toEqual({ root_uri: run.artifact_uri, files: [{ path: 'dir/b.txt', is_dir: false, file_size: 1 }] });
   });
 
-  test('§2.1/§2.6: an MLflow 3 version downloads from the logged model location; an MLflow 2 server has no logged-models route', async () => {
+  test('docs/mlflow-rest-contract.md/docs/mlflow-rest-contract.md: an MLflow 3 version downloads from the logged model location; an MLflow 2 server has no logged-models route', async () => {
     const lm = fake.createLoggedModel({ name: 'model' });
     fake.createVersion({ name: 'm', source: `models:/${lm.model_id}` });
     const mlflow2 = await startFakeMlflow({ major: 2 });
@@ -129,7 +129,7 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     expect([old.status, old.headers.get('content-type')]).toEqual([404, 'text/html; charset=utf-8']);
   });
 
-  test('§5.1: creating an existing registered model is 400 RESOURCE_ALREADY_EXISTS; POST without Content-Type is 400', async () => {
+  test('logging: creating an existing registered model is 400 RESOURCE_ALREADY_EXISTS; POST without Content-Type is 400', async () => {
     const body = JSON.stringify({ name: 'm' });
     const first = await get('/api/2.0/mlflow/registered-models/create', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
     const again = await get('/api/2.0/mlflow/registered-models/create', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });

@@ -7,7 +7,7 @@ import { startFakeMlflow, type FakeMlflow, type FakeMlflowOptions } from '../fix
 
 export const MODEL = 'nyc-taxi-duration';
 
-/** An MLmodel file as mlflow.onnx.save_model writes it (contract §3.2), keys sorted. */
+/** An MLmodel file as mlflow.onnx.save_model writes it (docs/mlflow-rest-contract.md, "The MLmodel file"), keys sorted. */
 export function onnxMlmodel(overrides: { modelId?: string; runId?: string; data?: string } = {}): string {
   return [
     `artifact_path: ${overrides.modelId ? `mlflow-artifacts:/1/models/${overrides.modelId}/artifacts` : 'model'}`,
@@ -39,7 +39,7 @@ export function onnxMlmodel(overrides: { modelId?: string; runId?: string; data?
   ].join('\n');
 }
 
-/** The Zoomcamp model: an sklearn pickle, no onnx flavor (contract §7). */
+/** The Zoomcamp model: an sklearn pickle, no onnx flavor (docs/mlflow-rest-contract.md, "Sources"). */
 export const SKLEARN_MLMODEL = [
   'artifact_path: model',
   'flavors:',
@@ -70,7 +70,7 @@ export function modelFiles(options: { mlmodel?: string; externalData?: boolean }
     'python_env.yaml': Buffer.from('python: 3.11.11\n'),
     'requirements.txt': Buffer.from('mlflow==3.6.0\nonnx==1.17.0\n'),
   };
-  // why: onnx moves initializers ≥ 1 KiB into one <uuid>.data side file beside model.onnx (contract §3.3).
+  // why: onnx moves initializers ≥ 1 KiB into one <uuid>.data side file beside model.onnx (docs/mlflow-rest-contract.md, "The MLmodel file").
   if (options.externalData) files['2f1c9d3e-0b7a-11f0-9c2e-0242ac120002.data'] = randomBytes(64 * 1024);
   return files;
 }
