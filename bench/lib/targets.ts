@@ -7,6 +7,10 @@ export interface Target {
   description: string;
   /** Whether it serves the service's batch form ({"trips": [...]}) and /readyz. */
   isService: boolean;
+  /** Whether to run the 100,000-request memory soak on it. */
+  soak?: boolean;
+  /** Not part of a complete run: runs only when BENCH_TARGETS names it. */
+  optional?: boolean;
   command: string;
   args: string[];
   env?: Record<string, string>;
@@ -26,9 +30,6 @@ function hasCommand(name: string): boolean {
   }
 }
 
-/** Micro-batching settings of the `+ micro-batching` targets. */
-const MICRO_BATCHING = { MICROBATCH_MAX_SIZE: '64', MICROBATCH_MAX_DELAY_US: '0' };
-
 /** `npm start`'s node arguments (V8 flags, then the entry point): the bench runs the service as users do. */
 function startArgs(): string[] {
   const start: string = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts.start;
@@ -37,25 +38,36 @@ function startArgs(): string[] {
   return args;
 }
 
-function serviceTarget(workers: number, microBatching = false): Target {
+/**
+ * The service as `npm start` runs it. `batching` is only named when it differs from the default
+ * (adaptive), so the default targets keep their names across runs and compare with earlier results.
+ */
+function serviceTarget(workers: number, options: { batching?: 'off' | 'delay'; soak: boolean }): Target {
+  const env: Record<string, string> = { WORKERS: String(workers), HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0' };
+  if (options.batching) env.BATCHING = options.batching;
+  if (options.batching === 'delay') Object.assign(env, { MICROBATCH_MAX_SIZE: '64', MICROBATCH_MAX_DELAY_US: '0' });
+  const settings = Object.entries(env)
+    .filter(([k]) => k !== 'HOST' && k !== 'SHUTDOWN_DRAIN_MS' && k !== 'WORKERS')
+    .map(([k, v]) => `${k}=${v}`);
   return {
-    name: `service (WORKERS=${workers}${microBatching ? ', micro-batching' : ''})`,
-    description:
-      `this service, node ${startArgs().join(' ')} (npm start), ${workers} worker(s), LOG_LEVEL=info` +
-      (microBatching ? `, MICROBATCH_MAX_SIZE=${MICRO_BATCHING.MICROBATCH_MAX_SIZE} MICROBATCH_MAX_DELAY_US=${MICRO_BATCHING.MICROBATCH_MAX_DELAY_US}` : ', default settings'),
+    name: `service (WORKERS=${workers}${options.batching ? `, BATCHING=${options.batching}` : ''})`,
+    description: `this service, node ${startArgs().join(' ')} (npm start), ${workers} worker(s), ${settings.length > 0 ? settings.join(' ') : 'default settings (BATCHING=adaptive)'}`,
     isService: true,
+    soak: options.soak,
+    optional: options.batching === 'delay',
     command: process.execPath,
     args: startArgs(),
-    env: { WORKERS: String(workers), HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0', ...(microBatching ? MICRO_BATCHING : {}) },
+    env,
     unavailable: () => (existsSync(path.join(repoRoot, 'dist/server.js')) ? undefined : 'dist/server.js missing: run npm run build'),
   };
 }
 
+/** Every target of a complete run, in order; `optional` ones run only when BENCH_TARGETS names them. */
 export const TARGETS: Target[] = [
-  serviceTarget(1),
-  serviceTarget(1, true),
-  serviceTarget(2),
-  serviceTarget(2, true),
+  serviceTarget(1, { soak: true }),
+  serviceTarget(1, { batching: 'off', soak: false }),
+  serviceTarget(2, { soak: true }),
+  serviceTarget(1, { batching: 'delay', soak: false }),
   {
     name: 'bare Express 5',
     description: 'express() + express.json() + res.json(constant), default settings: the framework limit',
