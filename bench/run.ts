@@ -24,7 +24,7 @@ import path from 'node:path';
 import { runFixedCount } from './lib/fixed-count.js';
 import { percentile, runOpenLoop } from './lib/open-loop.js';
 import { treeStats } from './lib/process-stats.js';
-import { startTarget, stopTarget, TARGETS, type Target, waitUntilReady } from './lib/targets.js';
+import { freePort, startTarget, stopTarget, TARGETS, type Target, waitUntilReady } from './lib/targets.js';
 import { runClosedLoop } from './lib/wrk.js';
 import {
   type BenchReport,
@@ -44,7 +44,6 @@ const OPEN_LOOP_RATES = [500, 1000, 2000];
 const BATCH_SIZES = [100, 1000];
 const SOAK_REQUESTS = 100_000;
 const SOAK_CHUNK = 10_000;
-const FIRST_PORT = 19_696;
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const resultsDir = path.join(repoRoot, 'bench/results');
@@ -185,7 +184,7 @@ function previousReport(): BenchReport | undefined {
 
 async function startAll(targets: Target[], reports: TargetReport[]): Promise<Running[]> {
   const running: Running[] = [];
-  for (const [i, target] of targets.entries()) {
+  for (const target of targets) {
     const report: TargetReport = { name: target.name, description: target.description };
     reports.push(report);
     const reason = target.unavailable();
@@ -195,13 +194,13 @@ async function startAll(targets: Target[], reports: TargetReport[]): Promise<Run
       continue;
     }
     console.log(`-- ${target.name}: ${target.description}`);
-    const port = FIRST_PORT + i;
+    const port = await freePort();
     const spawnedAt = performance.now();
     const child = startTarget(target, port);
     let stderr = '';
     child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
     try {
-      report.readyMs = await waitUntilReady(target, port, spawnedAt, singleBody);
+      report.readyMs = await waitUntilReady(target, child, port, spawnedAt, singleBody);
       running.push({ target, report, child, port, stderr: () => stderr });
     } catch (error) {
       report.failed = (error as Error).message;
@@ -238,7 +237,10 @@ async function main(): Promise<void> {
         const order = alive.map((_, k) => alive[(k + round) % alive.length]);
         for (const r of order) {
           try {
-            rounds.get(r)!.push(await scenario.measure(r));
+            const row = await scenario.measure(r);
+            // why: a row counts only if the target itself was there the whole step to answer it.
+            if (r.child.exitCode !== null || r.child.signalCode !== null) throw new Error(`exited (${r.child.exitCode ?? r.child.signalCode})`);
+            rounds.get(r)!.push(row);
           } catch (error) {
             r.report.failed = `${scenario.name}: ${(error as Error).message}`;
             console.log(`!! ${r.target.name} failed in ${scenario.name}: ${(error as Error).message}\n${r.stderr()}`);

@@ -44,6 +44,8 @@ export interface OpenLoopSummary {
   latenciesMs: Float64Array;
   /** How late the client wrote each request after its scheduled time, ms, sorted ascending. */
   sendLagMs: Float64Array;
+  /** CPU the client used during the step (user + system, ms): what it took from the server's cores. */
+  clientCpuMs: number;
 }
 
 /** Enough sockets that the pool is not what limits the rate: 25 ms worth of arrivals, at least 16. */
@@ -168,6 +170,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopSummar
   for (let i = 0; i < poolSize; i++) free.push(open());
   await Promise.all(free.map((c) => new Promise<void>((resolve, reject) => c.socket.once('connect', resolve).once('error', reject))));
 
+  const cpuBefore = process.cpuUsage();
   start = performance.now() + 5;
   const dispatchDue = () => {
     const now = performance.now();
@@ -183,8 +186,17 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopSummar
     if (sent < total) setTimeout(dispatchDue, Math.max(0, start + sent * intervalMs - performance.now()));
   };
   setTimeout(dispatchDue, 5);
+  // why: a wedged target must not hang the whole bench; what is unanswered by then counts as failed,
+  // with its latency up to that moment.
+  const giveUp = setTimeout(() => {
+    for (const c of all) if (c.index >= 0) complete(c.index, false);
+    for (const index of backlog.splice(0)) complete(index, false);
+    while (sent < total) complete(sent++, false);
+  }, (durationS * 3 + 30) * 1000);
   await done;
+  clearTimeout(giveUp);
   const elapsedS = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   for (const c of all) (c.dead = true), c.socket.destroy();
   latencies.sort();
   lags.sort();
@@ -199,5 +211,6 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopSummar
     waitedForSocket,
     latenciesMs: latencies,
     sendLagMs: lags,
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
   };
 }

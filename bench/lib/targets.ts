@@ -2,6 +2,10 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
+// why a kernel-given port: other people's servers share this machine; with a fixed port, a target that
+// failed to bind would leave the bench measuring whoever holds the port.
+export { freePort } from '../../tests/support/ports.js';
+
 export interface Target {
   name: string;
   description: string;
@@ -112,10 +116,14 @@ export function startTarget(target: Target, port: number): ChildProcess {
   });
 }
 
-/** Polls until the target answers: /readyz for the service, a prediction for the others. Returns ms since spawn. */
-export async function waitUntilReady(target: Target, port: number, spawnedAt: number, body: string): Promise<number> {
+/**
+ * Polls until the target answers: /readyz for the service, a prediction for the others. Returns ms since
+ * spawn; throws when the process exits first (so an answer can only come from the target itself).
+ */
+export async function waitUntilReady(target: Target, child: ChildProcess, port: number, spawnedAt: number, body: string): Promise<number> {
   const deadline = spawnedAt + 30_000;
   while (performance.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${target.name} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
     try {
       const res = target.isService
         ? await fetch(`http://127.0.0.1:${port}/readyz`)
