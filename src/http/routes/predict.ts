@@ -23,11 +23,11 @@ export function minutes(value: number): number {
 
 /**
  * `String(minutes(value))`, the JSON text of the rounded value, built from the integer number of
- * thousandths. why: V8's shortest double-to-string costs 2–3× this, three times per trip, which was
- * about a tenth of a 1,000-trip request's server time (docs/performance.md). The text is the same:
- * a decimal with at most 15 significant digits is the shortest one naming its double, and
- * `k / 1000` is that double (division rounds correctly); tests/http/predict-format.test.ts holds
- * the two equal.
+ * thousandths. why: V8's shortest double-to-string costs 2–3× this, three times per trip;
+ * writing the predictions was about a tenth of the CPU of 1,000-trip requests (docs/performance.md).
+ * The text is the same: a decimal with at most 15 significant digits is the shortest one naming its
+ * double, and `k / 1000` is that double (division rounds correctly);
+ * tests/http/routes/predict-fields.test.ts holds the two equal.
  */
 export function minutesJson(value: number): string {
   const k = Math.round(value * 1000);
