@@ -23,8 +23,8 @@ import type { LoadedModel } from './model/onnx-model.js';
 import { createPredictor, type Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
-import { modelUriWarning, parseModelUri } from './registry/model-uri.js';
-import { selectModelSource } from './registry/select-source.js';
+import { createModelSource } from './registry/create-source.js';
+import { modelUriWarning } from './registry/model-uri.js';
 
 export interface ServiceOptions {
   /** Where relative registry paths (file:models) are resolved. */
@@ -82,8 +82,8 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
   const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
   const prepare = batchingFor(config, metrics);
-  const uri = parseModelUri(config.MODEL_URI);
-  const source = selectModelSource(uri, config, { cwd: options.cwd, logger });
+  const uri = config.MODEL_URI;
+  const source = createModelSource(config, { cwd: options.cwd, logger });
   const updater = createModelUpdater({
     source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare, retryMs: options.retryMs,
   });
@@ -157,7 +157,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
       if (when === 'before-load') await listen();
       const warning = modelUriWarning(uri);
-      if (warning) logger.warn({ model_uri: config.MODEL_URI }, warning);
+      if (warning) logger.warn({ model_uri: uri.text }, warning);
       try {
         // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
         await updater.start();

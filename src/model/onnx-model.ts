@@ -13,7 +13,8 @@ import {
   type InputSpec,
   type ModelInputColumns,
 } from '../features/model-contract.js';
-import type { ModelDirectory, ResolvedModel } from '../registry/model-source.js';
+import type { ModelDirectory } from '../registry/model-directory.js';
+import type { ResolvedModel } from '../registry/model-source.js';
 
 export interface ModelInfo {
   readonly name: string;
@@ -29,8 +30,10 @@ export interface ModelInfo {
   /** training.json, when the model directory has one. */
   readonly training: Record<string, unknown> | undefined;
   readonly loadedAt: Date;
-  /** True when served from the cache because the registry could not be reached (issue 4). */
+  /** True when this is not what MODEL_URI names now but the newest version that loaded before (docs/registries.md). */
   readonly stale?: boolean;
+  /** Why the stale version serves (GET /model's stale_reason). */
+  readonly staleReason?: string;
 }
 
 /**
@@ -153,6 +156,7 @@ export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDir
       training: directory.training,
       loadedAt: new Date(),
       stale: resolved.stale === true,
+      ...(resolved.stale && resolved.staleReason ? { staleReason: resolved.staleReason } : {}),
     };
     return { info, run, release: () => session.release() };
   } catch (err) {

@@ -99,7 +99,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
   });
   const modelInfo = new Gauge({
     name: 'model_info',
-    help: 'The model being served: 1 for its name, version and alias; the stale label is true while it is the cached copy of a registry that could not be reached.',
+    help: 'The model being served: 1 for its name, version and alias; the stale label is true while it is not what MODEL_URI names but the newest cached version that loaded before (registry unreachable, or the named version cannot load).',
     labelNames: ['name', 'version', 'alias', 'stale'] as const,
     // why: with WORKERS > 1 the primary aggregates all workers; each worker's 1 must stay 1, not add up.
     aggregator: 'max',

@@ -2,8 +2,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FeatureSet } from '../features/model-contract.js';
-import { mlflowClientOptionsFromEnv } from '../registry/mlflow-client.js';
-import { isRegistryError } from '../registry/mlflow-errors.js';
+import { loadMlflowOptions } from '../config.js';
+import { isRegistryError } from '../mlflow/errors.js';
 import { TrainingError } from './errors.js';
 import { PRESETS, type Preset } from './presets.js';
 import type { SplitMetrics } from './trained-model.js';
@@ -53,7 +53,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
   if (/^https?:\/\//.test(values.registry)) {
     // why: credentials, timeout and retries come from MLflow's own variables (MLFLOW_TRACKING_TOKEN, …).
     try {
-      mlflow = mlflowClientOptionsFromEnv({ ...process.env, MLFLOW_TRACKING_URI: values.registry });
+      mlflow = loadMlflowOptions(process.env, values.registry);
     } catch (error) {
       throw new TrainingError((error as Error).message);
     }

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse } from 'yaml';
 import { INTERVAL_OUTPUTS, OUTPUT_NAME, type FeatureSet } from '../features/model-contract.js';
+import { readMlmodel } from '../mlflow/mlmodel.js';
 import { parseModelUri } from '../registry/model-uri.js';
 import { TrainingError } from './errors.js';
 import { errorMetrics } from './error-metrics.js';
@@ -47,11 +47,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (!values.model || !values.data?.length) throw new TrainingError(`--model and --data are required\n${USAGE}`);
     const dir = await resolveModelDir(values.model, values.registry);
-    const mlmodel = parse(await readFile(join(dir, 'MLmodel'), 'utf8').catch(() => {
-      throw new TrainingError(`${dir} is not a model directory (no MLmodel)`);
-    })) as { flavors?: { onnx?: { data?: string } }; metadata?: { feature_set?: FeatureSet } };
-    const onnx = await readFile(join(dir, mlmodel.flavors?.onnx?.data ?? 'model.onnx'));
-    const featureSet = mlmodel.metadata?.feature_set ?? 'time';
+    const mlmodel = await readMlmodel(dir).catch((error: unknown) => {
+      throw new TrainingError((error as Error).message);
+    });
+    const onnx = await readFile(mlmodel.onnxFile);
+    const featureSet = (mlmodel.metadata?.feature_set as FeatureSet | undefined) ?? 'time';
     const seenPairs = await trainingPairs(dir);
     for (const source of values.data) {
       const file = await loadSourceFile(source);

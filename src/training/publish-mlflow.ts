@@ -8,8 +8,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureSet } from '../features/model-contract.js';
-import type { MlflowClient } from '../registry/mlflow-client.js';
-import { RegistryError } from '../registry/mlflow-errors.js';
+import type { MlflowClient } from '../mlflow/client.js';
+import { RegistryError } from '../mlflow/errors.js';
 import { writeModelFiles } from './registry-writer.js';
 import type { ZoneTable } from '../features/zones.js';
 

@@ -11,7 +11,7 @@ import { INTERVAL_OUTPUTS, OUTPUT_NAME } from '../features/model-contract.js';
 import { DEFAULT_PARAMS, type ModelParams } from './presets.js';
 import { evaluate, fitModel, predict, unseenPairMask, type SplitMetrics, type TrainedModel } from './trained-model.js';
 import type { Progress } from './progress.js';
-import { createMlflowClient, type MlflowClientOptions } from '../registry/mlflow-client.js';
+import { createMlflowClient, type MlflowClientOptions } from '../mlflow/client.js';
 import { publishToMlflow } from './publish-mlflow.js';
 import { parseRegistryUri, publishModel } from './registry-writer.js';
 import { dataRecord, referenceHistograms, trainingRecord, type DataRecord } from './training-record.js';

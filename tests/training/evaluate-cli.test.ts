@@ -29,7 +29,7 @@ describe('npm run evaluate', () => {
     [['--bogus'], /error: Unknown option '--bogus'/],
     [['--model', 'models:/taxi-ride-duration@nosuchalias', '--data', 'x.parquet'], /no alias nosuchalias in .*aliases\.json/],
     [['--model', 'models:/bad name/1', '--data', 'x.parquet'], /error: .*model name/],
-    [['--model', 'models:/taxi-ride-duration/99', '--data', 'x.parquet'], /is not a model directory/],
+    [['--model', 'models:/taxi-ride-duration/99', '--data', 'x.parquet'], /not an MLflow Model directory/],
   ])('When given %j, then it fails with one clear line', async (args, message) => {
     const result = await evaluate(args);
 
