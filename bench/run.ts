@@ -285,7 +285,9 @@ async function main(): Promise<void> {
     return lines;
   });
   for (const r of rows) {
-    if (r.rounds) notes.push(`${r.target}, ${r.scenario}: rounds ${r.rounds.map((v) => fmt(v, r.scenario.startsWith('open') ? 3 : 0)).join(', ')}`);
+    const lag = r.sendLagP99Ms != null ? `; the client's own send lag p99 ${fmt(r.sendLagP99Ms, 3)} ms` : '';
+    if (r.rounds) notes.push(`${r.target}, ${r.scenario}: rounds ${r.rounds.map((v) => fmt(v, r.scenario.startsWith('open') ? 3 : 0)).join(', ')}${lag}`);
+    else if (lag) notes.push(`${r.target}, ${r.scenario}${lag}`);
   }
   const complete = !only && targetReports.every((t) => !t.skipped && !t.failed);
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
