@@ -15,7 +15,8 @@
  * and stores the changes against the previous committed latest.json.
  *
  * BENCH_DURATION_S (default 3) sets the length of each measured step, BENCH_ROUNDS (default 3) how
- * many times each step runs; BENCH_TARGETS filters targets by name.
+ * many times each step runs; BENCH_TARGETS filters targets by name. A machine already busy at the start
+ * (1-minute load average above BUSY_LOAD) makes the run partial too, unless BENCH_ALLOW_BUSY=1.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,6 +45,8 @@ const OPEN_LOOP_RATES = [500, 1000, 2000];
 const BATCH_SIZES = [100, 1000];
 const SOAK_REQUESTS = 100_000;
 const SOAK_CHUNK = 10_000;
+/** On 2 cores, a 1-minute load average above this means someone else's work is in every figure. */
+const BUSY_LOAD = 1.5;
 
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const resultsDir = path.join(repoRoot, 'bench/results');
@@ -219,6 +222,9 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const runStarted = performance.now();
+  const loadAtStart = os.loadavg()[0];
+  const busy = loadAtStart > BUSY_LOAD && process.env.BENCH_ALLOW_BUSY !== '1';
+  if (busy) console.log(`!! load average ${loadAtStart.toFixed(2)} > ${BUSY_LOAD}: the machine is busy; this run will be partial (BENCH_ALLOW_BUSY=1 to override)`);
   const only = process.env.BENCH_TARGETS?.toLowerCase();
   const chosen = TARGETS.filter((t) =>
     only ? only.split(',').some((f) => t.name.toLowerCase().includes(f.trim())) : !t.optional,
@@ -289,12 +295,12 @@ async function main(): Promise<void> {
     if (r.rounds) notes.push(`${r.target}, ${r.scenario}: rounds ${r.rounds.map((v) => fmt(v, r.scenario.startsWith('open') ? 3 : 0)).join(', ')}${lag}`);
     else if (lag) notes.push(`${r.target}, ${r.scenario}${lag}`);
   }
-  const complete = !only && targetReports.every((t) => !t.skipped && !t.failed);
+  const complete = !only && !busy && targetReports.every((t) => !t.skipped && !t.failed);
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
   const before = previousReport();
   const report: BenchReport = {
     date: new Date().toISOString(),
-    machine: `${machine}; load average at the end ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    machine: `${machine}; 1-minute load average ${loadAtStart.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end`,
     durationPerStepS: DURATION_S,
     roundsPerStep: ROUNDS,
     totalRunS: Math.round((performance.now() - runStarted) / 1000),
@@ -317,7 +323,7 @@ async function main(): Promise<void> {
     console.log(`\nwrote bench/results/latest.json (and bench-${stamp}.json) in ${report.totalRunS} s; npm run docs:perf puts it in docs/performance.md`);
   } else {
     writeFileSync(path.join(resultsDir, `partial-${stamp}.json`), json);
-    const why = only ? 'BENCH_TARGETS was set' : 'a target was skipped or failed';
+    const why = only ? 'BENCH_TARGETS was set' : busy ? `the machine was busy at the start (load ${loadAtStart.toFixed(2)})` : 'a target was skipped or failed';
     console.log(`\npartial run (${why}): wrote bench/results/partial-${stamp}.json in ${report.totalRunS} s; latest.json unchanged`);
   }
 }
