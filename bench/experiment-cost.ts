@@ -18,8 +18,8 @@ const PORT = 19_697;
 const body = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 4.2 });
 const models = { MODEL_URI: 'models:/taxi-ride-duration/3', LOG_LEVEL: 'warn' };
 const variants = {
-  off: serviceTarget(1, false, { label: 'no challenger', env: models }),
-  shadow: serviceTarget(1, false, { label: 'shadow challenger', env: { ...models, CHALLENGER_URI: 'models:/taxi-ride-duration/1', CHALLENGER_MODE: 'shadow' } }),
+  off: serviceTarget(1, { soak: false, variant: { label: 'no challenger', env: models } }),
+  shadow: serviceTarget(1, { soak: false, variant: { label: 'shadow challenger', env: { ...models, CHALLENGER_URI: 'models:/taxi-ride-duration/1', CHALLENGER_MODE: 'shadow' } } }),
 };
 type Variant = keyof typeof variants;
 const results: Record<Variant, { rps: number; p99: number; p50: number; errors: number }[]> = { off: [], shadow: [] };
@@ -28,7 +28,7 @@ async function round(variant: Variant): Promise<void> {
   const target = variants[variant];
   const child = startTarget(target, PORT);
   try {
-    await waitUntilReady(target, PORT, performance.now(), body);
+    await waitUntilReady(target, child, PORT, performance.now(), body);
     if (variant === 'shadow') {
       for (;;) {
         const e = (await (await fetch(`http://127.0.0.1:${PORT}/experiment`)).json()) as { challenger_loaded?: boolean };

@@ -24,6 +24,29 @@ export interface BenchRow {
   serverCpuCores: number;
   serverRssMb: number;
   maxWorkerRssMb: number;
+  /** With several rounds: each round's key figure (req/s closed loop, p99 open loop); the row is the median round. */
+  rounds?: number[];
+  /** Open loop: the client's own lateness at p99 (ms after the scheduled send time). */
+  sendLagP99Ms?: number;
+}
+
+/** Per target: start-up and, for the service, the memory soak. */
+export interface TargetReport {
+  name: string;
+  description: string;
+  readyMs?: number;
+  soak?: { requests: number; errors: number; firstMb: number; lastMb: number; perChunkMb: number[] };
+  skipped?: string;
+  failed?: string;
+}
+
+/** One figure against the previous committed latest.json. */
+export interface Delta {
+  target: string;
+  scenario: string;
+  metric: 'req/s' | 'p99 ms' | 'server p50 ms';
+  before: number;
+  after: number;
 }
 
 /** bench/results/latest.json. */
@@ -34,7 +57,41 @@ export interface BenchReport {
   rows: BenchRow[];
   notes: string[];
   markdown?: string;
+  /** Reports from before the ratio columns lack the fields below. */
+  complete?: boolean;
+  roundsPerStep?: number;
+  totalRunS?: number;
+  targets?: TargetReport[];
+  previous?: { date: string; deltas: Delta[] };
 }
+
+export const BASELINES = [
+  { name: 'bare node:http', short: 'node:http' },
+  { name: 'bare Express 5', short: 'Express' },
+  { name: 'zoomcamp Flask (2 workers)', short: 'Flask' },
+] as const;
+
+export const SERVICE_1 = 'service (WORKERS=1)';
+export const SERVICE_1_OFF = 'service (WORKERS=1, BATCHING=off)';
+export const SERVICE_2 = 'service (WORKERS=2)';
+
+const isOpenLoop = (scenario: string) => scenario.startsWith('open loop');
+
+function findRow(rows: readonly BenchRow[], target: string, scenario: string): BenchRow | undefined {
+  return rows.find((r) => r.target === target && r.scenario === scenario);
+}
+
+/**
+ * `row` against `baseline` in the same scenario: req/s ÷ req/s in a closed loop (higher is better),
+ * p99 ÷ p99 in an open loop (the offered rate is fixed, so latency is what differs; lower is better).
+ */
+export function ratio(row: BenchRow | undefined, baseline: BenchRow | undefined): number | undefined {
+  if (row === undefined || baseline === undefined) return undefined;
+  const [a, b] = isOpenLoop(row.scenario) ? [row.p99Ms, baseline.p99Ms] : [row.requestsPerSecond, baseline.requestsPerSecond];
+  return a == null || b == null || b === 0 ? undefined : a / b;
+}
+
+const times = (v: number | undefined) => (v === undefined ? '' : `${v.toFixed(2)}×`);
 
 export const PERF_TABLE_START = '<!-- perf-table:start -->';
 export const PERF_TABLE_END = '<!-- perf-table:end -->';
@@ -48,24 +105,129 @@ export const fmt = (v: number | null | undefined, digits = 2) => (v === null || 
 
 /** The results table: one line per measured step, in the order they ran. */
 export function renderResultsTable(rows: readonly BenchRow[]): string {
-  const header = '| target | scenario | req/s | rows/s | p50 ms | p99 ms | p99.9 ms | server p50 ms | errors | server CPU (cores) | server RSS MB |';
-  const lines = rows.map(
-    (r) =>
+  const header =
+    '| target | scenario | req/s | rows/s | p50 ms | p99 ms | p99.9 ms | server p50 ms | errors | server CPU (cores) | server RSS MB |' +
+    ` ${BASELINES.map((b) => `vs ${b.short}`).join(' | ')} |`;
+  const lines = rows.map((r) => {
+    const ratios = BASELINES.map((b) => (r.target === b.name ? '' : times(ratio(r, findRow(rows, b.name, r.scenario)))));
+    return (
       `| ${r.target} | ${r.scenario} | ${fmt(r.requestsPerSecond, 0)} | ${r.rowsPerSecond ? fmt(r.rowsPerSecond, 0) : ''} | ${fmt(r.p50Ms, 3)} | ${fmt(r.p99Ms, 3)} | ` +
-      `${fmt(r.p999Ms, 3)} | ${fmt(r.serverTimeP50Ms, 3)} | ${r.errors} | ${fmt(r.serverCpuCores)} | ${fmt(r.serverRssMb, 0)} |`,
-  );
-  return [header, `|${'---|'.repeat(11)}`, ...lines].join('\n');
+      `${fmt(r.p999Ms, 3)} | ${fmt(r.serverTimeP50Ms, 3)} | ${r.errors} | ${fmt(r.serverCpuCores)} | ${fmt(r.serverRssMb, 0)} | ${ratios.join(' | ')} |`
+    );
+  });
+  return [header, `|${'---|'.repeat(11 + BASELINES.length)}`, ...lines].join('\n');
+}
+
+interface Check {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+/** The performance targets, judged from one report's rows (so from one run). */
+export function evaluateChecks(report: BenchReport): Check[] {
+  const { rows } = report;
+  const row = (t: string, s: string) => findRow(rows, t, s);
+  const node = BASELINES[0].name;
+  const express = BASELINES[1].name;
+  const flask = BASELINES[2].name;
+  const atLeast = (target: string, a: BenchRow | undefined, b: BenchRow | undefined, k: number, what: string): Check => {
+    const r = ratio(a, b);
+    return r === undefined
+      ? { target, measured: `not measured in this run (${what})`, met: undefined }
+      : { target, measured: `${fmt(a!.requestsPerSecond, 0)} vs ${fmt(b!.requestsPerSecond, 0)} req/s (${r.toFixed(2)}×)`, met: r >= k };
+  };
+  const p99Within = (target: string, service: string): Check => {
+    const s = row(service, 'open loop, 2000 req/s');
+    const b = row(node, 'open loop, 2000 req/s');
+    const r = ratio(s, b);
+    return r === undefined
+      ? { target, measured: 'not measured in this run', met: undefined }
+      : { target, measured: `${fmt(s!.p99Ms, 2)} vs ${fmt(b!.p99Ms, 2)} ms (${r.toFixed(2)}×)`, met: r <= 2 };
+  };
+  const checks: Check[] = [
+    atLeast('`WORKERS=1`, 16 conn ≥ 0.5× bare node:http', row(SERVICE_1, 'closed loop, 16 conn'), row(node, 'closed loop, 16 conn'), 0.5, 'service or node:http'),
+    atLeast('`WORKERS=1`, 1 conn ≥ 0.95× `BATCHING=off`', row(SERVICE_1, 'closed loop, 1 conn'), row(SERVICE_1_OFF, 'closed loop, 1 conn'), 0.95, 'no BATCHING=off target'),
+    atLeast('`WORKERS=2`, 16 conn ≥ 4× the Flask peer', row(SERVICE_2, 'closed loop, 16 conn'), row(flask, 'closed loop, 16 conn'), 4, 'service or Flask'),
+    atLeast('`WORKERS=2`, 16 conn ≥ 3× the Flask peer', row(SERVICE_2, 'closed loop, 16 conn'), row(flask, 'closed loop, 16 conn'), 3, 'service or Flask'),
+    atLeast('`WORKERS=1`, 16 conn ≥ 1.3× bare Express', row(SERVICE_1, 'closed loop, 16 conn'), row(express, 'closed loop, 16 conn'), 1.3, 'service or Express'),
+    p99Within('`WORKERS=1`, p99 at 2,000 req/s open loop ≤ 2× bare node:http', SERVICE_1),
+    p99Within('`WORKERS=2`, p99 at 2,000 req/s open loop ≤ 2× bare node:http', SERVICE_2),
+  ];
+  for (const service of [SERVICE_1, SERVICE_2]) {
+    const b = row(service, 'batch of 1000, 1 conn');
+    const ms = b?.serverTimeP50Ms;
+    checks.push({
+      target: `\`${service.slice(9, -1)}\`, batch of 1,000 trips ≤ 5 ms server time (p50)`,
+      measured: ms == null ? 'not measured in this run' : `${ms.toFixed(2)} ms`,
+      met: ms == null ? undefined : ms <= 5,
+    });
+  }
+  for (const t of report.targets ?? []) {
+    if (t.soak !== undefined) {
+      checks.push({
+        target: `${t.name}: RSS ≤ 150 MB per worker after ${t.soak.requests.toLocaleString('en-US')} requests`,
+        measured: `largest process ${t.soak.lastMb.toFixed(1)} MB (${t.soak.firstMb.toFixed(1)} MB after the first 10k), ${t.soak.errors} errors`,
+        met: t.soak.lastMb <= 150 && t.soak.errors === 0,
+      });
+    }
+  }
+  for (const t of report.targets ?? []) {
+    if (t.readyMs !== undefined && t.name.startsWith('service')) {
+      checks.push({ target: `${t.name}: ready ≤ 1 s after spawn`, measured: `${t.readyMs.toFixed(0)} ms`, met: t.readyMs <= 1000 });
+    }
+  }
+  return checks;
+}
+
+export function renderChecks(report: BenchReport): string {
+  const verdict = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? 'yes' : '**no**');
+  return ['| Target | Measured (this run) | Met? |', '|---|---|---|', ...evaluateChecks(report).map((c) => `| ${c.target} | ${c.measured} | ${verdict(c.met)} |`)].join('\n');
+}
+
+/** Against the previous committed result: only figures that both runs measured. */
+export function renderDeltas(previous: NonNullable<BenchReport['previous']>): string {
+  if (previous.deltas.length === 0) return `No figure in common with the previous result (${previous.date}).`;
+  const pct = (d: Delta) => `${d.after >= d.before ? '+' : ''}${(((d.after - d.before) / d.before) * 100).toFixed(0)} %`;
+  return [
+    `Against the previous committed result (${previous.date.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}):`,
+    '',
+    '| target | scenario | figure | before | after | change |',
+    '|---|---|---|---|---|---|',
+    ...previous.deltas.map((d) => `| ${d.target} | ${d.scenario} | ${d.metric} | ${fmt(d.before, d.metric === 'req/s' ? 0 : 3)} | ${fmt(d.after, d.metric === 'req/s' ? 0 : 3)} | ${pct(d)} |`),
+  ].join('\n');
+}
+
+/** Deltas of `current` against `previous`: req/s and p99 of every row both hold, and the batch server time. */
+export function compareReports(previous: BenchReport, current: readonly BenchRow[]): Delta[] {
+  const deltas: Delta[] = [];
+  for (const r of current) {
+    const p = findRow(previous.rows, r.target, r.scenario);
+    if (p === undefined) continue;
+    const add = (metric: Delta['metric'], before: number | null | undefined, after: number | null | undefined) => {
+      if (before != null && after != null && before > 0) deltas.push({ target: r.target, scenario: r.scenario, metric, before, after });
+    };
+    if (!isOpenLoop(r.scenario)) add('req/s', p.requestsPerSecond, r.requestsPerSecond);
+    add('p99 ms', p.p99Ms, r.p99Ms);
+    add('server p50 ms', p.serverTimeP50Ms, r.serverTimeP50Ms);
+  }
+  return deltas;
 }
 
 /** What goes between the markers: when and where it was measured, the table, and the run's notes. */
 export function renderPerfRegion(report: BenchReport): string {
   const when = report.date.replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const rounds = report.roundsPerStep && report.roundsPerStep > 1 ? `, ${report.roundsPerStep} rounds per step (median round shown)` : '';
+  const total = report.totalRunS ? `; the whole run took ${(report.totalRunS / 60).toFixed(1)} min` : '';
   return [
-    `Run finished ${when}; ${report.machine}; ${report.durationPerStepS} s per step.`,
+    `Run finished ${when}; ${report.machine}; ${report.durationPerStepS} s per step${rounds}${total}.`,
     '',
     renderResultsTable(report.rows),
     '',
     ...report.notes.map((n) => `- ${n}`),
+    '',
+    renderChecks(report),
+    ...(report.previous ? ['', renderDeltas(report.previous)] : []),
   ].join('\n');
 }
 

@@ -1,69 +1,32 @@
-import http from 'node:http';
+import { fork } from 'node:child_process';
+import path from 'node:path';
+import type { OpenLoopOptions, OpenLoopSummary } from './open-loop-client.js';
 
-export interface OpenLoopResult {
-  targetRate: number;
-  sent: number;
-  completed: number;
-  errors: number;
-  achievedRate: number;
-  /** Latencies in milliseconds, measured from each request's scheduled send time (no coordinated omission). */
-  latenciesMs: Float64Array;
-}
+export type { OpenLoopSummary as OpenLoopResult } from './open-loop-client.js';
 
 /**
- * Sends POST requests at a fixed rate whatever the server does (an open loop), the way independent users
- * arrive. Each latency counts from when the request was due, not from when a free connection sent it, so a
- * stalled server shows up in the percentiles instead of quietly lowering the offered load.
+ * One open-loop step (see open-loop-client.ts for how it sends and what its latencies mean), run in a
+ * child process so the orchestrator's timers, GC and stats reading never delay a send.
  */
-export async function runOpenLoop(options: {
-  port: number;
-  path: string;
-  body: string;
-  rate: number;
-  durationS: number;
-  maxConnections?: number;
-}): Promise<OpenLoopResult> {
-  const { port, path, body, rate, durationS } = options;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.maxConnections ?? 256 });
-  const total = Math.round(rate * durationS);
-  const latencies = new Float64Array(total);
-  const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-  let sent = 0;
-  let completed = 0;
-  let errors = 0;
-  const start = performance.now() + 20;
-  const intervalMs = 1000 / rate;
-
-  await new Promise<void>((resolve) => {
-    const finishOne = (index: number, dueAt: number, ok: boolean) => {
-      latencies[index] = performance.now() - dueAt;
-      if (!ok) errors += 1;
-      completed += 1;
-      if (completed === total) resolve();
-    };
-    const dispatchDue = () => {
-      const now = performance.now();
-      while (sent < total && start + sent * intervalMs <= now) {
-        const index = sent;
-        const dueAt = start + index * intervalMs;
-        sent += 1;
-        const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers, agent }, (res) => {
-          res.resume();
-          res.on('end', () => finishOne(index, dueAt, res.statusCode === 200));
-        });
-        req.on('error', () => finishOne(index, dueAt, false));
-        req.end(body);
-      }
-      if (sent < total) setTimeout(dispatchDue, Math.max(0, start + sent * intervalMs - performance.now()));
-    };
-    setTimeout(dispatchDue, 20);
+export function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopSummary> {
+  const child = fork(path.join(import.meta.dirname, 'open-loop-process.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const elapsedS = (performance.now() - start) / 1000;
-  agent.destroy();
-  latencies.sort();
-  return { targetRate: rate, sent, completed, errors, achievedRate: completed / elapsedS, latenciesMs: latencies };
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    child.once('message', (m: { ok: true; summary: OpenLoopSummary } | { ok: false; error: string }) => {
+      settled = true;
+      if (!m.ok) return reject(new Error(`open-loop client failed: ${m.error}`));
+      const s = m.summary;
+      resolve({ ...s, latenciesMs: Float64Array.from(s.latenciesMs), sendLagMs: Float64Array.from(s.sendLagMs) });
+    });
+    child.once('exit', (code) => settled || reject(new Error(`open-loop client exited with ${code} before answering`)));
+    child.send(options);
+  });
 }
 
+/** The p-th percentile (nearest rank) of ascending `sorted`; NaN when empty. */
 export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));

@@ -2,11 +2,19 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
+// why a kernel-given port: other people's servers share this machine; with a fixed port, a target that
+// failed to bind would leave the bench measuring whoever holds the port.
+export { freePort } from '../../tests/support/ports.js';
+
 export interface Target {
   name: string;
   description: string;
   /** Whether it serves the service's batch form ({"trips": [...]}) and /readyz. */
   isService: boolean;
+  /** Whether to run the 100,000-request memory soak on it. */
+  soak?: boolean;
+  /** Not part of a complete run: runs only when BENCH_TARGETS names it. */
+  optional?: boolean;
   command: string;
   args: string[];
   env?: Record<string, string>;
@@ -26,9 +34,6 @@ function hasCommand(name: string): boolean {
   }
 }
 
-/** Micro-batching settings of the `+ micro-batching` targets. */
-const MICRO_BATCHING = { MICROBATCH_MAX_SIZE: '64', MICROBATCH_MAX_DELAY_US: '0' };
-
 /** `npm start`'s node arguments (V8 flags, then the entry point): the bench runs the service as users do. */
 function startArgs(): string[] {
   const start: string = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts.start;
@@ -37,26 +42,40 @@ function startArgs(): string[] {
   return args;
 }
 
-/** The service as `npm start` runs it; `variant` adds settings (and a name suffix) for A/B benches such as bench/experiment-cost.ts. */
-export function serviceTarget(workers: number, microBatching = false, variant?: { label: string; env: Record<string, string> }): Target {
+/**
+ * The service as `npm start` runs it. `batching` is only named when it differs from the default
+ * (adaptive), so the default targets keep their names across runs and compare with earlier results.
+ * `variant` adds settings and a name suffix, for A/B benches such as bench/experiment-cost.ts.
+ */
+export function serviceTarget(
+  workers: number,
+  options: { batching?: 'off' | 'delay'; soak: boolean; variant?: { label: string; env: Record<string, string> } },
+): Target {
+  const env: Record<string, string> = { WORKERS: String(workers), HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0', ...options.variant?.env };
+  if (options.batching) env.BATCHING = options.batching;
+  if (options.batching === 'delay') Object.assign(env, { MICROBATCH_MAX_SIZE: '64', MICROBATCH_MAX_DELAY_US: '0' });
+  const settings = Object.entries(env)
+    .filter(([k]) => k !== 'HOST' && k !== 'SHUTDOWN_DRAIN_MS' && k !== 'WORKERS')
+    .map(([k, v]) => `${k}=${v}`);
   return {
-    name: `service (WORKERS=${workers}${microBatching ? ', micro-batching' : ''}${variant ? `, ${variant.label}` : ''})`,
-    description:
-      `this service, node ${startArgs().join(' ')} (npm start), ${workers} worker(s), LOG_LEVEL=info` +
-      (microBatching ? `, MICROBATCH_MAX_SIZE=${MICRO_BATCHING.MICROBATCH_MAX_SIZE} MICROBATCH_MAX_DELAY_US=${MICRO_BATCHING.MICROBATCH_MAX_DELAY_US}` : ', default settings'),
+    name: `service (WORKERS=${workers}${options.batching ? `, BATCHING=${options.batching}` : ''}${options.variant ? `, ${options.variant.label}` : ''})`,
+    description: `this service, node ${startArgs().join(' ')} (npm start), ${workers} worker(s), ${settings.length > 0 ? settings.join(' ') : 'default settings (BATCHING=adaptive)'}`,
     isService: true,
+    soak: options.soak,
+    optional: options.batching === 'delay',
     command: process.execPath,
     args: startArgs(),
-    env: { WORKERS: String(workers), HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0', ...(microBatching ? MICRO_BATCHING : {}), ...variant?.env },
+    env,
     unavailable: () => (existsSync(path.join(repoRoot, 'dist/server.js')) ? undefined : 'dist/server.js missing: run npm run build'),
   };
 }
 
+/** Every target of a complete run, in order; `optional` ones run only when BENCH_TARGETS names them. */
 export const TARGETS: Target[] = [
-  serviceTarget(1),
-  serviceTarget(1, true),
-  serviceTarget(2),
-  serviceTarget(2, true),
+  serviceTarget(1, { soak: true }),
+  serviceTarget(1, { batching: 'off', soak: false }),
+  serviceTarget(2, { soak: true }),
+  serviceTarget(1, { batching: 'delay', soak: false }),
   {
     name: 'bare Express 5',
     description: 'express() + express.json() + res.json(constant), default settings: the framework limit',
@@ -101,10 +120,14 @@ export function startTarget(target: Target, port: number): ChildProcess {
   });
 }
 
-/** Polls until the target answers: /readyz for the service, a prediction for the others. Returns ms since spawn. */
-export async function waitUntilReady(target: Target, port: number, spawnedAt: number, body: string): Promise<number> {
+/**
+ * Polls until the target answers: /readyz for the service, a prediction for the others. Returns ms since
+ * spawn; throws when the process exits first (so an answer can only come from the target itself).
+ */
+export async function waitUntilReady(target: Target, child: ChildProcess, port: number, spawnedAt: number, body: string): Promise<number> {
   const deadline = spawnedAt + 30_000;
   while (performance.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${target.name} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
     try {
       const res = target.isService
         ? await fetch(`http://127.0.0.1:${port}/readyz`)

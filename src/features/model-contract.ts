@@ -65,13 +65,19 @@ export interface ModelInputColumns {
   pickup_dow: BigInt64Array;
 }
 
+/**
+ * The five columns as views of one ArrayBuffer. why: onnxruntime-node reads each input through N-API,
+ * which moves a small typed array's on-heap elements to a backing store of its own first; one buffer
+ * is one allocation per request instead of five (docs/performance.md).
+ */
 export function allocateInputColumns(size: number): ModelInputColumns {
+  const buffer = new ArrayBuffer(size * 36);
   return {
-    PULocationID: new BigInt64Array(size),
-    DOLocationID: new BigInt64Array(size),
-    trip_distance: new Float32Array(size),
-    pickup_hour: new BigInt64Array(size),
-    pickup_dow: new BigInt64Array(size),
+    PULocationID: new BigInt64Array(buffer, 0, size),
+    DOLocationID: new BigInt64Array(buffer, size * 8, size),
+    pickup_hour: new BigInt64Array(buffer, size * 16, size),
+    pickup_dow: new BigInt64Array(buffer, size * 24, size),
+    trip_distance: new Float32Array(buffer, size * 32, size),
   };
 }
 

@@ -101,10 +101,28 @@ export interface PredictorDeps {
   challenger?: ChallengerDeps;
 }
 
-/** `<8 hex chars of this process>-<base-36 counter>`: unique across workers and replicas without coordination. */
+/** Base 36 of 0…1295: unpadded for the first block of ids, two digits wide after it. */
+const LOW_DIGITS = Array.from({ length: 1296 }, (_, i) => i.toString(36));
+const LOW_DIGITS_PADDED = LOW_DIGITS.map((d) => d.padStart(2, '0'));
+
+/**
+ * `<8 hex chars of this process>-<base-36 counter>`: unique across workers and replicas without coordination.
+ * why the tables: a batch makes one id per trip, and a base-36 conversion per id cost more than the rest
+ * of the id; here the high digits change once per 1,296 ids and the last two come from a table.
+ */
 export function rideIdSequence(prefix = randomBytes(4).toString('hex')): () => string {
   let next = 0;
-  return () => `${prefix}-${(next++).toString(36)}`;
+  let head = `${prefix}-`;
+  let low = LOW_DIGITS;
+  return () => {
+    const i = next % 1296;
+    if (i === 0 && next > 0) {
+      head = `${prefix}-${(next / 1296).toString(36)}`;
+      low = LOW_DIGITS_PADDED;
+    }
+    next++;
+    return head + low[i];
+  };
 }
 
 /** The label of requests rejected before any model was involved. */

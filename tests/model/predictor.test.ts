@@ -65,6 +65,18 @@ describe('predictor', () => {
     expect(await metrics.registry.metrics()).toContain('predictions_total{model_version="m/1",outcome="error"} 1');
   });
 
+  test('When ride ids are made, then they are the prefix and the base-36 counter, across the table blocks, and distinct', () => {
+    const next = rideIdSequence('ab12cd34');
+    const seen = new Set<string>();
+    for (let i = 0; i < 1_700_000; i++) {
+      const id = next();
+      // why: 1,296 = 36² (the table block) and 1,679,616 = 36⁴ (one more high digit) are both crossed.
+      if (id !== `ab12cd34-${i.toString(36)}`) expect(id, `id number ${i}`).toBe(`ab12cd34-${i.toString(36)}`);
+      if (i < 50_000) seen.add(id);
+    }
+    expect(seen.size).toBe(50_000);
+  });
+
   test('When no model is loaded, then predict is model_not_ready and nothing is leased', async () => {
     const predictor = createPredictor({ slot: new ModelSlot(), metrics: createMetrics(undefined, { defaultMetrics: false }) });
 
