@@ -24,6 +24,9 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
 import { modelUriWarning, parseModelUri } from './registry/model-uri.js';
 import { selectModelSource } from './registry/select-source.js';
+import { monitoringFrontEnd } from './http/routes/monitoring.js';
+import { createMonitoring } from './monitoring/setup.js';
+import type { Monitor } from './monitoring/monitor.js';
 
 export interface ServiceOptions {
   /** Where relative registry paths (file:models) are resolved. */
@@ -32,6 +35,8 @@ export interface ServiceOptions {
   clusterMetrics?: (registry: Registry) => MetricsSource;
   /** Epoch milliseconds for trips without a pickup time; Date.now by default (tests pin it). */
   now?: () => number;
+  /** A cluster worker: monitoring's shared state lives in the primary (src/monitoring/cluster-link.ts). */
+  clustered?: boolean;
   /** Start-up retry backoff of the model updater (tests shorten it). */
   retryMs?: { initial: number; max: number };
 }
@@ -44,6 +49,8 @@ export interface Service {
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
   readonly updater: ModelUpdater;
+  /** Model monitoring (POST /feedback, GET /monitoring); undefined with MONITORING=false. */
+  readonly monitor: Monitor | undefined;
   /**
    * Opens the port and loads the model; resolves with the address once the model serves. With
    * `listen: 'after-load'` (cluster workers) the port opens only then. Rejects on a failure waiting
@@ -80,7 +87,9 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     metrics,
     onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
   });
+  const monitor = createMonitoring(config, { predictor, metrics: metrics.monitoring, logger, clustered: options.clustered === true, now: options.now });
   const frontEnds: FrontEnd[] = [];
+  if (monitor !== undefined) frontEnds.push(monitoringFrontEnd(monitor, config.MAX_BATCH));
   const listener = createApp({
     config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now,
     metricsSource: options.clusterMetrics?.(metrics.registry),
@@ -106,6 +115,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       lifecycle.draining = true;
       updater.stop();
       if (!server.listening) {
+        await monitor?.close();
         await slot.close();
         logger.info('stopped');
         return true;
@@ -133,13 +143,14 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       await closed;
       clearInterval(sweep);
       clearTimeout(timeout);
+      await monitor?.close();
       await slot.close();
       logger.info('stopped');
       return !timedOut;
     })());
 
   return {
-    listener, server, predictor, metrics, lifecycle, updater,
+    listener, server, predictor, metrics, lifecycle, updater, monitor,
     listen,
     async start({ listen: when = 'before-load' } = {}) {
       // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.

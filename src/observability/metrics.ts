@@ -4,6 +4,7 @@
  * rules and dashboards depend on them (README, "Metrics").
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createMonitoringMetrics, type MonitoringMetrics } from './monitoring-metrics.js';
 
 export type PredictionOutcome = 'success' | 'invalid' | 'error';
 
@@ -57,6 +58,8 @@ export interface Metrics {
   /** Where http_requests_in_flight reads its value at scrape time (nothing is done per request). */
   setInFlightSource(read: () => number): void;
   readonly microBatch: MicroBatchMetrics;
+  /** Model monitoring: feedback, online error, drift (monitoring-metrics.ts). */
+  readonly monitoring: MonitoringMetrics;
 }
 
 export function createMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -163,6 +166,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     predictedMinutes,
     requestsShed,
     microBatch,
+    monitoring: createMonitoringMetrics(registry),
     setInFlightSource(read) {
       readInFlight = read;
     },
