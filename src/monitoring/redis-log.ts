@@ -30,7 +30,7 @@ export const REDIS_KEY_PREFIX = 'taxi:ride:';
 export const MAX_BUFFERED_WRITES = 50_000;
 /** A warning about lost writes at most this often. */
 export const ERROR_LOG_INTERVAL_MS = 10_000;
-/** While Redis is unreachable, buffered writes are retried this often. */
+/** While Redis is unreachable, buffered writes are retried this often, for max(1 s, 2 × REDIS_TIMEOUT_MS). */
 const RETRY_MS = 200;
 
 export interface RedisLogOptions {
@@ -56,11 +56,15 @@ export class RedisPredictionLog implements PredictionStore {
   private values: string[] = [];
   private scheduled: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lost = 0;
+  /** When the oldest buffered write was queued. */
+  private bufferedSince = 0;
+  private readonly giveUpMs: number;
   private lastWarning = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   constructor({ url, ttlS, timeoutMs, logger, metrics, keyPrefix = REDIS_KEY_PREFIX }: RedisLogOptions) {
     this.ttlMs = ttlS * 1000;
+    this.giveUpMs = Math.max(1000, 2 * timeoutMs);
     this.prefix = keyPrefix;
     this.logger = logger;
     this.errors = metrics.logErrors;
@@ -84,6 +88,7 @@ export class RedisPredictionLog implements PredictionStore {
     const n = batch.rideIds.length;
     const room = MAX_BUFFERED_WRITES - this.keys.length;
     if (room < n) this.lose('buffer_full', n - Math.max(room, 0));
+    if (this.keys.length === 0) this.bufferedSince = Date.now();
     for (let i = 0; i < Math.min(n, room); i++) {
       const p = batchPrediction(batch, i);
       this.keys.push(this.prefix + rideKey(batch.rideIds[i]));
@@ -147,11 +152,19 @@ export class RedisPredictionLog implements PredictionStore {
   private flush(): void {
     const n = this.keys.length;
     if (n === 0) return;
+    const { keys, fields, values } = this;
     if (this.client.status !== 'ready') {
-      this.schedule(RETRY_MS);
+      // why: a short outage loses nothing; a longer one drops what waited longer than the give-up time.
+      if (Date.now() - this.bufferedSince < this.giveUpMs) {
+        this.schedule(RETRY_MS);
+        return;
+      }
+      this.keys = [];
+      this.fields = [];
+      this.values = [];
+      this.lose('redis_unavailable', n);
       return;
     }
-    const { keys, fields, values } = this;
     this.keys = [];
     this.fields = [];
     this.values = [];
@@ -170,7 +183,7 @@ export class RedisPredictionLog implements PredictionStore {
     );
   }
 
-  private lose(reason: 'redis' | 'buffer_full', count: number, err?: Error): void {
+  private lose(reason: 'redis' | 'redis_unavailable' | 'buffer_full', count: number, err?: Error): void {
     this.errors.labels(reason).inc(count);
     this.lost += count;
     this.warn('predictions could not be logged for feedback', err, reason);
