@@ -3,7 +3,9 @@
  * the course's Python service, under the same load in one run on this machine. Prints one table and writes the
  * same rows as JSON to bench/results/. A benchmark, not a test: it asserts nothing.
  *
- * BENCH_DURATION_S (default 5) sets the length of each measured step; BENCH_TARGETS filters targets by name.
+ * BENCH_DURATION_S (default 5) sets the length of each measured step; BENCH_TARGETS filters targets by name
+ * (BENCH_TARGETS=none runs none of them). BENCH_MONITORING_ROUNDS=N adds the monitoring cost scenario:
+ * the service with MONITORING=true and =false side by side, N interleaved closed-loop steps each.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { runFixedCount } from './lib/fixed-count.js';
 import { percentile, runOpenLoop } from './lib/open-loop.js';
 import { fmt, renderResultsTable, type BenchRow } from './report-table.js';
 import { treeStats } from './lib/process-stats.js';
-import { startTarget, stopTarget, TARGETS, waitUntilReady, type Target } from './lib/targets.js';
+import { serviceTarget, startTarget, stopTarget, TARGETS, waitUntilReady, type Target } from './lib/targets.js';
 import { runClosedLoop } from './lib/wrk.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
@@ -134,6 +136,62 @@ async function soak(target: Target, pid: number): Promise<void> {
 }
 
 
+/**
+ * Monitoring's cost: one worker, 16 connections, monitoring on and off started together and measured in
+ * turns (the order alternating each round), so both see the same machine load; the median of each is
+ * reported. Then both get 200 batches of 1,000 trips (200,000 rides, a full default prediction log) and
+ * their RSS is read.
+ */
+async function monitoringCost(rounds: number): Promise<void> {
+  const variants = [
+    serviceTarget(1, false, { label: 'monitoring on', env: { MONITORING: 'true' } }),
+    serviceTarget(1, false, { label: 'monitoring off', env: { MONITORING: 'false' } }),
+  ];
+  const ports = [PORT + 10, PORT + 11];
+  const children = variants.map((t, i) => startTarget(t, ports[i]));
+  try {
+    const t0 = performance.now();
+    await Promise.all(variants.map((t, i) => waitUntilReady(t, ports[i], t0, singleBody)));
+    for (const port of ports) await runClosedLoop({ port, path: '/predict', body: singleBody, connections: 16, durationS: 2 });
+    const rps: number[][] = [[], []];
+    const p99: number[][] = [[], []];
+    const cpu: number[][] = [[], []];
+    for (let r = 0; r < rounds; r++) {
+      for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+        const { result: m, cpuCores } = await measured(children[i].pid!, () =>
+          runClosedLoop({ port: ports[i], path: '/predict', body: singleBody, connections: 16, durationS: DURATION_S }),
+        );
+        cpu[i].push(cpuCores);
+        rps[i].push(m.requestsPerSecond);
+        p99[i].push(m.p99Ms);
+        console.log(`${variants[i].name.padEnd(40)} round ${r + 1}: ${fmt(m.requestsPerSecond, 0)} req/s, p99 ${fmt(m.p99Ms, 3)} ms, errors ${m.errors}`);
+      }
+    }
+    const median = (v: number[]) => Float64Array.from(v).sort()[v.length >> 1];
+    const body = batchBody(1000);
+    const rss: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      await runFixedCount({ port: ports[i], path: '/predict', body, count: 200, connections: 2 });
+      rss.push(treeStats(children[i].pid!).rssBytes / 2 ** 20);
+    }
+    for (let i = 0; i < 2; i++) {
+      rows.push({
+        target: variants[i].name, scenario: `closed loop, 16 conn, median of ${rounds}`, requestsPerSecond: median(rps[i]),
+        p50Ms: null, p99Ms: median(p99[i]), p999Ms: null, errors: 0, requests: 0, serverCpuCores: median(cpu[i]), serverRssMb: rss[i], maxWorkerRssMb: rss[i],
+      });
+    }
+    const drop = 1 - median(rps[0]) / median(rps[1]);
+    notes.push(
+      `monitoring cost (1 worker, 16 conn, ${rounds} interleaved rounds of ${DURATION_S} s): on ${rps[0].map((v) => v.toFixed(0)).join(', ')} req/s; ` +
+        `off ${rps[1].map((v) => v.toFixed(0)).join(', ')} req/s; medians ${median(rps[0]).toFixed(0)} vs ${median(rps[1]).toFixed(0)}: ` +
+        `${(100 * drop).toFixed(1)} % fewer req/s with monitoring; RSS after 200,000 logged rides ${rss[0].toFixed(0)} MB on, ${rss[1].toFixed(0)} MB off`,
+    );
+    console.log(notes.at(-1));
+  } finally {
+    await Promise.all(children.map(stopTarget));
+  }
+}
+
 function printRow(r: BenchRow): void {
   console.log(
     `${r.target.padEnd(28)} ${r.scenario.padEnd(24)} ${fmt(r.requestsPerSecond, 0).padStart(8)} req/s` +
@@ -154,6 +212,8 @@ async function main(): Promise<void> {
     if (only && !only.split(',').some((f) => target.name.toLowerCase().includes(f.trim()))) continue;
     await benchTarget(target);
   }
+  const rounds = Number(process.env.BENCH_MONITORING_ROUNDS ?? 0);
+  if (rounds > 0) await monitoringCost(rounds);
   const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
   const table = renderResultsTable(rows);
   console.log(`\n${machine}\n\n${table}\n\n${notes.map((n) => `- ${n}`).join('\n')}`);
