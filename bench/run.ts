@@ -164,7 +164,10 @@ async function monitoringCost(rounds: number): Promise<void> {
         cpu[i].push(cpuCores);
         rps[i].push(m.requestsPerSecond);
         p99[i].push(m.p99Ms);
-        console.log(`${variants[i].name.padEnd(40)} round ${r + 1}: ${fmt(m.requestsPerSecond, 0)} req/s, p99 ${fmt(m.p99Ms, 3)} ms, errors ${m.errors}`);
+        console.log(
+          `${variants[i].name.padEnd(40)} round ${r + 1}: ${fmt(m.requestsPerSecond, 0)} req/s, p99 ${fmt(m.p99Ms, 3)} ms, ` +
+            `server CPU ${fmt((1e6 * cpuCores) / m.requestsPerSecond, 0)} µs/request, errors ${m.errors}`,
+        );
       }
     }
     const median = (v: number[]) => Float64Array.from(v).sort()[v.length >> 1];
@@ -181,10 +184,13 @@ async function monitoringCost(rounds: number): Promise<void> {
       });
     }
     const drop = 1 - median(rps[0]) / median(rps[1]);
+    // why CPU per request too: on a shared machine req/s swings with the neighbours; CPU time per request much less.
+    const cpuPerRequest = (i: number) => median(cpu[i].map((c, k) => (1e6 * c) / rps[i][k]));
     notes.push(
       `monitoring cost (1 worker, 16 conn, ${rounds} interleaved rounds of ${DURATION_S} s): on ${rps[0].map((v) => v.toFixed(0)).join(', ')} req/s; ` +
         `off ${rps[1].map((v) => v.toFixed(0)).join(', ')} req/s; medians ${median(rps[0]).toFixed(0)} vs ${median(rps[1]).toFixed(0)}: ` +
-        `${(100 * drop).toFixed(1)} % fewer req/s with monitoring; RSS after 200,000 logged rides ${rss[0].toFixed(0)} MB on, ${rss[1].toFixed(0)} MB off`,
+        `${(100 * drop).toFixed(1)} % fewer req/s with monitoring; server CPU per request (median) ${cpuPerRequest(0).toFixed(0)} µs on, ` +
+        `${cpuPerRequest(1).toFixed(0)} µs off; RSS after 200,000 logged rides ${rss[0].toFixed(0)} MB on, ${rss[1].toFixed(0)} MB off`,
     );
     console.log(notes.at(-1));
   } finally {

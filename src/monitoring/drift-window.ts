@@ -13,6 +13,11 @@ import { judgeDrift, type DriftReference, type FeatureDrift } from './drift.js';
 
 export const WINDOW_SLICES = 24;
 
+/** The ring position of a slice index (indices before 1970 are negative). */
+function slot(index: number): number {
+  return ((index % WINDOW_SLICES) + WINDOW_SLICES) % WINDOW_SLICES;
+}
+
 interface Slice {
   index: number;
   trips: number;
@@ -75,7 +80,7 @@ export class DriftWindow {
         this.late++;
         continue;
       }
-      const slice = this.slices[index % WINDOW_SLICES];
+      const slice = this.slices[slot(index)];
       slice.trips++;
       if (!(slice.firstMs <= t)) slice.firstMs = t;
       if (!(slice.lastMs >= t)) slice.lastMs = t;
@@ -107,7 +112,7 @@ export class DriftWindow {
   private advance(index: number): void {
     const from = Math.max(this.newest + 1, index - WINDOW_SLICES + 1);
     for (let j = from; j <= index; j++) {
-      const slice = this.slices[j % WINDOW_SLICES];
+      const slice = this.slices[slot(j)];
       if (slice.trips > 0) {
         const { counts } = slice;
         for (let b = 0; b < counts.length; b++) this.total[b] -= counts[b];

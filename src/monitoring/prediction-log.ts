@@ -83,12 +83,18 @@ export interface MemoryLogOptions {
 }
 
 /**
- * The embedded store. A Map keeps insertion order and every ride gets the same TTL, so the oldest
- * entries are at the head: expiry and the size bound both evict from there, in O(1) per ride.
+ * The embedded store: a Map by ride, and a FIFO of the keys in insertion order. Every ride gets the same
+ * TTL, so the oldest are at the FIFO's head: expiry and the size bound both evict from there, O(1) per ride.
+ *
+ * why not the Map's own order: iterating a Map from its start walks over the slots of deleted entries
+ * until it rehashes, so evicting from the head of a full Map cost ~1 ms a ride (measured).
  */
 export class MemoryPredictionLog implements PredictionStore {
   readonly kind = 'memory' as const;
   private readonly rides = new Map<string, Entry>();
+  /** Keys in insertion order, from `head` on (compacted as the head advances). */
+  private order: string[] = [];
+  private head = 0;
   private readonly maxRides: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -115,6 +121,7 @@ export class MemoryPredictionLog implements PredictionStore {
       const entry = this.rides.get(key);
       if (entry === undefined) {
         this.rides.set(key, { expiresAt, first: prediction });
+        this.order.push(key);
         if (this.rides.size > this.maxRides) this.evictOldest();
       } else if (entry.first !== null) {
         addPrediction(entry, prediction);
@@ -153,21 +160,32 @@ export class MemoryPredictionLog implements PredictionStore {
 
   async close(): Promise<void> {
     this.rides.clear();
+    this.order = [];
+    this.head = 0;
   }
 
   private expire(now: number): void {
-    for (const [key, entry] of this.rides) {
-      if (entry.expiresAt > now) return;
-      this.rides.delete(key);
-      if (entry.first !== null) this.evicted.expired++;
+    while (this.head < this.order.length) {
+      const key = this.order[this.head];
+      const entry = this.rides.get(key)!;
+      if (entry.expiresAt > now) break;
+      this.removeHead(key, entry, 'expired');
     }
   }
 
   private evictOldest(): void {
-    for (const [key, entry] of this.rides) {
-      this.rides.delete(key);
-      if (entry.first !== null) this.evicted.full++;
-      return;
+    const key = this.order[this.head];
+    this.removeHead(key, this.rides.get(key)!, 'full');
+  }
+
+  private removeHead(key: string, entry: Entry, reason: 'expired' | 'full'): void {
+    this.rides.delete(key);
+    if (entry.first !== null) this.evicted[reason]++;
+    this.head++;
+    // why: drop the consumed prefix once it is most of the array, so memory follows the live rides.
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
   }
 }
