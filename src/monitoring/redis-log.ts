@@ -30,6 +30,11 @@ export const REDIS_KEY_PREFIX = 'taxi:ride:';
 export const MAX_BUFFERED_WRITES = 50_000;
 /** A warning about lost writes at most this often. */
 export const ERROR_LOG_INTERVAL_MS = 10_000;
+/**
+ * Unknown rides are looked up once more after this: the replica that answered the prediction may not
+ * have written it yet (its writes leave after the response), and feedback may reach another replica first.
+ */
+export const UNKNOWN_RECHECK_MS = 250;
 /** While Redis is unreachable, buffered writes are retried this often, for max(1 s, 2 × REDIS_TIMEOUT_MS). */
 const RETRY_MS = 200;
 
@@ -104,12 +109,13 @@ export class RedisPredictionLog implements PredictionStore {
     }
     // why: this instance's own pending writes go first on the same connection, so they are seen.
     this.flush();
-    let reply: MatchReply;
-    try {
-      reply = (await this.client.eval(MATCH_SCRIPT, items.length, ...items.map((it) => this.prefix + rideKey(it.rideId)))) as MatchReply;
-    } catch (err) {
-      this.warn('feedback could not be matched: the prediction log (Redis) did not answer', err as Error);
-      throw new ServiceError('feedback_unavailable', 'the prediction log did not answer in time; retry later', { cause: err });
+    const keys = items.map((it) => this.prefix + rideKey(it.rideId));
+    const reply = await this.runMatch(keys);
+    const unknown = reply.flatMap((r, i) => (r === 0 ? [i] : []));
+    if (unknown.length > 0) {
+      await new Promise((r) => setTimeout(r, UNKNOWN_RECHECK_MS));
+      const again = await this.runMatch(unknown.map((i) => keys[i]));
+      unknown.forEach((i, k) => (reply[i] = again[k]));
     }
     return reply.map((r): MatchResult => {
       if (r === 0) return 'unknown';
@@ -128,6 +134,15 @@ export class RedisPredictionLog implements PredictionStore {
       }
       return predictions.length > 0 ? predictions : 'duplicate';
     });
+  }
+
+  private async runMatch(keys: string[]): Promise<MatchReply> {
+    try {
+      return (await this.client.eval(MATCH_SCRIPT, keys.length, ...keys)) as MatchReply;
+    } catch (err) {
+      this.warn('feedback could not be matched: the prediction log (Redis) did not answer', err as Error);
+      throw new ServiceError('feedback_unavailable', 'the prediction log did not answer in time; retry later', { cause: err });
+    }
   }
 
   async close(): Promise<void> {
