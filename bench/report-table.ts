@@ -74,6 +74,8 @@ export const BASELINES = [
 export const SERVICE_1 = 'service (WORKERS=1)';
 export const SERVICE_1_OFF = 'service (WORKERS=1, BATCHING=off)';
 export const SERVICE_2 = 'service (WORKERS=2)';
+export const SERVICE_1_NO_MONITORING = 'service (WORKERS=1, MONITORING=false)';
+export const SERVICE_1_SHADOW = 'service (WORKERS=1, shadow challenger)';
 
 const isOpenLoop = (scenario: string) => scenario.startsWith('open loop');
 
@@ -154,6 +156,20 @@ export function evaluateChecks(report: BenchReport): Check[] {
     p99Within('`WORKERS=1`, p99 at 2,000 req/s open loop ≤ 2× bare node:http', SERVICE_1),
     p99Within('`WORKERS=2`, p99 at 2,000 req/s open loop ≤ 2× bare node:http', SERVICE_2),
   ];
+  checks.push(
+    atLeast('Monitoring on (default) vs `MONITORING=false`, 16 conn: ≥ 0.9×', row(SERVICE_1, 'closed loop, 16 conn'), row(SERVICE_1_NO_MONITORING, 'closed loop, 16 conn'), 0.9, 'no MONITORING=false target'),
+    atLeast('Shadow challenger vs none, 16 conn: ≥ 0.65× (at most 35 % lower)', row(SERVICE_1_SHADOW, 'closed loop, 16 conn'), row(SERVICE_1, 'closed loop, 16 conn'), 0.65, 'no shadow target'),
+  );
+  {
+    const s = row(SERVICE_1_SHADOW, 'open loop, 1000 req/s');
+    const b = row(SERVICE_1, 'open loop, 1000 req/s');
+    const r = ratio(s, b);
+    checks.push(
+      r === undefined
+        ? { target: 'Shadow challenger vs none, p99 at 1,000 req/s open loop: ≤ 1.2×', measured: 'not measured in this run', met: undefined }
+        : { target: 'Shadow challenger vs none, p99 at 1,000 req/s open loop: ≤ 1.2×', measured: `${fmt(s!.p99Ms, 2)} vs ${fmt(b!.p99Ms, 2)} ms (${r.toFixed(2)}×)`, met: r <= 1.2 },
+    );
+  }
   for (const service of [SERVICE_1, SERVICE_2]) {
     const b = row(service, 'batch of 1000, 1 conn');
     const ms = b?.serverTimeP50Ms;

@@ -35,10 +35,12 @@ export interface PrimaryOptions {
   logger: Logger;
   /** After a stop signal: how long workers get to drain and finish before they are killed (exit 1). */
   shutdownBudgetMs: number;
+  /** Handles other protocols' worker messages (monitoring, src/monitoring/cluster-link.ts); true when handled. */
+  onWorkerMessage?: (worker: Worker, message: { type?: string }) => boolean;
 }
 
 /** The primary's whole life. Never resolves; the process exits when the last worker has exited. */
-export function runPrimary({ workers, logger, shutdownBudgetMs }: PrimaryOptions): void {
+export function runPrimary({ workers, logger, shutdownBudgetMs, onWorkerMessage }: PrimaryOptions): void {
   // why: constructing it registers the primary's listener for the workers' metric replies.
   const aggregator = new AggregatorRegistry();
   const live = new Set<Worker>();
@@ -75,6 +77,8 @@ export function runPrimary({ workers, logger, shutdownBudgetMs }: PrimaryOptions
         (text) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, text }),
         (err: Error) => worker.isConnected() && worker.send({ type: METRICS_RESPONSE, id: message.id, error: err.message }),
       );
+    } else {
+      onWorkerMessage?.(worker, message);
     }
   });
 

@@ -235,6 +235,43 @@ const Schema = MlflowSchema.extend({
     .min(0, { error: 'expected 0 or more microseconds' })
     .max(100_000, { error: 'expected at most 100000 µs (100 ms)' })
     .default(0),
+  /** Model monitoring (prediction log, POST /feedback, GET /monitoring, drift); false turns it all off (docs/monitoring.md). */
+  MONITORING: booleanText.default(true),
+  /** Most predictions kept in memory waiting for their ground truth (per service; the cluster primary holds them). */
+  PREDICTION_LOG_MAX: z.coerce
+    .number({ error: 'expected a number of rides' })
+    .int({ error: 'expected a whole number of rides' })
+    .min(1, { error: 'expected at least 1' })
+    .max(10_000_000, { error: 'expected at most 10000000' })
+    .default(200_000),
+  /** How long a prediction waits for its feedback (memory and Redis), seconds. */
+  FEEDBACK_TTL_S: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int({ error: 'expected a whole number of seconds' })
+    .min(1, { error: 'expected at least 1 s' })
+    .max(30 * 86_400, { error: 'expected at most 2592000 s (30 days)' })
+    .default(7200),
+  /** Shared prediction log (redis:// or rediss://): feedback matches across replicas and restarts. Unset = in memory. */
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/.+/, { error: 'expected a redis:// or rediss:// URL' })
+    .optional(),
+  /** Longest wait for one Redis command; the prediction path never waits for Redis at all. */
+  REDIS_TIMEOUT_MS: milliseconds.min(10, { error: 'expected at least 10 ms' }).max(60_000, { error: 'expected at most 60000 ms' }).default(500),
+  /** Length of the drift window, by pickup time (arrival time for trips without one), seconds. */
+  DRIFT_WINDOW_S: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int({ error: 'expected a whole number of seconds' })
+    .min(240, { error: 'expected at least 240 s' })
+    .max(30 * 86_400, { error: 'expected at most 2592000 s (30 days)' })
+    .default(86_400),
+  /** No drift verdict while the window holds fewer trips than this. */
+  DRIFT_MIN_TRIPS: z.coerce
+    .number({ error: 'expected a number of trips' })
+    .int({ error: 'expected a whole number of trips' })
+    .min(1, { error: 'expected at least 1' })
+    .max(10_000_000, { error: 'expected at most 10000000' })
+    .default(1000),
 });
 
 /** Every setting's name, in schema order; docs/configuration.md documents each (tests/docs/configuration.test.ts). */

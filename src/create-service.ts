@@ -28,6 +28,10 @@ import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
 import { createModelSource } from './registry/create-source.js';
 import { modelUriWarning } from './registry/model-uri.js';
+import { monitoringFrontEnd } from './http/routes/monitoring.js';
+import { createMonitoring } from './monitoring/setup.js';
+import type { Monitor } from './monitoring/monitor.js';
+import { linkExperimentToMonitoring } from './experiment/monitoring-link.js';
 
 export interface ServiceOptions {
   /** Where relative registry paths (file:models) are resolved. */
@@ -36,6 +40,8 @@ export interface ServiceOptions {
   clusterMetrics?: (registry: Registry) => MetricsSource;
   /** Epoch milliseconds for trips without a pickup time; Date.now by default (tests pin it). */
   now?: () => number;
+  /** A cluster worker: monitoring's shared state lives in the primary (src/monitoring/cluster-link.ts). */
+  clustered?: boolean;
   /** Start-up retry backoff of the model updater (tests shorten it). */
   retryMs?: { initial: number; max: number };
 }
@@ -52,6 +58,8 @@ export interface Service {
   readonly challenger: Challenger | undefined;
   /** The online A/B statistics behind GET /experiment; feed it feedback events. */
   readonly experiment: OnlineStats;
+  /** Model monitoring (POST /feedback, GET /monitoring); undefined with MONITORING=false. */
+  readonly monitor: Monitor | undefined;
   /**
    * Opens the port and loads the model; resolves with the address once the model serves. With
    * `listen: 'after-load'` (cluster workers) the port opens only then. Rejects on a failure waiting
@@ -106,6 +114,12 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     return arm && { mode: arm.mode, champion: predictor.model?.modelVersion, challenger: arm.model?.modelVersion };
   });
   const frontEnds: FrontEnd[] = [experimentFrontEnd({ predictor, stats: experiment })];
+  const monitor = createMonitoring(config, { predictor, metrics: metrics.monitoring, logger, clustered: options.clustered === true, now: options.now });
+  if (monitor !== undefined) {
+    frontEnds.push(monitoringFrontEnd(monitor, config.MAX_BATCH));
+    // why: shadow predictions are logged under the challenger's version, and feedback feeds GET /experiment.
+    linkExperimentToMonitoring(predictor, monitor, experiment);
+  }
   const listener = createApp({
     config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now,
     metricsSource: options.clusterMetrics?.(metrics.registry),
@@ -131,6 +145,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       lifecycle.draining = true;
       updater.stop();
       if (!server.listening) {
+        await monitor?.close();
         await Promise.all([slot.close(), challenger?.stop()]);
         logger.info('stopped');
         return true;
@@ -158,13 +173,14 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       await closed;
       clearInterval(sweep);
       clearTimeout(timeout);
+      await monitor?.close();
       await Promise.all([slot.close(), challenger?.stop()]);
       logger.info('stopped');
       return !timedOut;
     })());
 
   return {
-    listener, server, predictor, metrics, lifecycle, updater, challenger, experiment,
+    listener, server, predictor, metrics, lifecycle, updater, challenger, experiment, monitor,
     listen,
     async start({ listen: when = 'before-load' } = {}) {
       // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.

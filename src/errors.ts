@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'reload_failed'
   | 'overloaded'
   | 'inference_failed'
+  | 'feedback_unavailable'
   | 'internal';
 
 /** One bad field: `field` is a path such as `trip_distance` or `trips[3].PULocationID`. */

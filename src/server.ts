@@ -45,7 +45,7 @@ async function serveOne(config: Config, rootLogger: Logger, clustered: boolean):
   for (const warning of config.deprecations) logger.warn(warning);
 
   const [{ createService }, { joinCluster, reportReady }] = await Promise.all([import('./create-service.js'), import('./cluster.js')]);
-  const service = createService(config, logger, { cwd: process.cwd(), clusterMetrics: clustered ? joinCluster : undefined });
+  const service = createService(config, logger, { cwd: process.cwd(), clusterMetrics: clustered ? joinCluster : undefined, clustered });
 
   let stopping = false;
   const onSignal = (signal: string) => {
@@ -80,7 +80,11 @@ async function main(): Promise<void> {
   const rootLogger = makeLogger(config);
   if (clustered && cluster.isPrimary) {
     const { runPrimary } = await import('./cluster.js');
+    // why here: monitoring's shared state (drift window, accuracy, in-memory prediction log) is the primary's.
+    const monitoring = config.MONITORING ? await import('./monitoring/cluster-link.js') : undefined;
+    const hub = monitoring && (await import('./monitoring/hub.js')).createHub(config);
     runPrimary({
+      onWorkerMessage: monitoring && hub && monitoring.hostMonitoring(hub, rootLogger.child({ role: 'primary' })),
       workers: config.WORKERS,
       logger: rootLogger.child({ role: 'primary' }),
       shutdownBudgetMs: config.SHUTDOWN_DRAIN_MS + config.SHUTDOWN_TIMEOUT_MS + 5_000,

@@ -76,6 +76,9 @@ export const TARGETS: Target[] = [
   serviceTarget(1, { batching: 'off', soak: false }),
   serviceTarget(2, { soak: true }),
   serviceTarget(1, { batching: 'delay', soak: false }),
+  // why: the cost of monitoring and of a shadow challenger is judged against the default service in the same run.
+  serviceTarget(1, { soak: false, variant: { label: 'MONITORING=false', env: { MONITORING: 'false' } } }),
+  serviceTarget(1, { soak: false, variant: { label: 'shadow challenger', env: { CHALLENGER_URI: 'models:/taxi-ride-duration/1', CHALLENGER_MODE: 'shadow' } } }),
   {
     name: 'bare Express 5',
     description: 'express() + express.json() + res.json(constant), default settings: the framework limit',

@@ -12,6 +12,8 @@ export interface HourAndDow {
   hour: number;
   /** 0 = Monday … 6 = Sunday */
   dow: number;
+  /** The instant, epoch milliseconds, when parsed from a request (the drift window's clock). */
+  ms?: number;
 }
 
 /** For a Date whose UTC fields hold a New York wall-clock time (naive TLC timestamps). */
@@ -117,10 +119,21 @@ export function pickupHourAndDow(text: string): HourAndDow | undefined {
     }
   }
   const wall = Date.UTC(year, month - 1, day, hour, minute, second);
-  if (i === n) return { hour, dow: (Math.floor(wall / DAY_MS) % 7 + 10) % 7 };
+  if (i === n) return { hour, dow: (Math.floor(wall / DAY_MS) % 7 + 10) % 7, ms: newYorkWallToEpoch(wall, hour) };
   const offsetMinutes = parseZone(text, i);
   if (offsetMinutes === undefined) return undefined;
-  return newYorkHourAndDow(wall - offsetMinutes * 60_000);
+  const ms = wall - offsetMinutes * 60_000;
+  const { hour: nyHour, dow } = newYorkHourAndDow(ms);
+  return { hour: nyHour, dow, ms };
+}
+
+/**
+ * The instant of a New York wall-clock time (held as UTC ms): 5 hours later in winter, 4 in summer. The
+ * one ambiguous hour a year (DST ends) takes the summer reading; a skipped hour maps an hour later.
+ */
+function newYorkWallToEpoch(wall: number, hour: number): number {
+  const summer = wall + 4 * HOUR_MS;
+  return newYorkHourAndDow(summer).hour === hour ? summer : wall + 5 * HOUR_MS;
 }
 
 /** `Z`, `±hh:mm` or `±hhmm` from `at` to the end of the text: minutes east of UTC. */

@@ -17,7 +17,7 @@ export const MAX_LISTED_ERRORS = 100;
 
 export type PredictRequest = { kind: 'single'; trip: Trip } | { kind: 'batch'; trips: Trip[] };
 
-function describeValue(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return 'a string';
@@ -98,7 +98,8 @@ export function checkTrip(value: unknown, prefix: string, errors: FieldError[]):
   return errors.length === before ? trip : undefined;
 }
 
-function invalid(errors: FieldError[], total: number): ServiceError {
+/** ServiceError('invalid_input') listing at most MAX_LISTED_ERRORS of `errors` (shared with POST /feedback). */
+export function invalidInput(errors: FieldError[], total: number): ServiceError {
   const listed = errors.slice(0, MAX_LISTED_ERRORS);
   const more = total > listed.length ? ` (the first ${listed.length} are listed)` : '';
   return new ServiceError('invalid_input', `${total} invalid field${total === 1 ? '' : 's'}${more}`, { errors: listed });
@@ -113,7 +114,7 @@ export function parsePredictRequest(body: unknown, maxBatch: number): PredictReq
   if (body !== null && typeof body === 'object' && !Array.isArray(body) && 'trips' in body) {
     const trips = (body as { trips: unknown }).trips;
     if (!Array.isArray(trips) || trips.length === 0) {
-      throw invalid([{ field: 'trips', message: `must be a non-empty array of at most ${maxBatch} trips` }], 1);
+      throw invalidInput([{ field: 'trips', message: `must be a non-empty array of at most ${maxBatch} trips` }], 1);
     }
     if (trips.length > maxBatch) {
       throw new ServiceError('batch_too_large', `the batch has ${trips.length} trips; the limit is ${maxBatch}`);
@@ -123,10 +124,10 @@ export function parsePredictRequest(body: unknown, maxBatch: number): PredictReq
       const trip = checkTrip(trips[i], `trips[${i}].`, errors);
       if (trip !== undefined) valid[i] = trip;
     }
-    if (errors.length > 0) throw invalid(errors, errors.length);
+    if (errors.length > 0) throw invalidInput(errors, errors.length);
     return { kind: 'batch', trips: valid };
   }
   const trip = checkTrip(body, '', errors);
-  if (trip === undefined) throw invalid(errors, errors.length);
+  if (trip === undefined) throw invalidInput(errors, errors.length);
   return { kind: 'single', trip };
 }

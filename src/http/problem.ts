@@ -20,6 +20,7 @@ const STATUS: Record<ErrorCode, number> = {
   reload_failed: 502,
   overloaded: 503,
   inference_failed: 500,
+  feedback_unavailable: 503,
   internal: 500,
 };
 
@@ -37,6 +38,7 @@ const TITLE: Record<ErrorCode, string> = {
   reload_failed: 'Model reload failed',
   overloaded: 'Service overloaded',
   inference_failed: 'Prediction failed',
+  feedback_unavailable: 'Feedback store unavailable',
   internal: 'Internal server error',
 };
 

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { createExperimentMetrics, type ExperimentMetrics } from './experiment-metrics.js';
+import { createMonitoringMetrics, type MonitoringMetrics } from './monitoring-metrics.js';
 
 export type PredictionOutcome = 'success' | 'invalid' | 'error';
 
@@ -67,6 +68,8 @@ export interface Metrics {
   readonly adaptiveBatch: AdaptiveBatchMetrics;
   /** Champion/challenger (src/experiment/): created with the metrics, observed only when a challenger is set. */
   readonly experiment: ExperimentMetrics;
+  /** Model monitoring: feedback, online error, drift (monitoring-metrics.ts). */
+  readonly monitoring: MonitoringMetrics;
 }
 
 export function createMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -190,6 +193,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     microBatch,
     adaptiveBatch,
     experiment: createExperimentMetrics(registers),
+    monitoring: createMonitoringMetrics(registry),
     setInFlightSource(read) {
       readInFlight = read;
     },

@@ -36,6 +36,12 @@ describe('loadConfig', () => {
       BATCH_MAX_ROWS: 512,
       MICROBATCH_MAX_SIZE: 1,
       MICROBATCH_MAX_DELAY_US: 0,
+      MONITORING: true,
+      PREDICTION_LOG_MAX: 200_000,
+      FEEDBACK_TTL_S: 7200,
+      REDIS_TIMEOUT_MS: 500,
+      DRIFT_WINDOW_S: 86_400,
+      DRIFT_MIN_TRIPS: 1000,
       deprecations: [],
     });
   });
