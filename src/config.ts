@@ -2,7 +2,7 @@
  * Service configuration: every setting comes from the environment, is parsed once here at start-up,
  * and travels as a typed object. Nothing else reads process.env.
  */
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { mlflowClientOptionsFromEnv, type MlflowClientOptions } from './registry/mlflow-client.js';
@@ -161,8 +161,69 @@ const Schema = z.object({
     .default(0),
 });
 
+/** Names of Redis streams and groups: printable, no spaces (they also appear in metric labels and logs). */
+const redisName = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,200}$/, { error: 'expected 1 to 200 printable characters without spaces' });
+
+/**
+ * The stream consumer (src/stream.ts, docs/streaming.md): the model and registry settings of the
+ * service, plus its own. Parsed by loadStreamConfig.
+ */
+const StreamSchema = Schema.pick({
+  HOST: true, MODEL_URI: true, REGISTRY_URI: true, MODEL_CACHE_DIR: true, MODEL_CACHE_KEEP: true, MODEL_POLL_INTERVAL_S: true,
+  LOG_LEVEL: true, LOG_PRETTY: true, SHUTDOWN_TIMEOUT_MS: true,
+}).extend({
+  /** The Redis server holding the streams: redis://[user:password@]host:port[/db], or rediss:// for TLS. */
+  REDIS_URL: z
+    .string({ error: 'is required: the Redis server, e.g. redis://redis:6379' })
+    .refine((v) => /^rediss?:\/\/[^\s/]+(\/\d+)?$/.test(v), { error: 'expected redis://[user:password@]host:port[/db] or rediss://…' }),
+  /** Stream the ride events are read from. */
+  EVENTS_STREAM: redisName.default('ride_events'),
+  /** Stream the predictions are written to (the course's name for the output). */
+  PREDICTIONS_STREAM_NAME: redisName.default('ride_predictions'),
+  /** Where entries that cannot be predicted go, with the error. */
+  DEAD_LETTER_STREAM: redisName.default('ride_events_dlq'),
+  /** Consumer group shared by all replicas; created at the stream's end ($) when missing. */
+  CONSUMER_GROUP: redisName.default('ride-duration'),
+  /** This consumer's name in the group; unique per process. Default: <host>-<pid>. */
+  CONSUMER_NAME: redisName.default(() => `${hostname()}-${process.pid}`),
+  /** Most entries read, predicted and committed together. */
+  STREAM_BATCH: z.coerce
+    .number({ error: 'expected a number of entries' })
+    .int({ error: 'expected a whole number of entries' })
+    .min(1, { error: 'expected at least 1' })
+    .max(10_000, { error: 'expected at most 10000' })
+    .default(500),
+  /** Entries another consumer has held unacknowledged this long are claimed (XAUTOCLAIM): a dead consumer's batch. */
+  STREAM_CLAIM_IDLE_MS: milliseconds.min(100, { error: 'expected at least 100 ms' }).default(30_000),
+  /** Approximate length the prediction stream is trimmed to on each write (XADD MAXLEN ~); 0 = never trimmed. */
+  PREDICTIONS_MAXLEN: z.coerce
+    .number({ error: 'expected a number of entries' })
+    .int({ error: 'expected a whole number of entries' })
+    .min(0, { error: 'expected 0 (no trimming) or more' })
+    .default(1_000_000),
+  /**
+   * How long a ride id is remembered as predicted, so the same ride sent again within it gets no second
+   * prediction. Redelivered entries never do, whatever this is (docs/streaming.md, "Exactly once").
+   */
+  STREAM_DEDUPE_TTL_S: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int({ error: 'expected a whole number of seconds' })
+    .min(60, { error: 'expected at least 60 s' })
+    .max(30 * 86_400, { error: 'expected at most 2592000 s (30 days)' })
+    .default(3600),
+  /** Port of the consumer's /metrics, /healthz and /readyz; 0 picks a free one (tests). */
+  METRICS_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int({ error: 'expected a whole port number' })
+    .min(0, { error: 'expected a port from 0 to 65535' })
+    .max(65535, { error: 'expected a port from 0 to 65535' })
+    .default(9697),
+});
+
 /** Every setting's name, in schema order; docs/configuration.md documents each (tests/docs/configuration.test.ts). */
-export const CONFIG_KEYS = Object.keys(Schema.shape) as readonly string[];
+export const CONFIG_KEYS = [...new Set([...Object.keys(Schema.shape), ...Object.keys(StreamSchema.shape)])] as readonly string[];
 
 export type Config = z.infer<typeof Schema> & {
   /** MLflow client options (credentials, timeout, retries) when REGISTRY_URI is http(s)://. */
@@ -209,16 +270,34 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
     return { ...withRegistry(result.data, present), deprecations };
   }
-  const problems = result.error.issues.map((issue) => {
+  throw invalidConfiguration(result.error, env);
+}
+
+function invalidConfiguration(error: z.ZodError, env: Record<string, string | undefined>): ConfigError {
+  const problems = error.issues.map((issue) => {
     const key = String(issue.path[0]);
     const source = env[key] === undefined ? (Object.keys(RENAMED).find((old) => RENAMED[old] === key && env[old] !== undefined) ?? key) : key;
     return `${source}=${JSON.stringify(env[source] ?? '')}: ${issue.message}`;
   });
-  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  return new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+}
+
+export type StreamConfig = z.infer<typeof StreamSchema> & {
+  /** MLflow client options when REGISTRY_URI is http(s)://. */
+  MLFLOW: MlflowClientOptions | undefined;
+};
+
+/** The stream consumer's settings; throws a ConfigError naming each bad variable, as loadConfig does. */
+export function loadStreamConfig(env: Record<string, string | undefined>): StreamConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  if (present.REGISTRY_URI === undefined && present.MLFLOW_TRACKING_URI !== undefined) present.REGISTRY_URI = present.MLFLOW_TRACKING_URI;
+  const result = StreamSchema.safeParse(present);
+  if (!result.success) throw invalidConfiguration(result.error, env);
+  return withRegistry(result.data, present);
 }
 
 /** Cross-checks MODEL_URI against the registry and reads MLflow's own variables when it is http(s). */
-function withRegistry(parsed: z.infer<typeof Schema>, env: Record<string, string | undefined>): Omit<Config, 'deprecations'> {
+function withRegistry<T extends Pick<Config, 'MODEL_URI' | 'REGISTRY_URI'>>(parsed: T, env: Record<string, string | undefined>): T & { MLFLOW: MlflowClientOptions | undefined } {
   const uri = parseModelUri(parsed.MODEL_URI);
   const remote = /^https?:\/\//.test(parsed.REGISTRY_URI);
   if (!remote && REGISTRY_KINDS.has(uri.kind) && !FILE_REGISTRY_KINDS.has(uri.kind)) {

@@ -3,10 +3,10 @@
  * calls, so tests build exactly what production runs. The runner (server.ts) owns signals, cluster
  * roles and exit codes.
  *
- * Wiring: metrics → model slot → model source and updater (load, hot swap, micro-batching) →
- * predictor → front ends → app → HTTP server. Lifecycle: start() loads the model (and opens the
- * port, before loading so liveness answers meanwhile, or after it in a cluster worker); stop()
- * drains (docs/operations.md, "Shutdown").
+ * Wiring: the model runtime (metrics → model slot → model source and updater: load, hot swap,
+ * micro-batching → predictor; model/model-runtime.ts) → front ends → app → HTTP server. Lifecycle:
+ * start() loads the model (and opens the port, before loading so liveness answers meanwhile, or
+ * after it in a cluster worker); stop() drains (docs/operations.md, "Shutdown").
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,15 +15,11 @@ import { createApp, type FrontEnd } from './app.js';
 import type { Config } from './config.js';
 import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
-import { createMicroBatcher } from './model/micro-batcher.js';
-import { ModelSlot } from './model/model-slot.js';
-import { createModelUpdater, type ModelUpdater } from './model/model-updater.js';
-import type { LoadedModel } from './model/onnx-model.js';
-import { createPredictor, type Predictor } from './model/predictor.js';
+import { createModelRuntime } from './model/model-runtime.js';
+import type { ModelUpdater } from './model/model-updater.js';
+import type { Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
-import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
-import { modelUriWarning, parseModelUri } from './registry/model-uri.js';
-import { selectModelSource } from './registry/select-source.js';
+import type { Metrics, MetricsSource } from './observability/metrics.js';
 
 export interface ServiceOptions {
   /** Where relative registry paths (file:models) are resolved. */
@@ -61,25 +57,9 @@ export interface Service {
 }
 
 export function createService(config: Config, logger: Logger, options: ServiceOptions): Service {
-  const metrics = createMetrics();
-  const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
-  // Micro-batching (MICROBATCH_MAX_SIZE > 1) wraps each loaded model, at start-up and on every reload.
-  const prepare =
-    config.MICROBATCH_MAX_SIZE > 1
-      ? (model: LoadedModel): LoadedModel =>
-          createMicroBatcher(model, { maxBatchSize: config.MICROBATCH_MAX_SIZE, maxDelayUs: config.MICROBATCH_MAX_DELAY_US }, metrics.microBatch)
-      : undefined;
-  const uri = parseModelUri(config.MODEL_URI);
-  const source = selectModelSource(uri, config, { cwd: options.cwd, logger });
-  const updater = createModelUpdater({
-    source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare, retryMs: options.retryMs,
-  });
-  const predictor = createPredictor({
-    slot,
-    metrics,
-    onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
-  });
+  const runtime = createModelRuntime(config, logger, { cwd: options.cwd, lifecycle, retryMs: options.retryMs });
+  const { metrics, predictor, updater } = runtime;
   const frontEnds: FrontEnd[] = [];
   const listener = createApp({
     config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now,
@@ -106,7 +86,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       lifecycle.draining = true;
       updater.stop();
       if (!server.listening) {
-        await slot.close();
+        await runtime.close();
         logger.info('stopped');
         return true;
       }
@@ -133,7 +113,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       await closed;
       clearInterval(sweep);
       clearTimeout(timeout);
-      await slot.close();
+      await runtime.close();
       logger.info('stopped');
       return !timedOut;
     })());
@@ -144,15 +124,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     async start({ listen: when = 'before-load' } = {}) {
       // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
       if (when === 'before-load') await listen();
-      const warning = modelUriWarning(uri);
-      if (warning) logger.warn({ model_uri: config.MODEL_URI }, warning);
-      try {
-        // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
-        await updater.start();
-      } catch (err) {
-        if (err instanceof Error) Object.assign(err, { registry: source.description });
-        throw err;
-      }
+      await runtime.start();
       return listen();
     },
     stop,
