@@ -53,15 +53,21 @@ export function createStreamProcess(config: StreamConfig, logger: Logger, option
   const target = config.REDIS_URL.replace(/\/\/[^@/]*@/, '//***@');
   for (const [role, connection] of [['commit', redis], ['read', reader]] as const) {
     let down = false;
+    let wasReady = false;
+    // why: ioredis reports every failed reconnection attempt; one line per outage is enough.
     connection.on('error', (err: Error) => {
       metrics.redisErrors.inc();
-      // why: ioredis reports every failed reconnection attempt; one line per outage is enough.
       if (!down) logger.warn({ err: { message: err.message }, redis: target, connection: role }, 'Redis unreachable; reconnecting with backoff');
       down = true;
     });
+    connection.on('close', () => {
+      if (!down && wasReady && !lifecycle.draining) logger.warn({ redis: target, connection: role }, 'Redis connection lost; reconnecting with backoff');
+      down = true;
+    });
     connection.on('ready', () => {
-      if (down) logger.info({ redis: target, connection: role }, 'Redis reconnected');
+      if (down && wasReady) logger.info({ redis: target, connection: role }, 'Redis reconnected');
       down = false;
+      wasReady = true;
     });
   }
   const connected = () => redis.status === 'ready' && reader.status === 'ready';
