@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Redis } from 'ioredis';
 import { REDIS_SERVER, startRedis, type RedisServer } from '../support/redis.js';
 import {
-  drained, kill9, pendingOf, predictOverHttp, produce, readAll, rideRecords, spawnConsumer,
+  blockedReading, drained, kill9, pendingOf, predictOverHttp, produce, readAll, rideRecords, spawnConsumer,
   type ConsumerProcess, type RideRecords,
 } from './support.js';
 
@@ -34,7 +34,7 @@ afterEach(async (ctx) => {
 
 /**
  * Produces every record in chunks of 500. From a quarter of the way on, `victim` is stopped (SIGSTOP)
- * before a chunk goes out; if it then holds entries delivered to it and not acknowledged (Redis serves
+ * once it waits in XREADGROUP, before a chunk goes out; if it then holds entries delivered to it and not acknowledged (Redis serves
  * its blocked read even while the process is stopped, or it was stopped between a read and its
  * commit), it is caught in the middle of a batch and `act` runs; otherwise it is let go (SIGCONT) and
  * the next chunk tries again. Returns how many entries were produced when `act` ran and what the victim held.
@@ -44,7 +44,10 @@ async function produceAndCatch(redis: Redis, victim: ConsumerProcess, act: () =>
   const { entries } = records;
   for (let i = 0; i < entries.length; i += 500) {
     const trying = caught === undefined && i >= entries.length / 4;
-    if (trying) victim.child.kill('SIGSTOP');
+    if (trying) {
+      await blockedReading(redis, victim.name);
+      victim.child.kill('SIGSTOP');
+    }
     await produce(redis, STREAM, entries.slice(i, i + 500), 500);
     if (!trying) continue;
     const held = await pendingOf(redis, STREAM, GROUP, victim.name);

@@ -183,3 +183,18 @@ export async function readAll(redis: Redis, stream: string): Promise<{ id: strin
     return { id, fields };
   });
 }
+
+/** One valid input entry's fields: the course's record with a pickup time. */
+export function aRideEntry(rideId: number, ride: Record<string, unknown> = {}): string[] {
+  return ['data', JSON.stringify({ ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66, pickup_datetime: '2021-03-01T08:30:00', ...ride }, ride_id: rideId })];
+}
+
+/** Waits until the consumer's reading connection is blocked in XREADGROUP (so new entries go to it at once). */
+export async function blockedReading(redis: Redis, consumer: string): Promise<void> {
+  await waitFor(async () => {
+    const list = (await redis.client('LIST')) as string;
+    return list.split('\n').some((l) => l.includes(`name=ride-duration:${consumer}:read `) && /cmd=xreadgroup/.test(l) && /flags=\S*b/.test(l))
+      ? true
+      : undefined;
+  }, `${consumer} to block in XREADGROUP`, 60_000);
+}

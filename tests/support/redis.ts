@@ -27,8 +27,8 @@ export const REDIS_SERVER = findSystemTool('redis-server');
  * `durable` turns on the append-only file with an fsync per write, so a restart (even after SIGKILL)
  * keeps every acknowledged write.
  */
-export async function startRedis(options: { durable?: boolean } = {}): Promise<RedisServer> {
-  const port = await freePort();
+export async function startRedis(options: { durable?: boolean; port?: number } = {}): Promise<RedisServer> {
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'redis-test-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes'];
   if (options.durable) args.push('--appendonly', 'yes', '--appendfsync', 'always');
