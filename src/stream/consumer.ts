@@ -285,6 +285,18 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
         await redis.client('UNBLOCK', readerId).catch(() => undefined);
       }
       await running;
+      // why: a consumer that stopped cleanly holds nothing; removing it keeps XINFO CONSUMERS to the live
+      // ones (each pod replacement adds a name). One that still holds entries stays, for a claim to find them.
+      if (redis.status === 'ready' && groupReady) {
+        try {
+          const [, , , held] = (await redis.xpending(config.EVENTS_STREAM, config.CONSUMER_GROUP)) as [number, unknown, unknown, [string, string][] | null];
+          if (!(held ?? []).some(([name]) => name === config.CONSUMER_NAME)) {
+            await redis.xgroup('DELCONSUMER', config.EVENTS_STREAM, config.CONSUMER_GROUP, config.CONSUMER_NAME);
+          }
+        } catch (err) {
+          log.warn({ err }, 'could not remove this consumer from the group on the way out');
+        }
+      }
     },
     get healthy() {
       return groupReady && lastCallOk;

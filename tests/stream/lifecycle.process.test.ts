@@ -19,7 +19,7 @@ async function probe(port: number, path: string): Promise<{ status: number; text
 }
 
 describe.skipIf(!REDIS_SERVER)('the stream consumer process', () => {
-  test('When SIGTERM arrives while it holds a batch, then it commits and acknowledges that batch and exits 0', async () => {
+  test('When SIGTERM arrives while it holds a batch, then it commits and acknowledges that batch, reads no more, leaves the group and exits 0', async () => {
     const redisServer = await startRedis();
     servers.push(redisServer);
     const redis = redisServer.client();
@@ -37,9 +37,10 @@ describe.skipIf(!REDIS_SERVER)('the stream consumer process', () => {
 
     expect(held).toBeGreaterThan(0);
     expect(code).toBe(0);
-    expect(await groupState(redis, 'ride_events', 'ride-duration')).toMatchObject({ pending: 0 });
-    expect(await readAll(redis, 'ride_predictions')).toHaveLength(100);
+    expect(await groupState(redis, 'ride_events', 'ride-duration')).toEqual({ pending: 0, lag: 100 - held });
+    expect(await readAll(redis, 'ride_predictions')).toHaveLength(held);
     expect(consumer.logs.map((l) => l.msg)).toContain('stopped');
+    expect(await redis.xinfo('CONSUMERS', 'ride_events', 'ride-duration')).toEqual([]);
   }, 120_000);
 
   test('When Redis cannot be reached, then it stays up with /readyz 503 and /healthz 200, and consumes once Redis comes', async () => {
