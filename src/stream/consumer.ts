@@ -141,7 +141,8 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
     }
   }
 
-  async function handle(entries: RawEntry[]): Promise<void> {
+  /** Validates and predicts a batch: one commit item per entry, in order. */
+  async function prepare(entries: RawEntry[]): Promise<CommitItem[]> {
     metrics.batchSize.observe(entries.length);
     const items: (CommitItem | undefined)[] = new Array(entries.length);
     const valid: number[] = [];
@@ -169,7 +170,12 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
         }
       }
     }
-    const { outcomes, redisNowMs } = await commit(target, items as CommitItem[]);
+    return items as CommitItem[];
+  }
+
+  /** Commits a prepared batch and counts its outcomes. */
+  async function commitBatch(entries: RawEntry[], items: CommitItem[]): Promise<void> {
+    const { outcomes, redisNowMs } = await commit(target, items);
     let predicted = 0, duplicate = 0, acked = 0, dead = 0;
     for (let i = 0; i < outcomes.length; i++) {
       const o = outcomes[i];
@@ -223,6 +229,8 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
     return reply?.[0]?.[1] ?? [];
   }
 
+  let inFlight: Promise<void> | undefined;
+
   async function loop(): Promise<void> {
     let ownAfter: string | undefined = '0';
     let claimCursor = '0-0';
@@ -256,7 +264,15 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
         failures = 0;
         if (entries.length > 0) {
           log.debug({ entries: entries.length, first_id: entries[0][0] }, 'read a batch');
-          await handle(entries);
+          const items = await prepare(entries);
+          // why: one commit in flight at a time, overlapping the next batch's read and prediction; commits stay in order.
+          await inFlight;
+          inFlight = commitBatch(entries, items).catch((err: unknown) => {
+            metrics.redisErrors.inc();
+            log.warn({ err, entries: entries.length }, 'a batch commit failed; its entries stay pending and will be claimed again');
+          });
+        } else {
+          await inFlight;
         }
         await refreshGroupInfo();
       } catch (err) {
@@ -270,6 +286,7 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
         await sleep(wait);
       }
     }
+    await inFlight;
   }
 
   return {

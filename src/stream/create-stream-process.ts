@@ -27,7 +27,7 @@ export interface StreamProcess {
   readonly runtime: ModelRuntime;
   readonly metrics: StreamMetrics;
   readonly consumer: StreamConsumer;
-  /** Opens the probe port, loads the model, starts consuming; resolves with the probe address. */
+  /** Opens the probe port, loads the model (unless runtime.start() did), starts consuming; resolves with the probe address. */
   start(): Promise<AddressInfo>;
   /** Stops reading, commits the batch in hand, closes. Resolves false when it had to give up after SHUTDOWN_TIMEOUT_MS. */
   stop(reason?: string): Promise<boolean>;
@@ -99,7 +99,7 @@ export function createStreamProcess(config: StreamConfig, logger: Logger, option
         });
       });
       logger.info({ host: config.HOST, port: address.port }, 'probes and metrics listening');
-      await runtime.start();
+      if (runtime.predictor.model === undefined) await runtime.start();
       // why: connect() rejects on the first failed attempt, but ioredis keeps retrying; the loop waits for it.
       redis.connect().catch(() => undefined);
       reader.connect().catch(() => undefined);
