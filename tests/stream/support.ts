@@ -1,57 +1,32 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { buildApp, REPO_ROOT } from '../service/helpers.js';
+import { buildApp } from '../service/helpers.js';
 import { waitFor } from '../support/ports.js';
+import { spawnServer, type LogLine, type SpawnedServer } from '../support/service-process.js';
 
-export type LogLine = Record<string, unknown> & { msg: string };
-
-export interface ConsumerProcess {
+export interface ConsumerProcess extends SpawnedServer {
   name: string;
-  child: ChildProcessWithoutNullStreams;
-  logs: LogLine[];
-  onLine(listener: (line: LogLine) => void): void;
   /** Resolves with the first line (already logged or to come) that matches. */
   line(match: (line: LogLine) => boolean, what: string): Promise<LogLine>;
-  stderr(): string;
-  exited: Promise<number | null>;
   /** The probe server's port, once it listens. */
   metricsPort(): Promise<number>;
 }
 
 /** Spawns src/stream.ts (the real runner) with only PATH inherited; stdout parsed as pino JSON lines. */
 export function spawnConsumer(name: string, env: Record<string, string>): ConsumerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/stream.ts'], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', METRICS_PORT: '0', CONSUMER_NAME: name, LOG_LEVEL: 'debug', MODEL_POLL_INTERVAL_S: '0', ...env },
-  });
-  const logs: LogLine[] = [];
-  const listeners: ((line: LogLine) => void)[] = [];
-  let buffered = '';
-  let errText = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = JSON.parse(buffered.slice(0, nl)) as LogLine;
-      buffered = buffered.slice(nl + 1);
-      logs.push(line);
-      for (const listener of listeners) listener(line);
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (errText = (errText + chunk.toString()).slice(-8000)));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const spawned = spawnServer(
+    { METRICS_PORT: '0', CONSUMER_NAME: name, LOG_LEVEL: 'debug', MODEL_POLL_INTERVAL_S: '0', ...env },
+    'src/stream.ts',
+  );
   const line = (match: (l: LogLine) => boolean, what: string) =>
     new Promise<LogLine>((resolve, reject) => {
-      const found = logs.find(match);
+      const found = spawned.logs.find(match);
       if (found) return resolve(found);
-      listeners.push((l) => match(l) && resolve(l));
-      void exited.then((code) => reject(new Error(`consumer ${name} exited (${code}) before logging ${what}: ${errText}`)));
+      spawned.onLine((l) => match(l) && resolve(l));
+      void spawned.exited.then((code) => reject(new Error(`consumer ${name} exited (${code}) before logging ${what}: ${spawned.stderr()}`)));
     });
   return {
-    name, child, logs, line, exited,
-    onLine: (listener) => listeners.push(listener),
-    stderr: () => errText,
+    ...spawned, name, line,
     metricsPort: async () => Number((await line((l) => l.msg === 'probes and metrics listening', 'its port')).port),
   };
 }
