@@ -3,23 +3,31 @@
  * calls, so tests build exactly what production runs. The runner (server.ts) owns signals, cluster
  * roles and exit codes.
  *
- * Wiring: the model runtime (metrics → model slot → model source and updater: load, hot swap,
- * micro-batching → predictor; model/model-runtime.ts) → front ends → app → HTTP server. Lifecycle:
- * start() loads the model (and opens the port, before loading so liveness answers meanwhile, or
- * after it in a cluster worker); stop() drains (docs/operations.md, "Shutdown").
+ * Wiring: metrics → model slot → model source and updater (load, hot swap, micro-batching) →
+ * predictor → front ends → app → HTTP server. Lifecycle: start() loads the model (and opens the
+ * port, before loading so liveness answers meanwhile, or after it in a cluster worker); stop()
+ * drains (docs/operations.md, "Shutdown").
  */
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { createApp, type FrontEnd } from './app.js';
 import type { Config } from './config.js';
+import { createChallenger, type Challenger } from './experiment/challenger.js';
+import { experimentFrontEnd } from './experiment/experiment-route.js';
+import { createOnlineStats, type OnlineStats } from './experiment/online-stats.js';
 import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
-import { createModelRuntime } from './model/model-runtime.js';
-import type { ModelUpdater } from './model/model-updater.js';
-import type { Predictor } from './model/predictor.js';
+import { createAdaptiveBatcher } from './model/adaptive-batcher.js';
+import { createMicroBatcher } from './model/micro-batcher.js';
+import { ModelSlot } from './model/model-slot.js';
+import { createModelUpdater, type ModelUpdater } from './model/model-updater.js';
+import type { LoadedModel } from './model/onnx-model.js';
+import { createPredictor, type Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
-import type { Metrics, MetricsSource } from './observability/metrics.js';
+import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
+import { createModelSource } from './registry/create-source.js';
+import { modelUriWarning } from './registry/model-uri.js';
 
 export interface ServiceOptions {
   /** Where relative registry paths (file:models) are resolved. */
@@ -40,6 +48,10 @@ export interface Service {
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
   readonly updater: ModelUpdater;
+  /** The challenger's slot and updater, when CHALLENGER_URI is set (docs/experiments.md). */
+  readonly challenger: Challenger | undefined;
+  /** The online A/B statistics behind GET /experiment; feed it feedback events. */
+  readonly experiment: OnlineStats;
   /**
    * Opens the port and loads the model; resolves with the address once the model serves. With
    * `listen: 'after-load'` (cluster workers) the port opens only then. Rejects on a failure waiting
@@ -56,11 +68,44 @@ export interface Service {
   stop(reason?: string): Promise<boolean>;
 }
 
+/** How each loaded model is wrapped for serving, at start-up and on every reload (BATCHING). */
+export function batchingFor(
+  config: Pick<Config, 'BATCHING' | 'BATCH_MAX_ROWS' | 'MICROBATCH_MAX_SIZE' | 'MICROBATCH_MAX_DELAY_US'>,
+  metrics: Pick<Metrics, 'microBatch' | 'adaptiveBatch'>,
+): ((model: LoadedModel) => LoadedModel) | undefined {
+  switch (config.BATCHING) {
+    case 'adaptive':
+      return (model) => createAdaptiveBatcher(model, { maxRows: config.BATCH_MAX_ROWS }, metrics.adaptiveBatch);
+    case 'delay':
+      return (model) =>
+        createMicroBatcher(model, { maxBatchSize: config.MICROBATCH_MAX_SIZE, maxDelayUs: config.MICROBATCH_MAX_DELAY_US }, metrics.microBatch);
+    case 'off':
+      return undefined;
+  }
+}
+
 export function createService(config: Config, logger: Logger, options: ServiceOptions): Service {
+  const metrics = createMetrics();
+  const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
-  const runtime = createModelRuntime(config, logger, { cwd: options.cwd, lifecycle, retryMs: options.retryMs });
-  const { metrics, predictor, updater } = runtime;
-  const frontEnds: FrontEnd[] = [];
+  const prepare = batchingFor(config, metrics);
+  const uri = config.MODEL_URI;
+  const source = createModelSource(config, { cwd: options.cwd, logger });
+  const updater = createModelUpdater({
+    source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare, retryMs: options.retryMs,
+  });
+  const challenger = createChallenger(config, { metrics, logger, cwd: options.cwd, prepare, retryMs: options.retryMs });
+  const predictor = createPredictor({
+    slot,
+    metrics,
+    onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
+    challenger: challenger?.arm,
+  });
+  const experiment = createOnlineStats(() => {
+    const arm = predictor.challenger;
+    return arm && { mode: arm.mode, champion: predictor.model?.modelVersion, challenger: arm.model?.modelVersion };
+  });
+  const frontEnds: FrontEnd[] = [experimentFrontEnd({ predictor, stats: experiment })];
   const listener = createApp({
     config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now,
     metricsSource: options.clusterMetrics?.(metrics.registry),
@@ -86,7 +131,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       lifecycle.draining = true;
       updater.stop();
       if (!server.listening) {
-        await runtime.close();
+        await Promise.all([slot.close(), challenger?.stop()]);
         logger.info('stopped');
         return true;
       }
@@ -113,18 +158,28 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       await closed;
       clearInterval(sweep);
       clearTimeout(timeout);
-      await runtime.close();
+      await Promise.all([slot.close(), challenger?.stop()]);
       logger.info('stopped');
       return !timedOut;
     })());
 
   return {
-    listener, server, predictor, metrics, lifecycle, updater,
+    listener, server, predictor, metrics, lifecycle, updater, challenger, experiment,
     listen,
     async start({ listen: when = 'before-load' } = {}) {
       // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
       if (when === 'before-load') await listen();
-      await runtime.start();
+      // why not awaited: the challenger never holds up (or fails) the champion's start-up.
+      challenger?.start();
+      const warning = modelUriWarning(uri);
+      if (warning) logger.warn({ model_uri: uri.text }, warning);
+      try {
+        // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
+        await updater.start();
+      } catch (err) {
+        if (err instanceof Error) Object.assign(err, { registry: source.description });
+        throw err;
+      }
       return listen();
     },
     stop,

@@ -37,16 +37,17 @@ function startArgs(): string[] {
   return args;
 }
 
-function serviceTarget(workers: number, microBatching = false): Target {
+/** The service as `npm start` runs it; `variant` adds settings (and a name suffix) for A/B benches such as bench/experiment-cost.ts. */
+export function serviceTarget(workers: number, microBatching = false, variant?: { label: string; env: Record<string, string> }): Target {
   return {
-    name: `service (WORKERS=${workers}${microBatching ? ', micro-batching' : ''})`,
+    name: `service (WORKERS=${workers}${microBatching ? ', micro-batching' : ''}${variant ? `, ${variant.label}` : ''})`,
     description:
       `this service, node ${startArgs().join(' ')} (npm start), ${workers} worker(s), LOG_LEVEL=info` +
       (microBatching ? `, MICROBATCH_MAX_SIZE=${MICRO_BATCHING.MICROBATCH_MAX_SIZE} MICROBATCH_MAX_DELAY_US=${MICRO_BATCHING.MICROBATCH_MAX_DELAY_US}` : ', default settings'),
     isService: true,
     command: process.execPath,
     args: startArgs(),
-    env: { WORKERS: String(workers), HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0', ...(microBatching ? MICRO_BATCHING : {}) },
+    env: { WORKERS: String(workers), HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0', ...(microBatching ? MICRO_BATCHING : {}), ...variant?.env },
     unavailable: () => (existsSync(path.join(repoRoot, 'dist/server.js')) ? undefined : 'dist/server.js missing: run npm run build'),
   };
 }

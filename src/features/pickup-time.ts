@@ -82,7 +82,7 @@ function daysInMonth(year: number, month: number): number {
  * Returns undefined when the text is not one, or names a date that does not exist (2021-02-30, hour 25).
  *
  * why by hand: a batch of 1,000 trips spent a third of its server time in a regex and two Dates per
- * timestamp (issue 5). tests/features/pickup-time.test.ts checks it against that reference.
+ * timestamp (docs/performance.md). tests/features/pickup-time.test.ts checks it against that reference.
  */
 export function pickupHourAndDow(text: string): HourAndDow | undefined {
   const n = text.length;

@@ -1,32 +1,29 @@
 /**
- * The model side of every process that predicts (the HTTP service, the stream consumer): metrics →
- * model slot → model source and updater (load, cache, hot swap, optional micro-batching) → predictor.
- * One wiring, so the consumer loads, caches and swaps models exactly as the service does.
+ * The model side of a process that predicts without the HTTP service (the stream consumer, the Lambda
+ * adapter): metrics → model slot → model source and updater (load, cache, alias polling, hot swap) →
+ * predictor, wired as create-service.ts wires the service's champion, so MODEL_URI, the registry cache
+ * and hot swap behave the same. No micro-batching: these callers predict whole batches already.
  */
 import type { Config } from '../config.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
-import { modelUriWarning, parseModelUri, type ModelUri } from '../registry/model-uri.js';
+import { createModelSource } from '../registry/create-source.js';
 import type { ModelSource } from '../registry/model-source.js';
-import { selectModelSource } from '../registry/select-source.js';
-import { createMicroBatcher } from './micro-batcher.js';
+import { modelUriWarning } from '../registry/model-uri.js';
 import { ModelSlot } from './model-slot.js';
 import { createModelUpdater, type ModelUpdater } from './model-updater.js';
-import type { LoadedModel } from './onnx-model.js';
 import { createPredictor, type Predictor } from './predictor.js';
 
 export type ModelRuntimeConfig = Pick<
   Config,
   'MODEL_URI' | 'REGISTRY_URI' | 'MODEL_CACHE_DIR' | 'MODEL_CACHE_KEEP' | 'MODEL_POLL_INTERVAL_S' | 'MLFLOW'
-> &
-  Partial<Pick<Config, 'MICROBATCH_MAX_SIZE' | 'MICROBATCH_MAX_DELAY_US'>>;
+>;
 
 export interface ModelRuntimeOptions {
   /** Where relative registry paths (file:models) are resolved. */
   cwd: string;
   lifecycle: Lifecycle;
-  metrics?: Metrics;
   /** Start-up retry backoff of the model updater (tests shorten it). */
   retryMs?: { initial: number; max: number };
 }
@@ -34,7 +31,6 @@ export interface ModelRuntimeOptions {
 export interface ModelRuntime {
   readonly metrics: Metrics;
   readonly slot: ModelSlot;
-  readonly uri: ModelUri;
   readonly source: ModelSource;
   readonly updater: ModelUpdater;
   readonly predictor: Predictor;
@@ -48,20 +44,12 @@ export interface ModelRuntime {
 }
 
 export function createModelRuntime(config: ModelRuntimeConfig, logger: Logger, options: ModelRuntimeOptions): ModelRuntime {
-  const metrics = options.metrics ?? createMetrics();
+  const metrics = createMetrics();
   const slot = new ModelSlot();
-  const maxBatch = config.MICROBATCH_MAX_SIZE ?? 1;
-  // Micro-batching (MICROBATCH_MAX_SIZE > 1) wraps each loaded model, at start-up and on every reload.
-  const prepare =
-    maxBatch > 1
-      ? (model: LoadedModel): LoadedModel =>
-          createMicroBatcher(model, { maxBatchSize: maxBatch, maxDelayUs: config.MICROBATCH_MAX_DELAY_US ?? 0 }, metrics.microBatch)
-      : undefined;
-  const uri = parseModelUri(config.MODEL_URI);
-  const source = selectModelSource(uri, config, { cwd: options.cwd, logger });
+  const uri = config.MODEL_URI;
+  const source = createModelSource(config, { cwd: options.cwd, logger });
   const updater = createModelUpdater({
-    source, uri, slot, metrics, logger, lifecycle: options.lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare,
-    retryMs: options.retryMs,
+    source, uri, slot, metrics, logger, lifecycle: options.lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, retryMs: options.retryMs,
   });
   const predictor = createPredictor({
     slot,
@@ -69,10 +57,10 @@ export function createModelRuntime(config: ModelRuntimeConfig, logger: Logger, o
     onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
   });
   return {
-    metrics, slot, uri, source, updater, predictor,
+    metrics, slot, source, updater, predictor,
     async start() {
       const warning = modelUriWarning(uri);
-      if (warning) logger.warn({ model_uri: config.MODEL_URI }, warning);
+      if (warning) logger.warn({ model_uri: uri.text }, warning);
       try {
         // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
         await updater.start();

@@ -1,5 +1,5 @@
 /**
- * The one mutable holder of the served model, with a swap point for hot reload (issue 4).
+ * The one mutable holder of the served model, with a swap point for hot reload (docs/registries.md).
  *
  * Requests `acquire` a lease on the current model and `release` it when their inference is done.
  * `swap` installs a new, already loaded model at once (new requests use it), then releases the old

@@ -12,15 +12,24 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ServiceError } from '../errors.js';
+import { isChallengerRide } from './arm.js';
+import type { ModelInputColumns } from '../features/model-contract.js';
 import { tripsToColumns, type RideId, type Trip } from '../features/trip-inputs.js';
+import type { Counter } from 'prom-client';
+import type { ChallengerOutcome } from '../observability/experiment-metrics.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ModelSlot } from './model-slot.js';
 import type { ModelInfo, ModelOutputs } from './onnx-model.js';
 
 /** What one `predict` call answers: one entry per trip, in the trips' order. */
 export interface Predictions extends ModelOutputs {
-  /** `<name>/<version>` of the model that computed every value here. */
+  /** `<name>/<version>` of the model that computed every value here (the champion's when `modelVersions` is set). */
   readonly modelVersion: string;
+  /**
+   * Split experiments only, when this batch mixed arms: the version that answered each trip. Absent when
+   * `modelVersion` answered them all (always for a single trip).
+   */
+  readonly modelVersions?: readonly string[];
   /** The trip's own ride id, or one the predictor made (unique per process start). */
   readonly rideIds: readonly RideId[];
   /** Time of the model run, milliseconds (Server-Timing's `inference`). */
@@ -35,6 +44,27 @@ export interface PredictionEvent {
 }
 
 export type PredictionListener = (event: PredictionEvent) => void;
+
+/** A shadow run: the challenger's predictions for trips the champion answered (`champion`), same ride ids. */
+export interface ShadowEvent extends PredictionEvent {
+  readonly champion: Predictions;
+}
+
+export type ShadowListener = (event: ShadowEvent) => void;
+
+export type ChallengerMode = 'shadow' | 'split';
+
+/** The challenger arm (docs/experiments.md): its own slot, loaded and swapped by its own updater. */
+export interface ChallengerDeps {
+  slot: ModelSlot;
+  mode: ChallengerMode;
+  /** split: the share of rides (0–100) it answers, by a stable hash of the ride id (model/arm.ts). */
+  percent: number;
+  /** Where a challenger failure is reported (it never reaches the caller). */
+  onError?: (err: unknown, mode: ChallengerMode) => void;
+  /** shadow: most challenger runs in progress at once; beyond, trips are skipped (counted), never queued. */
+  maxShadowInFlight?: number;
+}
 
 export interface Predictor {
   /**
@@ -51,6 +81,13 @@ export interface Predictor {
    * not throw (a throw is caught and counted as the listener's bug, never the caller's failure).
    */
   onPredictions(listener: PredictionListener): () => void;
+  /** The challenger model and mode; undefined without a challenger (`model` undefined until it loads). */
+  readonly challenger: { readonly mode: ChallengerMode; readonly percent: number; readonly model: ModelInfo | undefined } | undefined;
+  /**
+   * Shadow mode: calls `listener` after each challenger run, off the response path, with its predictions
+   * beside the champion's. Same rules as onPredictions.
+   */
+  onShadowPredictions(listener: ShadowListener): () => void;
 }
 
 export interface PredictorDeps {
@@ -60,6 +97,8 @@ export interface PredictorDeps {
   newRideId?: () => RideId;
   /** Where a throwing listener is reported (it is a bug; the prediction stands). */
   onListenerError?: (err: unknown) => void;
+  /** A challenger beside the served model: shadow or split (docs/experiments.md). */
+  challenger?: ChallengerDeps;
 }
 
 /** `<8 hex chars of this process>-<base-36 counter>`: unique across workers and replicas without coordination. */
@@ -86,12 +125,22 @@ function checkFinite(out: ModelOutputs, n: number): void {
   }
 }
 
-export function createPredictor({ slot, metrics, newRideId = rideIdSequence(), onListenerError }: PredictorDeps): Predictor {
+interface Run {
+  readonly out: ModelOutputs;
+  readonly info: ModelInfo;
+  readonly inferenceMs: number;
+  readonly columns: ModelInputColumns;
+}
+
+const DEFAULT_MAX_SHADOW_IN_FLIGHT = 64;
+
+export function createPredictor({ slot, metrics, newRideId = rideIdSequence(), onListenerError, challenger }: PredictorDeps): Predictor {
   const listeners: PredictionListener[] = [];
+  const shadowListeners: ShadowListener[] = [];
   const invalid = metrics.forModel(NO_MODEL_VERSION).invalid;
 
-  const notify = (event: PredictionEvent) => {
-    for (const listener of listeners) {
+  const notify = <E>(list: readonly ((event: E) => void)[], event: E) => {
+    for (const listener of list) {
       try {
         listener(event);
       } catch (err) {
@@ -100,39 +149,64 @@ export function createPredictor({ slot, metrics, newRideId = rideIdSequence(), o
     }
   };
 
+  /**
+   * lease → featurize (unless the columns are given) → one run → finite check → metrics → release.
+   * `served` = this run answers the caller: counted in predictions_total (a shadow run is not).
+   */
+  const run = async (from: ModelSlot, trips: readonly Trip[], nowMs: number, served: boolean, given?: ModelInputColumns): Promise<Run> => {
+    const lease = from.acquire();
+    if (lease === undefined) throw new ServiceError('model_not_ready', 'no model is loaded yet; retry shortly');
+    const n = trips.length;
+    try {
+      const info = lease.model.info;
+      const m = metrics.forModel(info.modelVersion);
+      const columns = given ?? tripsToColumns(trips, nowMs);
+      const started = performance.now();
+      let out: ModelOutputs;
+      try {
+        out = await lease.model.run(columns, n);
+        checkFinite(out, n);
+      } catch (err) {
+        if (served) m.error.inc();
+        throw err;
+      }
+      const inferenceMs = performance.now() - started;
+      m.inferenceSeconds.observe(inferenceMs / 1000);
+      if (served) m.success.inc();
+      for (let i = 0; i < n; i++) m.predictedMinutes.observe(out.duration[i]);
+      return { out, info, inferenceMs, columns };
+    } finally {
+      from.release(lease);
+    }
+  };
+
+  const rideIdsOf = (trips: readonly Trip[]): RideId[] => {
+    const rideIds = new Array<RideId>(trips.length);
+    for (let i = 0; i < trips.length; i++) rideIds[i] = trips[i].ride_id ?? newRideId();
+    return rideIds;
+  };
+
+  const answer = (trips: readonly Trip[], predictions: Predictions, nowMs: number): Predictions => {
+    metrics.batchSize.observe(trips.length);
+    if (listeners.length > 0) notify(listeners, { trips, predictions, nowMs });
+    return predictions;
+  };
+
+  const experiment = challenger === undefined ? undefined : createArms(challenger, metrics, run, (event) => notify(shadowListeners, event));
+
   return {
     async predict(trips, nowMs) {
-      const lease = slot.acquire();
-      if (lease === undefined) throw new ServiceError('model_not_ready', 'no model is loaded yet; retry shortly');
-      const n = trips.length;
-      let predictions: Predictions;
-      try {
-        const info = lease.model.info;
-        const m = metrics.forModel(info.modelVersion);
-        const columns = tripsToColumns(trips, nowMs);
-        const started = performance.now();
-        let out: ModelOutputs;
-        try {
-          out = await lease.model.run(columns, n);
-          checkFinite(out, n);
-        } catch (err) {
-          m.error.inc();
-          throw err;
-        }
-        const inferenceMs = performance.now() - started;
-        m.inferenceSeconds.observe(inferenceMs / 1000);
-        m.success.inc();
-        metrics.batchSize.observe(n);
-        const rideIds = new Array<RideId>(n);
-        for (let i = 0; i < n; i++) {
-          m.predictedMinutes.observe(out.duration[i]);
-          rideIds[i] = trips[i].ride_id ?? newRideId();
-        }
-        predictions = { ...out, modelVersion: info.modelVersion, rideIds, inferenceMs };
-      } finally {
-        slot.release(lease);
+      if (experiment?.mode === 'split') {
+        if (!slot.ready) throw new ServiceError('model_not_ready', 'no model is loaded yet; retry shortly');
+        const rideIds = rideIdsOf(trips);
+        const split = await experiment.split(slot, trips, rideIds, nowMs);
+        if (split !== undefined) return answer(trips, split, nowMs);
+        const r = await run(slot, trips, nowMs, true);
+        return answer(trips, { ...r.out, modelVersion: r.info.modelVersion, rideIds, inferenceMs: r.inferenceMs }, nowMs);
       }
-      if (listeners.length > 0) notify({ trips, predictions, nowMs });
+      const r = await run(slot, trips, nowMs, true);
+      const predictions = answer(trips, { ...r.out, modelVersion: r.info.modelVersion, rideIds: rideIdsOf(trips), inferenceMs: r.inferenceMs }, nowMs);
+      experiment?.shadow(trips, predictions, nowMs, r.columns);
       return predictions;
     },
     rejected() {
@@ -141,12 +215,138 @@ export function createPredictor({ slot, metrics, newRideId = rideIdSequence(), o
     get model() {
       return slot.current?.info;
     },
-    onPredictions(listener) {
-      listeners.push(listener);
-      return () => {
-        const i = listeners.indexOf(listener);
-        if (i >= 0) listeners.splice(i, 1);
-      };
+    get challenger() {
+      return challenger === undefined ? undefined : { mode: challenger.mode, percent: challenger.percent, model: challenger.slot.current?.info };
     },
+    onPredictions(listener) {
+      return subscribe(listeners, listener);
+    },
+    onShadowPredictions(listener) {
+      return subscribe(shadowListeners, listener);
+    },
+  };
+}
+
+function subscribe<L>(list: L[], listener: L): () => void {
+  list.push(listener);
+  return () => {
+    const i = list.indexOf(listener);
+    if (i >= 0) list.splice(i, 1);
+  };
+}
+
+type RunFn = (from: ModelSlot, trips: readonly Trip[], nowMs: number, served: boolean, given?: ModelInputColumns) => Promise<Run>;
+
+/**
+ * The challenger arm. Whatever it does, the caller gets the champion's answer when the challenger has
+ * none: its failures are counted (challenger_predictions_total) and reported, never thrown.
+ */
+function createArms(challenger: ChallengerDeps, metrics: Metrics, run: RunFn, notifyShadow: (event: ShadowEvent) => void) {
+  const { slot: challengerSlot, mode, percent, onError } = challenger;
+  const maxShadow = challenger.maxShadowInFlight ?? DEFAULT_MAX_SHADOW_IN_FLIGHT;
+  const { challengerPredictions, shadowAbsoluteDifference } = metrics.experiment;
+  const counters = new Map<string, Counter.Internal>();
+  const count = (version: string, outcome: ChallengerOutcome, n: number) => {
+    const key = `${version} ${outcome}`;
+    let child = counters.get(key);
+    if (child === undefined) {
+      child = challengerPredictions.labels(mode, version, outcome);
+      counters.set(key, child);
+    }
+    child.inc(n);
+  };
+  const currentVersion = () => challengerSlot.current?.info.modelVersion ?? NO_MODEL_VERSION;
+  const failed = (err: unknown, n: number) => {
+    const notLoaded = err instanceof ServiceError && err.code === 'model_not_ready';
+    count(notLoaded ? NO_MODEL_VERSION : currentVersion(), notLoaded ? 'not_loaded' : 'error', n);
+    if (!notLoaded) onError?.(err, mode);
+  };
+  let shadowInFlight = 0;
+
+  const runShadow = async (trips: readonly Trip[], champion: Predictions, nowMs: number, columns: ModelInputColumns) => {
+    const n = trips.length;
+    let r: Run;
+    try {
+      r = await run(challengerSlot, trips, nowMs, false, columns);
+    } catch (err) {
+      failed(err, n);
+      return;
+    }
+    count(r.info.modelVersion, 'success', n);
+    for (let i = 0; i < n; i++) shadowAbsoluteDifference.observe(Math.abs(champion.duration[i] - r.out.duration[i]));
+    notifyShadow({ trips, nowMs, champion, predictions: { ...r.out, modelVersion: r.info.modelVersion, rideIds: champion.rideIds, inferenceMs: r.inferenceMs } });
+  };
+
+  return {
+    mode,
+    /** Shadow: runs the challenger on the same trips after the caller's answer is on its way. */
+    shadow(trips: readonly Trip[], champion: Predictions, nowMs: number, columns: ModelInputColumns): void {
+      if (mode !== 'shadow') return;
+      const n = trips.length;
+      if (!challengerSlot.ready) return count(NO_MODEL_VERSION, 'not_loaded', n);
+      if (shadowInFlight >= maxShadow) return count(currentVersion(), 'skipped', n);
+      shadowInFlight++;
+      // why setImmediate: the caller's continuation (serialize, write the response) runs first, in this turn's microtasks.
+      setImmediate(() => {
+        void runShadow(trips, champion, nowMs, columns).finally(() => shadowInFlight--);
+      });
+    },
+    /**
+     * Split: the challenger answers the rides whose hash falls in its share. Undefined = the champion
+     * answers every trip (no ride in the challenger's share, or the challenger could not answer them).
+     */
+    async split(championSlot: ModelSlot, trips: readonly Trip[], rideIds: RideId[], nowMs: number): Promise<Predictions | undefined> {
+      const n = trips.length;
+      const mine = new Uint8Array(n);
+      let k = 0;
+      for (let i = 0; i < n; i++) if (isChallengerRide(rideIds[i], percent)) (mine[i] = 1), k++;
+      if (k === 0) return undefined;
+      if (!challengerSlot.ready) return void count(NO_MODEL_VERSION, 'not_loaded', k);
+      if (k === n) {
+        try {
+          const r = await run(challengerSlot, trips, nowMs, true);
+          count(r.info.modelVersion, 'success', n);
+          return { ...r.out, modelVersion: r.info.modelVersion, rideIds, inferenceMs: r.inferenceMs };
+        } catch (err) {
+          failed(err, n);
+          return undefined;
+        }
+      }
+      const theirs = trips.filter((_, i) => mine[i] === 0);
+      const ours = trips.filter((_, i) => mine[i] === 1);
+      const [champion, chosen] = await Promise.all([
+        run(championSlot, theirs, nowMs, true),
+        run(challengerSlot, ours, nowMs, true).then(
+          (r) => (count(r.info.modelVersion, 'success', k), r),
+          (err: unknown) => (failed(err, k), undefined),
+        ),
+      ]);
+      const other = chosen ?? (await run(championSlot, ours, nowMs, true));
+      return merge(mine, champion, other, rideIds);
+    },
+  };
+}
+
+/** Puts two arms' outputs back in the trips' order; intervals only when both arms have them. */
+function merge(mine: Uint8Array, champion: Run, challenger: Run, rideIds: RideId[]): Predictions {
+  const n = mine.length;
+  const intervals = champion.out.p10 !== undefined && challenger.out.p10 !== undefined;
+  const duration = new Float32Array(n);
+  const p10 = intervals ? new Float32Array(n) : undefined;
+  const p90 = intervals ? new Float32Array(n) : undefined;
+  const modelVersions = new Array<string>(n);
+  for (let i = 0, a = 0, b = 0; i < n; i++) {
+    const [r, j] = mine[i] === 1 ? [challenger, b++] : [champion, a++];
+    duration[i] = r.out.duration[j];
+    if (p10 && p90) (p10[i] = r.out.p10![j]), (p90[i] = r.out.p90![j]);
+    modelVersions[i] = r.info.modelVersion;
+  }
+  const uniform = champion.info.modelVersion === challenger.info.modelVersion;
+  return {
+    duration, ...(p10 && p90 ? { p10, p90 } : {}),
+    modelVersion: champion.info.modelVersion,
+    ...(uniform ? {} : { modelVersions }),
+    rideIds,
+    inferenceMs: Math.max(champion.inferenceMs, challenger.inferenceMs),
   };
 }

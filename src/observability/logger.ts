@@ -18,7 +18,7 @@ export function createLogger(options: LoggerOptions): Logger {
   if (options.pretty) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true } } });
   }
-  // why: asynchronous writes (issue 5): a line is handed to the kernel at once when stdout is idle, and
+  // why: asynchronous writes (docs/performance.md): a line is handed to the kernel at once when stdout is idle, and
   // lines logged while a write is pending are coalesced into the next one, so under load one write
   // carries many request lines instead of one syscall per request. pino flushes synchronously on
   // process exit, so the last lines before an exit (a fatal error, the end of a drain) are kept.

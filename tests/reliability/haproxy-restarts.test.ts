@@ -9,7 +9,7 @@ const haproxyBin = findSystemTool('haproxy');
 const CONNECTIONS = 8;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// WORKERS=2 runs each instance as a node:cluster of two workers (issue 5); before that lands the
+// WORKERS=2 runs each instance as a node:cluster of two workers (docs/performance.md); before that lands the
 // variable is ignored and the case repeats WORKERS=1, which keeps the test correct either way.
 describe.skipIf(!haproxyBin).each([{ workers: '1' }, { workers: '2' }])('HAProxy in front of two instances, WORKERS=$workers', ({ workers }) => {
   const env = { SHUTDOWN_DRAIN_MS: '1000', WORKERS: workers };

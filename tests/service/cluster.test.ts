@@ -1,8 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
 import { productionVersion } from './helpers.js';
-import { spawnServer, type LogLine } from '../support/service-process.js';
+import { sendOnce, spawnServer, type LogLine } from '../support/service-process.js';
 
 type Line = LogLine;
 
@@ -23,20 +22,7 @@ function startCluster(env: Record<string, string>) {
   return { child, logs, exited, waitFor };
 }
 
-function send(port: number, method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, method, path, agent: false, headers: body ? { 'Content-Type': 'application/json' } : {} },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => resolve({ status: res.statusCode!, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = (port: number, method: string, path: string, body?: string) => sendOnce(port, method, path, body);
 
 const TRIP = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 });
 

@@ -8,9 +8,9 @@ describe('loadStreamConfig', () => {
     expect(config).toMatchObject({
       REDIS_URL: 'redis://redis:6379', EVENTS_STREAM: 'ride_events', PREDICTIONS_STREAM_NAME: 'ride_predictions',
       DEAD_LETTER_STREAM: 'ride_events_dlq', CONSUMER_GROUP: 'ride-duration', STREAM_BATCH: 500, STREAM_CLAIM_IDLE_MS: 30_000,
-      PREDICTIONS_MAXLEN: 1_000_000, STREAM_DEDUPE_TTL_S: 3600, METRICS_PORT: 9697, MODEL_URI: 'models:/taxi-ride-duration@production',
-      REGISTRY_URI: 'file:models', MLFLOW: undefined,
+      PREDICTIONS_MAXLEN: 1_000_000, STREAM_DEDUPE_TTL_S: 3600, METRICS_PORT: 9697, REGISTRY_URI: 'file:models', MLFLOW: undefined,
     });
+    expect(config.MODEL_URI.text).toBe('models:/taxi-ride-duration@production');
     expect(config.CONSUMER_NAME).toMatch(/^\S+-\d+$/);
   });
 

@@ -77,7 +77,9 @@ async function expectExactlyOncePerRide(redis: Redis): Promise<void> {
       data.model !== 'ride_duration_prediction_model' ||
       data.version !== want.model_version ||
       data.prediction.ride_id !== Number(o.fields.ride_id) ||
-      Math.abs(data.prediction.ride_duration - want.duration) > 0.001
+      Math.abs(data.prediction.ride_duration - want.duration) > 0.001 ||
+      Math.abs((data.prediction.ride_duration_p10 ?? 0) - (want.duration_p10 ?? 0)) > 0.001 ||
+      Math.abs((data.prediction.ride_duration_p90 ?? 0) - (want.duration_p90 ?? 0)) > 0.001
     ) {
       wrong.push(`${o.fields.ride_id}: ${o.fields.data} (POST /predict: ${JSON.stringify(want)})`);
     }

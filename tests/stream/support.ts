@@ -106,16 +106,23 @@ export async function produce(redis: Redis, stream: string, entries: readonly st
 }
 
 /** What POST /predict answers for each ride (batches of 5,000 through the service's own app). */
-export async function predictOverHttp(rides: Map<number, Record<string, unknown>>): Promise<Map<number, { duration: number; model_version: string }>> {
+export interface HttpAnswer {
+  duration: number;
+  duration_p10?: number;
+  duration_p90?: number;
+  model_version: string;
+}
+
+export async function predictOverHttp(rides: Map<number, Record<string, unknown>>): Promise<Map<number, HttpAnswer>> {
   const { app } = await buildApp({ logLevel: 'silent' });
   const all = [...rides.entries()];
-  const answers = new Map<number, { duration: number; model_version: string }>();
+  const answers = new Map<number, HttpAnswer>();
   for (let i = 0; i < all.length; i += 5000) {
     const trips = all.slice(i, i + 5000).map(([rideId, ride]) => ({ ...ride, ride_id: rideId }));
     const res = await request(app).post('/predict').send({ trips });
     if (res.status !== 200) throw new Error(`POST /predict answered ${res.status}: ${res.text}`);
-    for (const p of res.body.predictions as { duration: number; ride_id: number }[]) {
-      answers.set(p.ride_id, { duration: p.duration, model_version: res.body.model_version });
+    for (const { ride_id: rideId, ...p } of res.body.predictions as (HttpAnswer & { ride_id: number })[]) {
+      answers.set(rideId, { ...p, model_version: res.body.model_version });
     }
   }
   return answers;

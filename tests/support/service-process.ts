@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { freePort, waitFor } from './ports.js';
 
@@ -15,6 +16,8 @@ export interface SpawnedServer {
   onLine(listener: (line: LogLine) => void): void;
   stderr(): string;
   exited: Promise<number | null>;
+  /** The first log line (already written or still to come) that matches; rejects if the process exits first. */
+  waitForLine(match: (line: LogLine) => boolean, what: string): Promise<LogLine>;
 }
 
 /**
@@ -42,8 +45,16 @@ export function spawnServer(env: Record<string, string> = {}, script = 'src/serv
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, logs, onLine: (listener) => listeners.push(listener), stderr: () => errText, exited };
+  // why: 'close' comes after the pipes are drained; on 'exit' the last log lines may still be unread.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const waitForLine = (match: (line: LogLine) => boolean, what: string) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const seen = logs.find(match);
+      if (seen) return resolve(seen);
+      listeners.push((line) => match(line) && resolve(line));
+      void exited.then((code) => reject(new Error(`server exited (${code}) before logging ${what}: ${errText}`)));
+    });
+  return { child, logs, onLine: (listener) => listeners.push(listener), stderr: () => errText, exited, waitForLine };
 }
 
 export interface ServiceProcess {
@@ -101,4 +112,22 @@ export async function startService(env: Record<string, string> = {}, port?: numb
 /** Kills every process group still running; for afterAll/afterEach. */
 export async function killAll(services: Iterable<ServiceProcess>): Promise<void> {
   await Promise.all([...services].map((s) => s.kill9()));
+}
+
+/** One request on its own connection (agent: false: a cluster spreads such requests over its workers). */
+export function sendOnce(
+  port: number, method: string, path: string, body?: string, headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path, agent: false, headers: { ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -1,7 +1,9 @@
 /**
  * POST /predict, the course's protocol: parse → predictor → serialize. A single trip answers
  * `{"duration", "model_version", "ride_id"}` (the course's response plus the ride id); a batch
- * `{"trips": [...]}` answers `{"predictions": [{"duration", "ride_id"}, ...], "model_version"}`.
+ * `{"trips": [...]}` answers `{"predictions": [{"duration", "ride_id"}, ...], "model_version"}`; when a split
+ * experiment answered the batch with two versions, each prediction also carries its own `model_version`
+ * (the top-level one is then the champion's).
  * Models with a prediction interval add `duration_p10` and `duration_p90` to each prediction.
  */
 import { parsePredictRequest } from '../../features/trip-schema.js';
@@ -56,7 +58,10 @@ export function predictHandler({ predictor, maxBatch, now }: PredictDeps): JsonH
     } else {
       const n = trips.length;
       const parts = new Array<string>(n);
-      for (let i = 0; i < n; i++) parts[i] = `{${predictionFields(p, i)}}`;
+      const versions = p.modelVersions;
+      // why: in a split experiment a batch may mix arms; each item then names the version that answered it.
+      if (versions === undefined) for (let i = 0; i < n; i++) parts[i] = `{${predictionFields(p, i)}}`;
+      else for (let i = 0; i < n; i++) parts[i] = `{${predictionFields(p, i)},"model_version":${JSON.stringify(versions[i])}}`;
       text = `{"predictions":[${parts.join(',')}],"model_version":${version}}`;
     }
     return { body: text, headers: { 'Server-Timing': serverTiming(p.inferenceMs, ctx.startedAt) } };
