@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { loadStreamConfig } from '../src/config.js';
 import type { Trip } from '../src/features/trip-inputs.js';
 import type { Predictions } from '../src/model/predictor.js';
@@ -33,30 +33,52 @@ type Mode = 'real' | 'pass-through';
 /** The baseline's predictor: every trip 15 minutes, no model run. */
 const constant = {
   async predict(trips: readonly Trip[]): Promise<Predictions> {
-    return { modelVersion: 'constant/0', rideIds: trips.map((t) => t.ride_id ?? 0), duration: new Float32Array(trips.length).fill(15), inferenceMs: 0 };
+    return {
+      modelVersion: 'constant/0',
+      rideIds: trips.map((t) => t.ride_id ?? 0),
+      duration: new Float32Array(trips.length).fill(15),
+      inferenceMs: 0,
+    };
   },
 };
 
 function record(rideId: number): string {
-  const ride = { PULocationID: 1 + (rideId % 265), DOLocationID: 1 + ((rideId * 7) % 265), trip_distance: (rideId % 300) / 10, pickup_datetime: '2021-03-01T08:30:00' };
+  const ride = {
+    PULocationID: 1 + (rideId % 265),
+    DOLocationID: 1 + ((rideId * 7) % 265),
+    trip_distance: (rideId % 300) / 10,
+    pickup_datetime: '2021-03-01T08:30:00',
+  };
   return JSON.stringify({ ride, ride_id: rideId });
 }
 
 async function startConsumer(url: string, mode: Mode, tag: string) {
   const config = loadStreamConfig({
-    REDIS_URL: url, HOST: '127.0.0.1', METRICS_PORT: '0', LOG_LEVEL: 'warn', MODEL_POLL_INTERVAL_S: '0',
-    EVENTS_STREAM: `in_${tag}`, PREDICTIONS_STREAM_NAME: `out_${tag}`, DEAD_LETTER_STREAM: `dlq_${tag}`, CONSUMER_NAME: `bench-${tag}`,
+    REDIS_URL: url,
+    HOST: '127.0.0.1',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'warn',
+    MODEL_POLL_INTERVAL_S: '0',
+    EVENTS_STREAM: `in_${tag}`,
+    PREDICTIONS_STREAM_NAME: `out_${tag}`,
+    DEAD_LETTER_STREAM: `dlq_${tag}`,
+    CONSUMER_NAME: `bench-${tag}`,
   });
-  const consumer = createStreamProcess(config, createLogger({ level: 'warn' }), { cwd: ROOT, predictor: mode === 'pass-through' ? constant : undefined });
+  const consumer = createStreamProcess(config, createLogger({ level: 'warn' }), {
+    cwd: ROOT,
+    predictor: mode === 'pass-through' ? constant : undefined,
+  });
   return { config, consumer };
 }
 
 async function waitDrained(redis: Redis, stream: string, group: string, total: number): Promise<void> {
   for (;;) {
     const groups = (await redis.xinfo('GROUPS', stream)) as unknown[][];
-    const g = groups[0];
     const info: Record<string, unknown> = {};
-    for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1];
+    for (const g of groups) {
+      if (g[g.indexOf('name') + 1] !== group) continue;
+      for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1];
+    }
     if (Number(info['entries-read']) >= total && Number(info.pending) === 0) return;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -92,7 +114,11 @@ async function latency(redis: Redis, url: string, mode: Mode, tag: string) {
   const { consumer } = await startConsumer(url, mode, tag);
   await consumer.start();
   await new Promise((r) => setTimeout(r, 500));
-  const producer = spawn(process.execPath, ['--import', 'tsx', 'bench/lib/stream-producer.ts', url, `in_${tag}`, String(RATE), String(SECONDS), '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const producer = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/lib/stream-producer.ts', url, `in_${tag}`, String(RATE), String(SECONDS), '0'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   producer.stdout.on('data', (c: Buffer) => (out += c.toString()));
   await new Promise((r) => producer.on('exit', r));
@@ -100,12 +126,21 @@ async function latency(redis: Redis, url: string, mode: Mode, tag: string) {
   await waitDrained(redis, `in_${tag}`, 'ride-duration', sent);
   await consumer.stop('bench');
   const inputs = new Map<string, number>();
-  for (const [id, fields] of (await redis.xrange(`in_${tag}`, '-', '+')) as [string, string[]][]) inputs.set(String(JSON.parse(fields[1]).ride_id), idMs(id));
+  for (const [id, fields] of (await redis.xrange(`in_${tag}`, '-', '+')) as [string, string[]][])
+    inputs.set(String(JSON.parse(fields[1]).ride_id), idMs(id));
   const latencies: number[] = [];
-  for (const [id, fields] of (await redis.xrange(`out_${tag}`, '-', '+')) as [string, string[]][]) latencies.push(idMs(id) - inputs.get(fields[1])!);
+  for (const [id, fields] of (await redis.xrange(`out_${tag}`, '-', '+')) as [string, string[]][])
+    latencies.push(idMs(id) - inputs.get(fields[1])!);
   const sorted = Float64Array.from(latencies).sort();
   await redis.flushall();
-  return { mode, offered_per_s: Math.round(sent / seconds), entries: sorted.length, p50_ms: percentile(sorted, 50), p99_ms: percentile(sorted, 99), max_ms: sorted.at(-1) };
+  return {
+    mode,
+    offered_per_s: Math.round(sent / seconds),
+    entries: sorted.length,
+    p50_ms: percentile(sorted, 50),
+    p99_ms: percentile(sorted, 99),
+    max_ms: sorted.at(-1),
+  };
 }
 
 async function main(): Promise<void> {
@@ -119,15 +154,30 @@ async function main(): Promise<void> {
       const got: Partial<Record<Mode, number>> = {};
       for (const mode of order) got[mode] = await throughput(redis, server.url, mode, `${mode}-${round}`);
       rounds.push({ round, real: Math.round(got.real!), pass: Math.round(got['pass-through']!) });
-      console.log(`round ${round}: real ${Math.round(got.real!)} entries/s, pass-through ${Math.round(got['pass-through']!)} entries/s, ratio ${(got.real! / got['pass-through']!).toFixed(2)}`);
+      console.log(
+        `round ${round}: real ${Math.round(got.real!)} entries/s, pass-through ${Math.round(got['pass-through']!)} entries/s, ratio ${(got.real! / got['pass-through']!).toFixed(2)}`,
+      );
     }
     const lat = [await latency(redis, server.url, 'real', 'lat-real'), await latency(redis, server.url, 'pass-through', 'lat-pass')];
-    for (const l of lat) console.log(`latency at ${l.offered_per_s}/s, ${l.mode}: p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, max ${l.max_ms} ms (${l.entries} entries)`);
+    for (const l of lat)
+      console.log(
+        `latency at ${l.offered_per_s}/s, ${l.mode}: p50 ${l.p50_ms} ms, p99 ${l.p99_ms} ms, max ${l.max_ms} ms (${l.entries} entries)`,
+      );
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const summary = {
-      started_at: startedAt, finished_at: new Date().toISOString(), machine: `${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
-      entries: ENTRIES, batch: 500, rounds, median_real: median(rounds.map((r) => r.real)), median_pass: median(rounds.map((r) => r.pass)),
-      ratio_of_medians: Number((median(rounds.map((r) => r.real)) / median(rounds.map((r) => r.pass))).toFixed(2)), latency: lat,
+      started_at: startedAt,
+      finished_at: new Date().toISOString(),
+      machine: `${os.cpus().length} CPUs (${os.cpus()[0]?.model}), load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
+      entries: ENTRIES,
+      batch: 500,
+      rounds,
+      median_real: median(rounds.map((r) => r.real)),
+      median_pass: median(rounds.map((r) => r.pass)),
+      ratio_of_medians: Number((median(rounds.map((r) => r.real)) / median(rounds.map((r) => r.pass))).toFixed(2)),
+      latency: lat,
     };
     console.log(JSON.stringify(summary, null, 2));
     mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });

@@ -59,7 +59,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     const e = err as NodeJS.ErrnoException & { registry?: string };
     if (e.code === 'EADDRINUSE') {
-      logger.fatal({ host: config.HOST, port: config.METRICS_PORT }, `cannot listen on ${config.HOST}:${config.METRICS_PORT}: the port is already in use`);
+      logger.fatal(
+        { host: config.HOST, port: config.METRICS_PORT },
+        `cannot listen on ${config.HOST}:${config.METRICS_PORT}: the port is already in use`,
+      );
     } else {
       logger.fatal({ err, model_uri: config.MODEL_URI.text, registry: e.registry }, `cannot load the model: ${e.message}`);
     }

@@ -17,7 +17,12 @@ const timer = setInterval(() => {
   if (due <= sent) return;
   const pipeline = redis.pipeline();
   for (; sent < due; sent++, rideId++) {
-    const ride = { PULocationID: 1 + (rideId % 265), DOLocationID: 1 + ((rideId * 7) % 265), trip_distance: (rideId % 300) / 10, pickup_datetime: '2021-03-01T08:30:00' };
+    const ride = {
+      PULocationID: 1 + (rideId % 265),
+      DOLocationID: 1 + ((rideId * 7) % 265),
+      trip_distance: (rideId % 300) / 10,
+      pickup_datetime: '2021-03-01T08:30:00',
+    };
     pipeline.xadd(stream, '*', 'data', JSON.stringify({ ride, ride_id: rideId }));
   }
   void pipeline.exec();

@@ -49,7 +49,14 @@ export function createModelRuntime(config: ModelRuntimeConfig, logger: Logger, o
   const uri = config.MODEL_URI;
   const source = createModelSource(config, { cwd: options.cwd, logger });
   const updater = createModelUpdater({
-    source, uri, slot, metrics, logger, lifecycle: options.lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, retryMs: options.retryMs,
+    source,
+    uri,
+    slot,
+    metrics,
+    logger,
+    lifecycle: options.lifecycle,
+    pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000,
+    retryMs: options.retryMs,
   });
   const predictor = createPredictor({
     slot,
@@ -57,7 +64,11 @@ export function createModelRuntime(config: ModelRuntimeConfig, logger: Logger, o
     onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
   });
   return {
-    metrics, slot, source, updater, predictor,
+    metrics,
+    slot,
+    source,
+    updater,
+    predictor,
     async start() {
       const warning = modelUriWarning(uri);
       if (warning) logger.warn({ model_uri: uri.text }, warning);

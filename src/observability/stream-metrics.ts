@@ -32,7 +32,8 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
     labelNames: ['outcome'] as const,
     registers,
   });
-  for (const outcome of ['predicted', 'duplicate', 'already_acknowledged', 'dead_lettered'] satisfies StreamOutcome[]) entries.labels(outcome);
+  for (const outcome of ['predicted', 'duplicate', 'already_acknowledged', 'dead_lettered'] satisfies StreamOutcome[])
+    entries.labels(outcome);
   const batchSize = new Histogram({
     name: 'stream_batch_size',
     help: 'Entries per batch read from the events stream (new, own pending or claimed).',
@@ -41,7 +42,7 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
   });
   const lag = new Gauge({
     name: 'stream_lag_entries',
-    help: "Entries in the events stream not yet delivered to the consumer group (XINFO GROUPS lag); the scaling signal.",
+    help: 'Entries in the events stream not yet delivered to the consumer group (XINFO GROUPS lag); the scaling signal.',
     registers,
   });
   const pending = new Gauge({
@@ -75,7 +76,11 @@ export function createStreamMetrics(registry: Registry): StreamMetrics {
     },
   });
   return {
-    entries, batchSize, endToEndSeconds, claimed, redisErrors,
+    entries,
+    batchSize,
+    endToEndSeconds,
+    claimed,
+    redisErrors,
     setGroupInfo(lagEntries, pendingEntries) {
       // why: Redis reports no lag (nil) when it cannot compute it (e.g. after deletions); the gauge keeps its last value.
       if (lagEntries !== undefined) lag.set(lagEntries);

@@ -30,8 +30,15 @@ const GROUP_INFO_EVERY_MS = 1000;
 
 export type ConsumerConfig = Pick<
   StreamConfig,
-  | 'EVENTS_STREAM' | 'PREDICTIONS_STREAM_NAME' | 'DEAD_LETTER_STREAM' | 'CONSUMER_GROUP' | 'CONSUMER_NAME' | 'STREAM_BATCH'
-  | 'STREAM_CLAIM_IDLE_MS' | 'PREDICTIONS_MAXLEN' | 'STREAM_DEDUPE_TTL_S'
+  | 'EVENTS_STREAM'
+  | 'PREDICTIONS_STREAM_NAME'
+  | 'DEAD_LETTER_STREAM'
+  | 'CONSUMER_GROUP'
+  | 'CONSUMER_NAME'
+  | 'STREAM_BATCH'
+  | 'STREAM_CLAIM_IDLE_MS'
+  | 'PREDICTIONS_MAXLEN'
+  | 'STREAM_DEDUPE_TTL_S'
 >;
 
 export interface ConsumerDeps {
@@ -116,7 +123,10 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
       if (!/BUSYGROUP/.test((err as Error).message)) throw err;
     }
     groupReady = true;
-    log.info({ batch: config.STREAM_BATCH, claim_idle_ms: config.STREAM_CLAIM_IDLE_MS, predictions: config.PREDICTIONS_STREAM_NAME }, 'consuming');
+    log.info(
+      { batch: config.STREAM_BATCH, claim_idle_ms: config.STREAM_CLAIM_IDLE_MS, predictions: config.PREDICTIONS_STREAM_NAME },
+      'consuming',
+    );
   }
 
   /** One prediction per trip: the batch's run and the trip's index in it, or why this trip could not be predicted. */
@@ -149,7 +159,10 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
     const trips: Trip[] = [];
     for (let i = 0; i < entries.length; i++) {
       const [id, fields] = entries[i];
-      const parsed = fields === null ? { ok: false as const, error: 'the entry was deleted from the stream before it was processed' } : parseRideRecord(fieldOf(fields, 'data'));
+      const parsed =
+        fields === null
+          ? { ok: false as const, error: 'the entry was deleted from the stream before it was processed' }
+          : parseRideRecord(fieldOf(fields, 'data'));
       if (parsed.ok) {
         valid.push(i);
         trips.push(parsed.trip);
@@ -176,7 +189,10 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
   /** Commits a prepared batch and counts its outcomes. */
   async function commitBatch(entries: RawEntry[], items: CommitItem[]): Promise<void> {
     const { outcomes, redisNowMs } = await commit(target, items);
-    let predicted = 0, duplicate = 0, acked = 0, dead = 0;
+    let predicted = 0,
+      duplicate = 0,
+      acked = 0,
+      dead = 0;
     for (let i = 0; i < outcomes.length; i++) {
       const o = outcomes[i];
       if (o === 'p') {
@@ -216,15 +232,30 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
     readerId ??= (await reader.client('ID')) as number;
     if (stopping) return [];
     const reply = (await reader.xreadgroup(
-      'GROUP', config.CONSUMER_GROUP, config.CONSUMER_NAME, 'COUNT', config.STREAM_BATCH, 'BLOCK', BLOCK_MS,
-      'STREAMS', config.EVENTS_STREAM, '>',
+      'GROUP',
+      config.CONSUMER_GROUP,
+      config.CONSUMER_NAME,
+      'COUNT',
+      config.STREAM_BATCH,
+      'BLOCK',
+      BLOCK_MS,
+      'STREAMS',
+      config.EVENTS_STREAM,
+      '>',
     )) as ReadReply;
     return reply?.[0]?.[1] ?? [];
   }
 
   async function readOwnPending(after: string): Promise<RawEntry[]> {
     const reply = (await redis.xreadgroup(
-      'GROUP', config.CONSUMER_GROUP, config.CONSUMER_NAME, 'COUNT', config.STREAM_BATCH, 'STREAMS', config.EVENTS_STREAM, after,
+      'GROUP',
+      config.CONSUMER_GROUP,
+      config.CONSUMER_NAME,
+      'COUNT',
+      config.STREAM_BATCH,
+      'STREAMS',
+      config.EVENTS_STREAM,
+      after,
     )) as ReadReply;
     return reply?.[0]?.[1] ?? [];
   }
@@ -246,8 +277,13 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
           if (entries.length > 0) log.info({ entries: entries.length }, 'finishing entries this consumer left pending');
         } else if (now() >= claimAt) {
           const [cursor, claimed] = (await redis.xautoclaim(
-            config.EVENTS_STREAM, config.CONSUMER_GROUP, config.CONSUMER_NAME, config.STREAM_CLAIM_IDLE_MS, claimCursor,
-            'COUNT', config.STREAM_BATCH,
+            config.EVENTS_STREAM,
+            config.CONSUMER_GROUP,
+            config.CONSUMER_NAME,
+            config.STREAM_CLAIM_IDLE_MS,
+            claimCursor,
+            'COUNT',
+            config.STREAM_BATCH,
           )) as [string, RawEntry[], string[]?];
           claimCursor = cursor;
           // why: a full scan of the pending list per half claim interval; a scan that stopped mid-way goes on at once.
@@ -306,7 +342,12 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
       // ones (each pod replacement adds a name). One that still holds entries stays, for a claim to find them.
       if (redis.status === 'ready' && groupReady) {
         try {
-          const [, , , held] = (await redis.xpending(config.EVENTS_STREAM, config.CONSUMER_GROUP)) as [number, unknown, unknown, [string, string][] | null];
+          const [, , , held] = (await redis.xpending(config.EVENTS_STREAM, config.CONSUMER_GROUP)) as [
+            number,
+            unknown,
+            unknown,
+            [string, string][] | null,
+          ];
           if (!(held ?? []).some(([name]) => name === config.CONSUMER_NAME)) {
             await redis.xgroup('DELCONSUMER', config.EVENTS_STREAM, config.CONSUMER_GROUP, config.CONSUMER_NAME);
           }

@@ -51,17 +51,22 @@ export function createStreamProcess(config: StreamConfig, logger: Logger, option
   const redis = new Redis(config.REDIS_URL, redisOptions(`ride-duration:${config.CONSUMER_NAME}:commit`));
   const reader = new Redis(config.REDIS_URL, redisOptions(`ride-duration:${config.CONSUMER_NAME}:read`));
   const target = config.REDIS_URL.replace(/\/\/[^@/]*@/, '//***@');
-  for (const [role, connection] of [['commit', redis], ['read', reader]] as const) {
+  for (const [role, connection] of [
+    ['commit', redis],
+    ['read', reader],
+  ] as const) {
     let down = false;
     let wasReady = false;
     // why: ioredis reports every failed reconnection attempt; one line per outage is enough.
     connection.on('error', (err: Error) => {
       metrics.redisErrors.inc();
-      if (!down) logger.warn({ err: { message: err.message }, redis: target, connection: role }, 'Redis unreachable; reconnecting with backoff');
+      if (!down)
+        logger.warn({ err: { message: err.message }, redis: target, connection: role }, 'Redis unreachable; reconnecting with backoff');
       down = true;
     });
     connection.on('close', () => {
-      if (!down && wasReady && !lifecycle.draining) logger.warn({ redis: target, connection: role }, 'Redis connection lost; reconnecting with backoff');
+      if (!down && wasReady && !lifecycle.draining)
+        logger.warn({ redis: target, connection: role }, 'Redis connection lost; reconnecting with backoff');
       down = true;
     });
     connection.on('ready', () => {
@@ -73,7 +78,13 @@ export function createStreamProcess(config: StreamConfig, logger: Logger, option
   const connected = () => redis.status === 'ready' && reader.status === 'ready';
   metrics.setConnectedSource(connected);
   const consumer = createStreamConsumer({
-    config, redis, reader, metrics, logger, now: options.now, predictor: options.predictor ?? runtime.predictor,
+    config,
+    redis,
+    reader,
+    metrics,
+    logger,
+    now: options.now,
+    predictor: options.predictor ?? runtime.predictor,
   });
   const server = createProbeServer(runtime.metrics.registry, {
     notReadyReason() {
@@ -89,7 +100,9 @@ export function createStreamProcess(config: StreamConfig, logger: Logger, option
   let running: Promise<void> | undefined;
   let stopping: Promise<boolean> | undefined;
   return {
-    runtime, metrics, consumer,
+    runtime,
+    metrics,
+    consumer,
     async start() {
       const address = await new Promise<AddressInfo>((resolve, reject) => {
         server.once('error', reject);
@@ -107,17 +120,20 @@ export function createStreamProcess(config: StreamConfig, logger: Logger, option
       return address;
     },
     stop(reason = 'stop') {
-      return (stopping ??= (async () => {
+      stopping ??= (async () => {
         lifecycle.draining = true;
         logger.info({ reason }, 'stopping: no more reads; committing the batch in hand');
         let timer: NodeJS.Timeout | undefined;
-        const timedOut = await Promise.race([
-          consumer.stop().then(() => false),
-          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), config.SHUTDOWN_TIMEOUT_MS))),
-        ]);
+        const deadline = new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), config.SHUTDOWN_TIMEOUT_MS);
+        });
+        const timedOut = await Promise.race([consumer.stop().then(() => false), deadline]);
         clearTimeout(timer);
         if (timedOut) {
-          logger.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'the batch in hand did not commit in time; its entries stay pending for another consumer to claim');
+          logger.error(
+            { timeout_ms: config.SHUTDOWN_TIMEOUT_MS },
+            'the batch in hand did not commit in time; its entries stay pending for another consumer to claim',
+          );
         }
         redis.disconnect();
         reader.disconnect();
@@ -126,7 +142,8 @@ export function createStreamProcess(config: StreamConfig, logger: Logger, option
         await runtime.close();
         logger.info('stopped');
         return !timedOut;
-      })());
+      })();
+      return stopping;
     },
   };
 }

@@ -40,7 +40,11 @@ export interface KinesisHandlerDeps {
   publish?: (predictions: readonly PredictionEvent[]) => Promise<void>;
 }
 
-export function createKinesisHandler({ predictor, now = Date.now, publish }: KinesisHandlerDeps): (event: KinesisEvent) => Promise<KinesisResult> {
+export function createKinesisHandler({
+  predictor,
+  now = Date.now,
+  publish,
+}: KinesisHandlerDeps): (event: KinesisEvent) => Promise<KinesisResult> {
   return async (event) => {
     const records = Array.isArray(event?.Records) ? event.Records : [];
     const trips: Trip[] = [];

@@ -43,7 +43,8 @@ export function checkRideRecord(value: unknown): ParsedRecord {
   const record = value as Record<string, unknown>;
   const errors: FieldError[] = [];
   const rideId = checkRideId(record.ride_id, 'ride_id', errors);
-  if (rideId === undefined && errors.length === 0) errors.push({ field: 'ride_id', message: 'is required: each ride is predicted once per ride id' });
+  if (rideId === undefined && errors.length === 0)
+    errors.push({ field: 'ride_id', message: 'is required: each ride is predicted once per ride id' });
   const trip = checkTrip(record.ride, 'ride.', errors);
   if (trip === undefined || rideId === undefined || errors.length > 0) return { ok: false, error: listErrors(errors) };
   trip.ride_id = rideId;

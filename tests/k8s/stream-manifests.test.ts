@@ -36,7 +36,11 @@ describe('k8s/stream manifests', () => {
     expect(container.envFrom).toEqual([{ configMapRef: { name: one('ConfigMap').metadata.name } }]);
     expect(container.env).toEqual([{ name: 'CONSUMER_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
     expect(port.containerPort).toBe(config.METRICS_PORT);
-    expect(pod.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(config.METRICS_PORT), 'prometheus.io/path': '/metrics' });
+    expect(pod.metadata.annotations).toEqual({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(config.METRICS_PORT),
+      'prometheus.io/path': '/metrics',
+    });
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
     expect(pod.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(config.SHUTDOWN_TIMEOUT_MS);
@@ -48,7 +52,12 @@ describe('k8s/stream manifests', () => {
     const hpa = one('HorizontalPodAutoscaler');
 
     expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: one('Deployment').metadata.name });
-    expect(hpa.spec.metrics).toEqual([expect.objectContaining({ type: 'External', external: expect.objectContaining({ metric: expect.objectContaining({ name: 'stream_lag_entries' }) }) })]);
+    expect(hpa.spec.metrics).toEqual([
+      expect.objectContaining({
+        type: 'External',
+        external: expect.objectContaining({ metric: expect.objectContaining({ name: 'stream_lag_entries' }) }),
+      }),
+    ]);
     expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
   });
 });

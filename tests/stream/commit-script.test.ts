@@ -42,7 +42,9 @@ describe.skipIf(!REDIS_SERVER)('the commit script', () => {
     expect(result.outcomes).toBe('pdl');
     expect(Math.abs(result.redisNowMs - Date.now())).toBeLessThan(60_000);
     expect((await readAll(redis, target.predictions)).map((e) => e.fields)).toEqual([{ ride_id: '7', data: '{"p":1}' }]);
-    expect((await readAll(redis, target.deadLetters)).map((e) => e.fields)).toEqual([{ data: 'garbage', error: 'data: not JSON', source_id: c, source_stream: target.events }]);
+    expect((await readAll(redis, target.deadLetters)).map((e) => e.fields)).toEqual([
+      { data: 'garbage', error: 'data: not JSON', source_id: c, source_stream: target.events },
+    ]);
     expect(await redis.xpending(target.events, 'g')).toEqual([0, null, null, null]);
     expect(await redis.ttl(`${target.predictions}:done:7`)).toBeGreaterThan(3000);
   });
@@ -69,7 +71,10 @@ describe.skipIf(!REDIS_SERVER)('the commit script', () => {
     const target = await freshTarget('trim', 100);
     const ids = await deliver(target, 1000);
 
-    await defineCommit(redis)(target, ids.map((id, i) => ({ kind: 'prediction', id, rideId: String(i), data: '{}' })));
+    await defineCommit(redis)(
+      target,
+      ids.map((id, i) => ({ kind: 'prediction', id, rideId: String(i), data: '{}' })),
+    );
 
     const length = await redis.xlen(target.predictions);
     expect(length).toBeGreaterThanOrEqual(100);

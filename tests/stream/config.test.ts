@@ -6,9 +6,18 @@ describe('loadStreamConfig', () => {
     const config = loadStreamConfig({ REDIS_URL: 'redis://redis:6379' });
 
     expect(config).toMatchObject({
-      REDIS_URL: 'redis://redis:6379', EVENTS_STREAM: 'ride_events', PREDICTIONS_STREAM_NAME: 'ride_predictions',
-      DEAD_LETTER_STREAM: 'ride_events_dlq', CONSUMER_GROUP: 'ride-duration', STREAM_BATCH: 500, STREAM_CLAIM_IDLE_MS: 30_000,
-      PREDICTIONS_MAXLEN: 1_000_000, STREAM_DEDUPE_TTL_S: 3600, METRICS_PORT: 9697, REGISTRY_URI: 'file:models', MLFLOW: undefined,
+      REDIS_URL: 'redis://redis:6379',
+      EVENTS_STREAM: 'ride_events',
+      PREDICTIONS_STREAM_NAME: 'ride_predictions',
+      DEAD_LETTER_STREAM: 'ride_events_dlq',
+      CONSUMER_GROUP: 'ride-duration',
+      STREAM_BATCH: 500,
+      STREAM_CLAIM_IDLE_MS: 30_000,
+      PREDICTIONS_MAXLEN: 1_000_000,
+      STREAM_DEDUPE_TTL_S: 3600,
+      METRICS_PORT: 9697,
+      REGISTRY_URI: 'file:models',
+      MLFLOW: undefined,
     });
     expect(config.MODEL_URI.text).toBe('models:/taxi-ride-duration@production');
     expect(config.CONSUMER_NAME).toMatch(/^\S+-\d+$/);
@@ -21,10 +30,14 @@ describe('loadStreamConfig', () => {
   });
 
   test('When a stream name has a space, then it is refused', () => {
-    expect(() => loadStreamConfig({ REDIS_URL: 'rediss://u:p@h:6380/2', EVENTS_STREAM: 'ride events' })).toThrow(/EVENTS_STREAM="ride events": expected 1 to 200 printable characters/);
+    expect(() => loadStreamConfig({ REDIS_URL: 'rediss://u:p@h:6380/2', EVENTS_STREAM: 'ride events' })).toThrow(
+      /EVENTS_STREAM="ride events": expected 1 to 200 printable characters/,
+    );
   });
 
   test('When the settings are listed for the docs, then the stream keys are among them', () => {
-    expect(CONFIG_KEYS).toEqual(expect.arrayContaining(['REDIS_URL', 'STREAM_BATCH', 'METRICS_PORT', 'STREAM_DEDUPE_TTL_S', 'PREDICTIONS_MAXLEN']));
+    expect(CONFIG_KEYS).toEqual(
+      expect.arrayContaining(['REDIS_URL', 'STREAM_BATCH', 'METRICS_PORT', 'STREAM_DEDUPE_TTL_S', 'PREDICTIONS_MAXLEN']),
+    );
   });
 });

@@ -2,8 +2,17 @@ import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Redis } from 'ioredis';
 import { REDIS_SERVER, startRedis, type RedisServer } from '../support/redis.js';
 import {
-  blockedReading, drained, kill9, pendingOf, predictOverHttp, produce, readAll, rideRecords, spawnConsumer,
-  type ConsumerProcess, type RideRecords,
+  blockedReading,
+  drained,
+  kill9,
+  pendingOf,
+  predictOverHttp,
+  produce,
+  readAll,
+  rideRecords,
+  spawnConsumer,
+  type ConsumerProcess,
+  type RideRecords,
 } from './support.js';
 
 const STREAM = 'ride_events';
@@ -23,7 +32,12 @@ beforeAll(async () => {
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail') {
     for (const c of consumers) {
-      console.error(`--- ${c.name} (last lines)\n${c.logs.slice(-15).map((l) => JSON.stringify(l)).join('\n')}\n${c.stderr()}`);
+      console.error(
+        `--- ${c.name} (last lines)\n${c.logs
+          .slice(-15)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}\n${c.stderr()}`,
+      );
     }
   }
   await Promise.all(consumers.map(kill9));
@@ -39,7 +53,11 @@ afterEach(async (ctx) => {
  * commit), it is caught in the middle of a batch and `act` runs; otherwise it is let go (SIGCONT) and
  * the next chunk tries again. Returns how many entries were produced when `act` ran and what the victim held.
  */
-async function produceAndCatch(redis: Redis, victim: ConsumerProcess, act: () => Promise<void>): Promise<{ producedBefore: number; held: number }> {
+async function produceAndCatch(
+  redis: Redis,
+  victim: ConsumerProcess,
+  act: () => Promise<void>,
+): Promise<{ producedBefore: number; held: number }> {
   let caught: { producedBefore: number; held: number } | undefined;
   const { entries } = records;
   for (let i = 0; i < entries.length; i += 500) {
@@ -101,7 +119,8 @@ describe.skipIf(!REDIS_SERVER)('stream consumers as real processes against a rea
     redisServer = await startRedis();
     const redis = redisServer.client();
     const env = { REDIS_URL: redisServer.url, STREAM_CLAIM_IDLE_MS: '1000', STREAM_BATCH: '500' };
-    const [a, b] = (consumers = [spawnConsumer('consumer-a', env), spawnConsumer('consumer-b', env)]);
+    consumers = [spawnConsumer('consumer-a', env), spawnConsumer('consumer-b', env)];
+    const [a, b] = consumers;
     await Promise.all([a, b].map((c) => c.line((l) => l.msg === 'consuming', 'consuming')));
 
     const caught = await produceAndCatch(redis, a, async () => {
@@ -111,7 +130,9 @@ describe.skipIf(!REDIS_SERVER)('stream consumers as real processes against a rea
 
     expect(caught.producedBefore).toBeLessThan(records.entries.length);
     expect(caught.held).toBeGreaterThan(0);
-    const claimed = b.logs.filter((l) => l.msg === 'claimed entries another consumer left pending').reduce((n, l) => n + Number(l.entries), 0);
+    const claimed = b.logs
+      .filter((l) => l.msg === 'claimed entries another consumer left pending')
+      .reduce((n, l) => n + Number(l.entries), 0);
     expect(claimed).toBeGreaterThanOrEqual(caught.held);
     await expectExactlyOncePerRide(redis);
   }, 180_000);
@@ -120,7 +141,8 @@ describe.skipIf(!REDIS_SERVER)('stream consumers as real processes against a rea
     redisServer = await startRedis({ durable: true });
     const redis = redisServer.client();
     const env = { REDIS_URL: redisServer.url, STREAM_CLAIM_IDLE_MS: '1000', STREAM_BATCH: '500' };
-    const [a, b] = (consumers = [spawnConsumer('consumer-a', env), spawnConsumer('consumer-b', env)]);
+    consumers = [spawnConsumer('consumer-a', env), spawnConsumer('consumer-b', env)];
+    const [a, b] = consumers;
     await Promise.all([a, b].map((c) => c.line((l) => l.msg === 'consuming', 'consuming')));
 
     const server = redisServer;

@@ -1,7 +1,17 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { freePort, waitFor } from '../support/ports.js';
 import { REDIS_SERVER, startRedis, type RedisServer } from '../support/redis.js';
-import { aRideEntry, blockedReading, groupState, kill9, pendingOf, produce, readAll, spawnConsumer, type ConsumerProcess } from './support.js';
+import {
+  aRideEntry,
+  blockedReading,
+  groupState,
+  kill9,
+  pendingOf,
+  produce,
+  readAll,
+  spawnConsumer,
+  type ConsumerProcess,
+} from './support.js';
 
 let servers: RedisServer[] = [];
 let consumers: ConsumerProcess[] = [];
@@ -29,7 +39,11 @@ describe.skipIf(!REDIS_SERVER)('the stream consumer process', () => {
     await blockedReading(redis, 'graceful');
 
     consumer.child.kill('SIGSTOP');
-    await produce(redis, 'ride_events', Array.from({ length: 100 }, (_, i) => aRideEntry(i)));
+    await produce(
+      redis,
+      'ride_events',
+      Array.from({ length: 100 }, (_, i) => aRideEntry(i)),
+    );
     const held = await pendingOf(redis, 'ride_events', 'ride-duration', 'graceful');
     consumer.child.kill('SIGTERM');
     consumer.child.kill('SIGCONT');
@@ -49,10 +63,14 @@ describe.skipIf(!REDIS_SERVER)('the stream consumer process', () => {
     consumers.push(consumer);
     const metricsPort = await consumer.metricsPort();
     await consumer.line((l) => l.msg === 'Redis unreachable; reconnecting with backoff', 'the unreachable warning');
-    const notReady = await waitFor(async () => {
-      const r = await probe(metricsPort, '/readyz');
-      return r.status === 503 && /Redis/.test(r.text) ? r : undefined;
-    }, 'readyz to name Redis', 60_000);
+    const notReady = await waitFor(
+      async () => {
+        const r = await probe(metricsPort, '/readyz');
+        return r.status === 503 && /Redis/.test(r.text) ? r : undefined;
+      },
+      'readyz to name Redis',
+      60_000,
+    );
     const health = await probe(metricsPort, '/healthz');
     const metrics = await probe(metricsPort, '/metrics');
 
@@ -67,10 +85,14 @@ describe.skipIf(!REDIS_SERVER)('the stream consumer process', () => {
     await consumer.line((l) => l.msg === 'consuming', 'consuming');
     await waitFor(async () => ((await probe(metricsPort, '/readyz')).status === 200 ? true : undefined), 'readyz 200', 60_000);
     await produce(redis, 'ride_events', [valid]);
-    const outputs = await waitFor(async () => {
-      const all = await readAll(redis, 'ride_predictions');
-      return all.length > 0 ? all : undefined;
-    }, 'a prediction', 60_000);
+    const outputs = await waitFor(
+      async () => {
+        const all = await readAll(redis, 'ride_predictions');
+        return all.length > 0 ? all : undefined;
+      },
+      'a prediction',
+      60_000,
+    );
 
     expect(outputs).toHaveLength(1);
     expect(JSON.parse(outputs[0].fields.data).prediction.ride_id).toBe(JSON.parse(valid[1]).ride_id);

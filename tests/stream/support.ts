@@ -23,10 +23,14 @@ export function spawnConsumer(name: string, env: Record<string, string>): Consum
       const found = spawned.logs.find(match);
       if (found) return resolve(found);
       spawned.onLine((l) => match(l) && resolve(l));
-      void spawned.exited.then((code) => reject(new Error(`consumer ${name} exited (${code}) before logging ${what}: ${spawned.stderr()}`)));
+      void spawned.exited.then((code) =>
+        reject(new Error(`consumer ${name} exited (${code}) before logging ${what}: ${spawned.stderr()}`)),
+      );
     });
   return {
-    ...spawned, name, line,
+    ...spawned,
+    name,
+    line,
     metricsPort: async () => Number((await line((l) => l.msg === 'probes and metrics listening', 'its port')).port),
   };
 }
@@ -67,7 +71,10 @@ export function rideRecords(total: number, duplicates = 20, seed = 7): RideRecor
     ['data', JSON.stringify({ ride: { PULocationID: 10, DOLocationID: 50, trip_distance: '2.5' }, ride_id: 900_003 })],
     ['data', JSON.stringify({ ride: { PULocationID: 10, DOLocationID: 50, trip_distance: 2 }, ride_id: -4 })],
     ['data', JSON.stringify({ ride: { PULocationID: 10, DOLocationID: 50, trip_distance: 2 } })],
-    ['data', JSON.stringify({ ride: { PULocationID: 10, DOLocationID: 50, trip_distance: 2, pickup_datetime: 'yesterday' }, ride_id: 900_005 })],
+    [
+      'data',
+      JSON.stringify({ ride: { PULocationID: 10, DOLocationID: 50, trip_distance: 2, pickup_datetime: 'yesterday' }, ride_id: 900_005 }),
+    ],
     ['data', '{"ride": {"PULocationID": 10, "DOLocationID": 50, "trip_distance": 2}, "ride_id": 900006'],
     ['payload', 'no data field here'],
   ];
@@ -151,10 +158,14 @@ export async function pendingOf(redis: Redis, stream: string, group: string, con
 
 /** Waits until every produced entry is delivered and acknowledged (group lag 0, pending 0). */
 export async function drained(redis: Redis, stream: string, group: string, timeoutMs = 90_000): Promise<void> {
-  await waitFor(async () => {
-    const s = await groupState(redis, stream, group);
-    return s.pending === 0 && s.lag === 0 ? true : undefined;
-  }, `group ${group} to have delivered and acknowledged every entry`, timeoutMs);
+  await waitFor(
+    async () => {
+      const s = await groupState(redis, stream, group);
+      return s.pending === 0 && s.lag === 0 ? true : undefined;
+    },
+    `group ${group} to have delivered and acknowledged every entry`,
+    timeoutMs,
+  );
 }
 
 export async function readAll(redis: Redis, stream: string): Promise<{ id: string; fields: Record<string, string> }[]> {
@@ -168,15 +179,27 @@ export async function readAll(redis: Redis, stream: string): Promise<{ id: strin
 
 /** One valid input entry's fields: the course's record with a pickup time. */
 export function aRideEntry(rideId: number, ride: Record<string, unknown> = {}): string[] {
-  return ['data', JSON.stringify({ ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66, pickup_datetime: '2021-03-01T08:30:00', ...ride }, ride_id: rideId })];
+  return [
+    'data',
+    JSON.stringify({
+      ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66, pickup_datetime: '2021-03-01T08:30:00', ...ride },
+      ride_id: rideId,
+    }),
+  ];
 }
 
 /** Waits until the consumer's reading connection is blocked in XREADGROUP (so new entries go to it at once). */
 export async function blockedReading(redis: Redis, consumer: string): Promise<void> {
-  await waitFor(async () => {
-    const list = (await redis.client('LIST')) as string;
-    return list.split('\n').some((l) => l.includes(`name=ride-duration:${consumer}:read `) && /cmd=xreadgroup/.test(l) && /flags=\S*b/.test(l))
-      ? true
-      : undefined;
-  }, `${consumer} to block in XREADGROUP`, 60_000);
+  await waitFor(
+    async () => {
+      const list = (await redis.client('LIST')) as string;
+      return list
+        .split('\n')
+        .some((l) => l.includes(`name=ride-duration:${consumer}:read `) && /cmd=xreadgroup/.test(l) && /flags=\S*b/.test(l))
+        ? true
+        : undefined;
+    },
+    `${consumer} to block in XREADGROUP`,
+    60_000,
+  );
 }

@@ -43,10 +43,14 @@ export async function startRedis(options: { durable?: boolean; port?: number } =
     proc.stdout!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-4000)));
     proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-4000)));
     exited = new Promise((r) => proc.once('exit', r));
-    await waitFor(async () => {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited (${proc.exitCode}): ${out}`);
-      return /Ready to accept connections/.test(out) ? true : undefined;
-    }, `redis-server on port ${port}`, 30_000);
+    await waitFor(
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`redis-server exited (${proc.exitCode}): ${out}`);
+        return /Ready to accept connections/.test(out) ? true : undefined;
+      },
+      `redis-server on port ${port}`,
+      30_000,
+    );
   };
   const kill = async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
