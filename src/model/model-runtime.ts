@@ -10,7 +10,7 @@ import type { Logger } from '../observability/logger.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { createModelSource } from '../registry/create-source.js';
 import type { ModelSource } from '../registry/model-source.js';
-import { modelUriWarning } from '../registry/model-uri.js';
+import { modelUriWarning, type ModelUri } from '../registry/model-uri.js';
 import { ModelSlot } from './model-slot.js';
 import { createModelUpdater, type ModelUpdater } from './model-updater.js';
 import { createPredictor, type Predictor } from './predictor.js';
@@ -43,6 +43,23 @@ export interface ModelRuntime {
   close(): Promise<void>;
 }
 
+/**
+ * Loads the first model of `updater` (the service's champion, or a runtime's model): warns about a
+ * MODEL_URI that will not move, then waits until a model serves. The error of a failure waiting cannot
+ * fix carries `registry` (the source's description) for the runner's log line.
+ */
+export async function loadFirstModel(deps: { uri: ModelUri; updater: ModelUpdater; source: ModelSource; logger: Logger }): Promise<void> {
+  const warning = modelUriWarning(deps.uri);
+  if (warning) deps.logger.warn({ model_uri: deps.uri.text }, warning);
+  try {
+    // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
+    await deps.updater.start();
+  } catch (err) {
+    if (err instanceof Error) Object.assign(err, { registry: deps.source.description });
+    throw err;
+  }
+}
+
 export function createModelRuntime(config: ModelRuntimeConfig, logger: Logger, options: ModelRuntimeOptions): ModelRuntime {
   const metrics = createMetrics();
   const slot = new ModelSlot();
@@ -69,17 +86,7 @@ export function createModelRuntime(config: ModelRuntimeConfig, logger: Logger, o
     source,
     updater,
     predictor,
-    async start() {
-      const warning = modelUriWarning(uri);
-      if (warning) logger.warn({ model_uri: uri.text }, warning);
-      try {
-        // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
-        await updater.start();
-      } catch (err) {
-        if (err instanceof Error) Object.assign(err, { registry: source.description });
-        throw err;
-      }
-    },
+    start: () => loadFirstModel({ uri, updater, source, logger }),
     async close() {
       updater.stop();
       await slot.close();
