@@ -1,6 +1,8 @@
 # Taxi ride duration prediction service: Express + onnxruntime-node, with the embedded model registry.
 #   docker build -t taxi-ride-duration .
 #   docker run --rm -p 9696:9696 taxi-ride-duration
+# The stream consumer is the same image with another command (docs/streaming.md):
+#   docker run --rm -e REDIS_URL=redis://redis:6379 taxi-ride-duration node dist/stream.js
 # tests/service/dockerfile.test.ts replays this file's COPY/RUN/CMD/HEALTHCHECK steps on a clean copy
 # of the repository (no Docker engine is needed), so keep to those instructions.
 

@@ -2,7 +2,7 @@
  * Service configuration: every setting comes from the environment, is parsed once here at start-up,
  * and travels as a typed object. Nothing else reads process.env.
  */
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { MLFLOW_HTTP_DEFAULTS, type MlflowClientOptions } from './mlflow/client.js';
@@ -274,8 +274,71 @@ const Schema = MlflowSchema.extend({
     .default(1000),
 });
 
+/** Names of Redis streams and groups: printable, no spaces (they also appear in metric labels and logs). */
+const redisName = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,200}$/, { error: 'expected 1 to 200 printable characters without spaces' });
+
+/**
+ * The stream consumer (src/stream.ts, docs/streaming.md): the model and registry settings of the
+ * service, plus its own. Parsed by loadStreamConfig.
+ */
+const StreamSchema = MlflowSchema.extend(
+  Schema.pick({
+    HOST: true, MODEL_URI: true, REGISTRY_URI: true, MODEL_CACHE_DIR: true, MODEL_CACHE_KEEP: true, MODEL_POLL_INTERVAL_S: true,
+    LOG_LEVEL: true, LOG_PRETTY: true, SHUTDOWN_TIMEOUT_MS: true,
+  }).shape,
+).extend({
+  /** The Redis server holding the streams: redis://[user:password@]host:port[/db], or rediss:// for TLS. */
+  REDIS_URL: z
+    .string({ error: 'is required: the Redis server, e.g. redis://redis:6379' })
+    .refine((v) => /^rediss?:\/\/[^\s/]+(\/\d+)?$/.test(v), { error: 'expected redis://[user:password@]host:port[/db] or rediss://…' }),
+  /** Stream the ride events are read from. */
+  EVENTS_STREAM: redisName.default('ride_events'),
+  /** Stream the predictions are written to (the course's name for the output). */
+  PREDICTIONS_STREAM_NAME: redisName.default('ride_predictions'),
+  /** Where entries that cannot be predicted go, with the error. */
+  DEAD_LETTER_STREAM: redisName.default('ride_events_dlq'),
+  /** Consumer group shared by all replicas; created at the stream's end ($) when missing. */
+  CONSUMER_GROUP: redisName.default('ride-duration'),
+  /** This consumer's name in the group; unique per process. Default: <host>-<pid>. */
+  CONSUMER_NAME: redisName.default(() => `${hostname()}-${process.pid}`),
+  /** Most entries read, predicted and committed together. */
+  STREAM_BATCH: z.coerce
+    .number({ error: 'expected a number of entries' })
+    .int({ error: 'expected a whole number of entries' })
+    .min(1, { error: 'expected at least 1' })
+    .max(10_000, { error: 'expected at most 10000' })
+    .default(500),
+  /** Entries another consumer has held unacknowledged this long are claimed (XAUTOCLAIM): a dead consumer's batch. */
+  STREAM_CLAIM_IDLE_MS: milliseconds.min(100, { error: 'expected at least 100 ms' }).default(30_000),
+  /** Approximate length the prediction stream is trimmed to on each write (XADD MAXLEN ~); 0 = never trimmed. */
+  PREDICTIONS_MAXLEN: z.coerce
+    .number({ error: 'expected a number of entries' })
+    .int({ error: 'expected a whole number of entries' })
+    .min(0, { error: 'expected 0 (no trimming) or more' })
+    .default(1_000_000),
+  /**
+   * How long a ride id is remembered as predicted, so the same ride sent again within it gets no second
+   * prediction. Redelivered entries never do, whatever this is (docs/streaming.md, "Exactly once").
+   */
+  STREAM_DEDUPE_TTL_S: z.coerce
+    .number({ error: 'expected a number of seconds' })
+    .int({ error: 'expected a whole number of seconds' })
+    .min(60, { error: 'expected at least 60 s' })
+    .max(30 * 86_400, { error: 'expected at most 2592000 s (30 days)' })
+    .default(3600),
+  /** Port of the consumer's /metrics, /healthz and /readyz; 0 picks a free one (tests). */
+  METRICS_PORT: z.coerce
+    .number({ error: 'expected a port number' })
+    .int({ error: 'expected a whole port number' })
+    .min(0, { error: 'expected a port from 0 to 65535' })
+    .max(65535, { error: 'expected a port from 0 to 65535' })
+    .default(9697),
+});
+
 /** Every setting's name, in schema order; docs/configuration.md documents each (tests/docs/configuration.test.ts). */
-export const CONFIG_KEYS = Object.keys(Schema.shape) as readonly string[];
+export const CONFIG_KEYS = [...new Set([...Object.keys(Schema.shape), ...Object.keys(StreamSchema.shape)])] as readonly string[];
 
 export type Config = Omit<z.output<typeof Schema>, 'BATCHING'> & {
   BATCHING: 'adaptive' | 'delay' | 'off';
@@ -354,6 +417,20 @@ function configError(error: z.ZodError, env: Record<string, string | undefined>)
   return new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
 
+export type StreamConfig = z.output<typeof StreamSchema> & {
+  /** MLflow client options when REGISTRY_URI is http(s)://. */
+  MLFLOW: MlflowClientOptions | undefined;
+};
+
+/** The stream consumer's settings; throws a ConfigError naming each bad variable, as loadConfig does. */
+export function loadStreamConfig(env: Record<string, string | undefined>): StreamConfig {
+  const present = presentVariables(env);
+  if (present.REGISTRY_URI === undefined && present.MLFLOW_TRACKING_URI !== undefined) present.REGISTRY_URI = present.MLFLOW_TRACKING_URI;
+  const result = StreamSchema.safeParse(present);
+  if (!result.success) throw configError(result.error, env);
+  return withRegistry(result.data);
+}
+
 function mlflowOptions(parsed: z.output<typeof MlflowSchema>, trackingUri: string): MlflowClientOptions {
   return {
     trackingUri,
@@ -367,8 +444,12 @@ function mlflowOptions(parsed: z.output<typeof MlflowSchema>, trackingUri: strin
   };
 }
 
+type RegistrySettings = z.output<typeof MlflowSchema> &
+  Pick<z.output<typeof Schema>, 'REGISTRY_URI' | 'MODEL_URI'> &
+  Partial<Pick<z.output<typeof Schema>, 'CHALLENGER_URI'>>;
+
 /** Cross-checks MODEL_URI and CHALLENGER_URI against the registry and gathers MLflow's client options when it is http(s). */
-function withRegistry<T extends z.output<typeof Schema>>(parsed: T): T & { MLFLOW: MlflowClientOptions | undefined } {
+function withRegistry<T extends RegistrySettings>(parsed: T): T & { MLFLOW: MlflowClientOptions | undefined } {
   const remote = /^https?:\/\//.test(parsed.REGISTRY_URI);
   for (const key of ['MODEL_URI', 'CHALLENGER_URI'] as const) {
     const uri = parsed[key];

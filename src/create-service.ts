@@ -21,6 +21,7 @@ import type { Lifecycle } from './lifecycle.js';
 import { createAdaptiveBatcher } from './model/adaptive-batcher.js';
 import { createMicroBatcher } from './model/micro-batcher.js';
 import { ModelSlot } from './model/model-slot.js';
+import { loadFirstModel } from './model/model-runtime.js';
 import { createModelUpdater, type ModelUpdater } from './model/model-updater.js';
 import type { LoadedModel } from './model/onnx-model.js';
 import { createPredictor, type Predictor } from './model/predictor.js';
@@ -187,15 +188,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       if (when === 'before-load') await listen();
       // why not awaited: the challenger never holds up (or fails) the champion's start-up.
       challenger?.start();
-      const warning = modelUriWarning(uri);
-      if (warning) logger.warn({ model_uri: uri.text }, warning);
-      try {
-        // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
-        await updater.start();
-      } catch (err) {
-        if (err instanceof Error) Object.assign(err, { registry: source.description });
-        throw err;
-      }
+      await loadFirstModel({ uri, updater, source, logger });
       return listen();
     },
     stop,

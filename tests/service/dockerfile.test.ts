@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { REPO_ROOT } from './helpers.js';
+import { REDIS_SERVER, startRedis } from '../support/redis.js';
 
 interface Instruction {
   op: string;
@@ -165,5 +166,46 @@ describe('Dockerfile', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
+
+    await expectStreamConsumerRuns(app, runEnv);
   }, 300_000);
 });
+
+/** The stream consumer from the same image: `node dist/stream.js` refuses a bad REDIS_URL in one line, and against a real redis-server predicts a record and stops on SIGTERM. */
+async function expectStreamConsumerRuns(app: string, runEnv: Record<string, string>): Promise<void> {
+  const bad = spawn(process.execPath, ['dist/stream.js'], { cwd: app, env: { ...runEnv, REDIS_URL: 'not-a-url' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let badErr = '';
+  bad.stderr.on('data', (c: Buffer) => (badErr += c.toString()));
+  expect(await new Promise((r) => bad.on('exit', r))).toBe(1);
+  expect(badErr.trim().split('\n')).toEqual([expect.stringMatching(/^invalid configuration: REDIS_URL="not-a-url": expected redis:\/\//)]);
+  if (!REDIS_SERVER) return;
+
+  const redisServer = await startRedis();
+  const redis = redisServer.client();
+  const consumer = spawn(process.execPath, ['dist/stream.js'], {
+    cwd: app, env: { ...runEnv, REDIS_URL: redisServer.url, METRICS_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((r) => consumer.on('exit', r));
+  let out = '';
+  consumer.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  consumer.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  try {
+    for (let i = 0; i < 600 && !out.includes('"msg":"consuming"') && consumer.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain('"msg":"consuming"');
+    await redis.xadd('ride_events', '*', 'data', JSON.stringify({ ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }, ride_id: 256 }));
+    let outputs: [string, string[]][] = [];
+    for (let i = 0; i < 600 && outputs.length === 0; i++) {
+      outputs = (await redis.xrange('ride_predictions', '-', '+')) as [string, string[]][];
+      if (outputs.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+
+    expect(outputs).toHaveLength(1);
+    expect(outputs[0][1].slice(0, 2)).toEqual(['ride_id', '256']);
+    expect(JSON.parse(outputs[0][1][3])).toMatchObject({ model: 'ride_duration_prediction_model', prediction: { ride_id: 256 } });
+    consumer.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  } finally {
+    if (consumer.exitCode === null) consumer.kill('SIGKILL');
+    await redisServer.stop();
+  }
+}

@@ -21,11 +21,12 @@ export interface SpawnedServer {
 }
 
 /**
- * Spawns src/server.ts (the real composition root) on 127.0.0.1, port 0 unless `env` says otherwise,
- * with only PATH inherited, and parses its stdout as pino's JSON lines.
+ * Spawns src/server.ts (the real composition root; or another runner, `script`, such as src/stream.ts)
+ * on 127.0.0.1, port 0 unless `env` says otherwise, with only PATH inherited, and parses its stdout as
+ * pino's JSON lines.
  */
-export function spawnServer(env: Record<string, string> = {}): SpawnedServer {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+export function spawnServer(env: Record<string, string> = {}, script = 'src/server.ts'): SpawnedServer {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
   });
