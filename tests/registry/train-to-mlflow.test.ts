@@ -32,7 +32,9 @@ const trainToFake = (options: Pick<TrainOptions, 'featureSet'> & Partial<TrainOp
       train: join(work.path, 'green_tripdata_2021-01.parquet'),
       validation: join(work.path, 'green_tripdata_2021-02.parquet'),
       registry: fake.url,
-      mlflow: { trackingUri: fake.url, maxRetries: 0 },
+      // why one retry: a training run pauses for seconds between calls, and a kept-alive socket the fake
+      // server closes at that moment is reset (as gunicorn's short keep-alive would); MLflow's own client retries too.
+      mlflow: { trackingUri: fake.url, maxRetries: 1, backoffFactor: 0.01, backoffJitter: 0 },
       name: 'taxi-ride-duration',
       seed: 7,
       params,
@@ -78,7 +80,8 @@ describe('training to MLflow', () => {
   });
 
   test('When the artifact upload fails, then the run is marked FAILED and no version is registered', async () => {
-    fake.failNext(1, { status: 500, body: 'disk full', contentType: 'text/plain' }, { method: 'PUT' });
+    // why two: the client retries a 500 once (see trainToFake).
+    fake.failNext(2, { status: 500, body: 'disk full', contentType: 'text/plain' }, { method: 'PUT' });
     const versionsBefore = fake.model('taxi-ride-duration')?.versions.size ?? 0;
 
     const err = await trainToFake({ featureSet: 'base' }).catch((e: unknown) => e);
