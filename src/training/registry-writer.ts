@@ -2,7 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Scalar, stringify } from 'yaml';
-import { INPUTS_BY_FEATURE_SET, OUTPUT_NAME, type FeatureSet } from '../features/model-contract.js';
+import { INPUTS_BY_FEATURE_SET, INTERVAL_OUTPUTS, OUTPUT_NAME, type FeatureSet } from '../features/model-contract.js';
+import { ZONES_FILE, type ZoneTable } from '../features/zones.js';
 import { TrainingError } from './errors.js';
 import { ONNX_VERSION } from './onnx-export.js';
 
@@ -18,6 +19,10 @@ export interface PublishRequest {
   /** Written as training.json. */
   readonly trainingRecord: unknown;
   readonly alias?: string;
+  /** Written as zones.json beside model.onnx, and named in MLmodel's metadata. */
+  readonly zoneTable?: ZoneTable;
+  /** The graph has the interval outputs (listed in MLmodel's signature). */
+  readonly intervals?: boolean;
   /** Injected so tests can pin them; defaults are a random uuid and the current time. */
   readonly modelUuid?: string;
   readonly createdAt?: Date;
@@ -47,9 +52,7 @@ export async function publishModel(request: PublishRequest): Promise<PublishResu
   const staging = join(modelDir, `.staging-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     await mkdir(staging);
-    await writeFile(join(staging, 'model.onnx'), request.onnx);
-    await writeFile(join(staging, 'training.json'), `${JSON.stringify(request.trainingRecord, null, 2)}\n`);
-    await writeFile(join(staging, 'MLmodel'), mlmodelYaml(request));
+    await writeModelFiles(staging, request);
     for (let attempt = 0; ; attempt++) {
       const version = String((await latestVersion(modelDir)) + 1);
       try {
@@ -72,6 +75,14 @@ export async function publishModel(request: PublishRequest): Promise<PublishResu
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** model.onnx, training.json, zones.json (when given) and MLmodel: an MLflow Model directory's files. */
+export async function writeModelFiles(dir: string, request: Pick<PublishRequest, 'featureSet' | 'onnx' | 'trainingRecord' | 'zoneTable' | 'intervals' | 'modelUuid' | 'createdAt'>): Promise<void> {
+  await writeFile(join(dir, 'model.onnx'), request.onnx);
+  await writeFile(join(dir, 'training.json'), `${JSON.stringify(request.trainingRecord, null, 2)}\n`);
+  if (request.zoneTable) await writeFile(join(dir, ZONES_FILE), `${JSON.stringify(request.zoneTable, null, 1)}\n`);
+  await writeFile(join(dir, 'MLmodel'), mlmodelYaml(request));
 }
 
 /** Highest integer version directory, 0 when there is none. */
@@ -104,7 +115,7 @@ function assertName(name: string): void {
 }
 
 /** MLmodel as MLflow's onnx flavor writes it (keys sorted, signature as JSON strings). */
-export function mlmodelYaml(request: Pick<PublishRequest, 'featureSet' | 'onnx' | 'modelUuid' | 'createdAt'>): string {
+export function mlmodelYaml(request: Pick<PublishRequest, 'featureSet' | 'onnx' | 'modelUuid' | 'createdAt' | 'zoneTable' | 'intervals'>): string {
   const tensorSpec = (name: string, dtype: string) => ({ type: 'tensor', 'tensor-spec': { dtype, shape: [-1] }, name });
   const inputs = INPUTS_BY_FEATURE_SET[request.featureSet].map((s) => tensorSpec(s.name, s.type));
   const created = (request.createdAt ?? new Date()).toISOString().replace('T', ' ').replace('Z', '000');
@@ -121,12 +132,12 @@ export function mlmodelYaml(request: Pick<PublishRequest, 'featureSet' | 'onnx' 
       python_function: { data: 'model.onnx', loader_module: 'mlflow.onnx' },
     },
     is_signature_from_type_hint: false,
-    metadata: { feature_set: request.featureSet, training_record: 'training.json' },
+    metadata: { feature_set: request.featureSet, training_record: 'training.json', ...(request.zoneTable ? { zone_table: ZONES_FILE } : {}) },
     model_size_bytes: request.onnx.byteLength,
     model_uuid: request.modelUuid ?? randomUUID().replaceAll('-', ''),
     signature: {
       inputs: pythonJson(inputs),
-      outputs: pythonJson([tensorSpec(OUTPUT_NAME, 'float32')]),
+      outputs: pythonJson([OUTPUT_NAME, ...(request.intervals ? INTERVAL_OUTPUTS : [])].map((name) => tensorSpec(name, 'float32'))),
       params: null,
     },
     type_hint_from_example: false,
