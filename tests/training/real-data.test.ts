@@ -5,10 +5,10 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { silentProgress } from '../../src/training/progress.js';
+import { silentProgress } from '../../src/cli/progress.js';
 import { runTraining } from '../../src/training/run-training.js';
-import { filterTrips } from '../../src/training/trip-filter.js';
-import { readTripParquet } from '../../src/training/trip-parquet.js';
+import { filterTrips } from '../../src/data/trip-filter.js';
+import { readTripParquet } from '../../src/data/trip-parquet.js';
 import { productionVersion } from '../service/helpers.js';
 
 const repo = resolve(import.meta.dirname, '../..');

@@ -33,24 +33,51 @@ export const MAX_DURATION_MIN = 60;
 export const MAX_ZONE_ID = 265;
 const DAY_MS = 86_400_000;
 
+/** Why a row is not scored or learned from, in the order the rules are checked. */
+export type RowVerdict = 'duration_outside_1_60_min' | DropReason;
+
+export const DROP_REASONS: readonly RowVerdict[] = [
+  'duration_outside_1_60_min',
+  'missing_field',
+  'impossible_pickup_date',
+  'zone_out_of_range',
+  'negative_distance',
+];
+
+/** The pickups a file's rows may have: its month, widened by a day each side for trips across midnight. */
+export interface MonthWindow {
+  readonly start: number;
+  readonly end: number;
+  /** YYYY-MM */
+  readonly month: string;
+}
+
 /**
- * Applies the standard duration rule (1 ≤ minutes ≤ 60, pandas-style: missing times fail it), then
- * drops rows no model should learn from: missing fields, pickups far outside the file's month (the
- * TLC files hold a few 2009 dates), zone ids outside 1–265 and negative distances.
+ * The rules of one row, in order: the standard duration rule (1 ≤ minutes ≤ 60, pandas-style: missing
+ * times fail it), then the validity rules: missing fields, pickups outside the file's month window (the
+ * TLC files hold a few 2009 dates), zone ids outside 1–265 and negative distances. Undefined = keep.
  */
+export function rowVerdict(pickupMs: number, dropoffMs: number, pu: number, dropoff: number, distance: number, window: MonthWindow): RowVerdict | undefined {
+  const minutes = (dropoffMs - pickupMs) / 60_000;
+  if (!(minutes >= MIN_DURATION_MIN && minutes <= MAX_DURATION_MIN)) return 'duration_outside_1_60_min';
+  if (Number.isNaN(pu) || Number.isNaN(dropoff) || Number.isNaN(distance)) return 'missing_field';
+  if (pickupMs < window.start || pickupMs >= window.end) return 'impossible_pickup_date';
+  if (!isZoneId(pu) || !isZoneId(dropoff)) return 'zone_out_of_range';
+  if (distance < 0) return 'negative_distance';
+  return undefined;
+}
+
+/** Applies {@link rowVerdict} to a whole file's rows; the file's month is that of its median pickup. */
 export function filterTrips(raw: RawTrips): { table: TripTable; report: FilterReport } {
-  const { start, end, month } = monthWindow(raw.pickupMs);
+  const months = new PickupMonths();
+  months.addAll(raw.pickupMs);
+  const window = months.window();
   const dropped = { duration_outside_1_60_min: 0, missing_field: 0, impossible_pickup_date: 0, zone_out_of_range: 0, negative_distance: 0 };
   const keep = new Uint8Array(raw.rows);
   let kept = 0;
   for (let i = 0; i < raw.rows; i++) {
-    const minutes = (raw.dropoffMs[i] - raw.pickupMs[i]) / 60_000;
-    if (!(minutes >= MIN_DURATION_MIN && minutes <= MAX_DURATION_MIN)) {
-      dropped.duration_outside_1_60_min++;
-      continue;
-    }
-    const reason = invalidReason(raw, i, start, end);
-    if (reason) dropped[reason]++;
+    const verdict = rowVerdict(raw.pickupMs[i], raw.dropoffMs[i], raw.puLocationId[i], raw.doLocationId[i], raw.tripDistance[i], window);
+    if (verdict) dropped[verdict]++;
     else {
       keep[i] = 1;
       kept++;
@@ -71,35 +98,49 @@ export function filterTrips(raw: RawTrips): { table: TripTable; report: FilterRe
     j++;
   }
   const rowsAfterDurationFilter = raw.rows - dropped.duration_outside_1_60_min;
-  return { table, report: { rowsRead: raw.rows, rowsAfterDurationFilter, dropped, rowsKept: kept, month } };
-}
-
-function invalidReason(raw: RawTrips, i: number, start: number, end: number): DropReason | undefined {
-  const pu = raw.puLocationId[i];
-  const dropoff = raw.doLocationId[i];
-  const distance = raw.tripDistance[i];
-  if (Number.isNaN(pu) || Number.isNaN(dropoff) || Number.isNaN(distance)) return 'missing_field';
-  if (raw.pickupMs[i] < start || raw.pickupMs[i] >= end) return 'impossible_pickup_date';
-  if (!isZoneId(pu) || !isZoneId(dropoff)) return 'zone_out_of_range';
-  if (distance < 0) return 'negative_distance';
-  return undefined;
+  return { table, report: { rowsRead: raw.rows, rowsAfterDurationFilter, dropped, rowsKept: kept, month: window.month } };
 }
 
 function isZoneId(id: number): boolean {
   return Number.isInteger(id) && id >= 1 && id <= MAX_ZONE_ID;
 }
 
-/** The file's month, from its median pickup, widened by a day each side for trips across midnight. */
-function monthWindow(pickupMs: Float64Array): { start: number; end: number; month: string } {
-  const finite = Float64Array.from(pickupMs.filter(Number.isFinite)).sort();
-  const median = new Date(finite.length > 0 ? finite[finite.length >> 1] : 0);
-  const y = median.getUTCFullYear();
-  const m = median.getUTCMonth();
-  return {
-    start: Date.UTC(y, m, 1) - DAY_MS,
-    end: Date.UTC(y, m + 1, 1) + DAY_MS,
-    month: `${y}-${String(m + 1).padStart(2, '0')}`,
-  };
+/**
+ * Counts pickups per calendar month, so the month of the median pickup is known without holding the
+ * pickups: a file read row group by row group gives its month exactly as a whole-file read does.
+ */
+export class PickupMonths {
+  readonly #counts = new Map<number, number>();
+  #total = 0;
+
+  add(pickupMs: number): void {
+    if (!Number.isFinite(pickupMs)) return;
+    const d = new Date(pickupMs);
+    const key = d.getUTCFullYear() * 12 + d.getUTCMonth();
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    this.#total++;
+  }
+
+  addAll(pickupMs: ArrayLike<number>): void {
+    for (let i = 0; i < pickupMs.length; i++) this.add(pickupMs[i]);
+  }
+
+  /** The window around the month of the median pickup (the element at index ⌊n/2⌋ in order; 1970-01 when none). */
+  window(): MonthWindow {
+    let key = 1970 * 12;
+    const median = this.#total >> 1;
+    let seen = 0;
+    for (const k of [...this.#counts.keys()].sort((a, b) => a - b)) {
+      seen += this.#counts.get(k)!;
+      if (seen > median) {
+        key = k;
+        break;
+      }
+    }
+    const y = Math.floor(key / 12);
+    const m = key % 12;
+    return { start: Date.UTC(y, m, 1) - DAY_MS, end: Date.UTC(y, m + 1, 1) + DAY_MS, month: `${y}-${String(m + 1).padStart(2, '0')}` };
+  }
 }
 
 export function allocateTable(rows: number): TripTable {
