@@ -16,14 +16,13 @@ import type { Config } from './config.js';
 import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createMicroBatcher } from './model/micro-batcher.js';
-import { ModelSlot } from './model/model-slot.js';
-import { createModelUpdater, type ModelUpdater } from './model/model-updater.js';
+import { createModelRuntime } from './model/model-runtime.js';
+import type { ModelUpdater } from './model/model-updater.js';
 import type { LoadedModel } from './model/onnx-model.js';
-import { createPredictor, type Predictor } from './model/predictor.js';
+import type { Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
-import { modelUriWarning, parseModelUri } from './registry/model-uri.js';
-import { selectModelSource } from './registry/select-source.js';
+import { modelUriWarning } from './registry/model-uri.js';
 
 export interface ServiceOptions {
   /** Where relative registry paths (file:models) are resolved. */
@@ -62,7 +61,6 @@ export interface Service {
 
 export function createService(config: Config, logger: Logger, options: ServiceOptions): Service {
   const metrics = createMetrics();
-  const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
   // Micro-batching (MICROBATCH_MAX_SIZE > 1) wraps each loaded model, at start-up and on every reload.
   const prepare =
@@ -70,15 +68,8 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       ? (model: LoadedModel): LoadedModel =>
           createMicroBatcher(model, { maxBatchSize: config.MICROBATCH_MAX_SIZE, maxDelayUs: config.MICROBATCH_MAX_DELAY_US }, metrics.microBatch)
       : undefined;
-  const uri = parseModelUri(config.MODEL_URI);
-  const source = selectModelSource(uri, config, { cwd: options.cwd, logger });
-  const updater = createModelUpdater({
-    source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare, retryMs: options.retryMs,
-  });
-  const predictor = createPredictor({
-    slot,
-    metrics,
-    onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
+  const { uri, source, slot, updater, predictor } = createModelRuntime(config, logger, metrics, {
+    cwd: options.cwd, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare, retryMs: options.retryMs,
   });
   const frontEnds: FrontEnd[] = [];
   const listener = createApp({

@@ -67,38 +67,86 @@ export function rowVerdict(pickupMs: number, dropoffMs: number, pu: number, drop
   return undefined;
 }
 
-/** Applies {@link rowVerdict} to a whole file's rows; the file's month is that of its median pickup. */
-export function filterTrips(raw: RawTrips): { table: TripTable; report: FilterReport } {
-  const months = new PickupMonths();
-  months.addAll(raw.pickupMs);
-  const window = months.window();
-  const dropped = { duration_outside_1_60_min: 0, missing_field: 0, impossible_pickup_date: 0, zone_out_of_range: 0, negative_distance: 0 };
+export type DropCounts = Record<RowVerdict, number>;
+
+/** Rows that passed every rule, in file order, with what was dropped and why. */
+export interface KeptRows {
+  /** Rows looked at (kept or not). */
+  readonly rowsRead: number;
+  readonly dropped: DropCounts;
+  readonly rows: number;
+  /** Row index in the source file. */
+  readonly rowIndex: Float64Array;
+  /** New York wall-clock time held as UTC epoch ms, as the file stores it. */
+  readonly pickupMs: Float64Array;
+  readonly puLocationId: Int32Array;
+  readonly doLocationId: Int32Array;
+  /** float32, as the model sees it. */
+  readonly tripDistance: Float32Array;
+  /** Minutes from pickup to dropoff: the target. */
+  readonly duration: Float64Array;
+}
+
+export function noDrops(): DropCounts {
+  return { duration_outside_1_60_min: 0, missing_field: 0, impossible_pickup_date: 0, zone_out_of_range: 0, negative_distance: 0 };
+}
+
+/** Applies {@link rowVerdict} to rows decoded from file row `firstRow` on (a whole file, or one row group). */
+export function keepRows(raw: RawTrips, firstRow: number, window: MonthWindow): KeptRows {
+  const dropped = noDrops();
   const keep = new Uint8Array(raw.rows);
-  let kept = 0;
+  let rows = 0;
   for (let i = 0; i < raw.rows; i++) {
     const verdict = rowVerdict(raw.pickupMs[i], raw.dropoffMs[i], raw.puLocationId[i], raw.doLocationId[i], raw.tripDistance[i], window);
     if (verdict) dropped[verdict]++;
     else {
       keep[i] = 1;
-      kept++;
+      rows++;
     }
   }
-
-  const table = allocateTable(kept);
+  const out: KeptRows = {
+    rowsRead: raw.rows,
+    dropped,
+    rows,
+    rowIndex: new Float64Array(rows),
+    pickupMs: new Float64Array(rows),
+    puLocationId: new Int32Array(rows),
+    doLocationId: new Int32Array(rows),
+    tripDistance: new Float32Array(rows),
+    duration: new Float64Array(rows),
+  };
   for (let i = 0, j = 0; i < raw.rows; i++) {
     if (!keep[i]) continue;
-    const { hour, dow } = wallClockHourAndDow(new Date(raw.pickupMs[i]));
-    table.puLocationId[j] = raw.puLocationId[i];
-    table.doLocationId[j] = raw.doLocationId[i];
-    table.tripDistance[j] = raw.tripDistance[i];
-    table.pickupHour[j] = hour;
-    table.pickupDow[j] = dow;
-    table.pickupMs[j] = raw.pickupMs[i];
-    table.duration[j] = (raw.dropoffMs[i] - raw.pickupMs[i]) / 60_000;
+    out.rowIndex[j] = firstRow + i;
+    out.pickupMs[j] = raw.pickupMs[i];
+    out.puLocationId[j] = raw.puLocationId[i];
+    out.doLocationId[j] = raw.doLocationId[i];
+    out.tripDistance[j] = raw.tripDistance[i];
+    out.duration[j] = (raw.dropoffMs[i] - raw.pickupMs[i]) / 60_000;
     j++;
   }
-  const rowsAfterDurationFilter = raw.rows - dropped.duration_outside_1_60_min;
-  return { table, report: { rowsRead: raw.rows, rowsAfterDurationFilter, dropped, rowsKept: kept, month: window.month } };
+  return out;
+}
+
+/** The training table of a whole file; the file's month is that of its median pickup. */
+export function filterTrips(raw: RawTrips): { table: TripTable; report: FilterReport } {
+  const months = new PickupMonths();
+  months.addAll(raw.pickupMs);
+  const window = months.window();
+  const kept = keepRows(raw, 0, window);
+  const table = allocateTable(kept.rows);
+  for (let j = 0; j < kept.rows; j++) {
+    const { hour, dow } = wallClockHourAndDow(new Date(kept.pickupMs[j]));
+    table.puLocationId[j] = kept.puLocationId[j];
+    table.doLocationId[j] = kept.doLocationId[j];
+    table.tripDistance[j] = kept.tripDistance[j];
+    table.pickupHour[j] = hour;
+    table.pickupDow[j] = dow;
+    table.pickupMs[j] = kept.pickupMs[j];
+    table.duration[j] = kept.duration[j];
+  }
+  const rowsAfterDurationFilter = raw.rows - kept.dropped.duration_outside_1_60_min;
+  return { table, report: { rowsRead: raw.rows, rowsAfterDurationFilter, dropped: kept.dropped, rowsKept: kept.rows, month: window.month } };
 }
 
 function isZoneId(id: number): boolean {
