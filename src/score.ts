@@ -6,6 +6,7 @@
  */
 import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { pino } from 'pino';
 import { DataError } from './data/data-error.js';
 import { createProgress } from './cli/progress.js';
@@ -61,5 +62,8 @@ export async function main(argv: readonly string[], env: Record<string, string |
 
 // why: importing this module (tests) must not start a run; only `node dist/score.js` / `tsx src/score.ts` does.
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  // why: the service's --max-semi-space-size=4 (package.json "start"), set here so that `node dist/score.js`
+  // needs no flags; before any allocation worth the name, so the young generation never grows past it.
+  setFlagsFromString('--max-semi-space-size=4');
   process.exitCode = await main(process.argv.slice(2), process.env);
 }

@@ -12,9 +12,12 @@ import type { ScoredRows } from './predictions-file.js';
 // why: under tsx (npm run score, tests) this module is .ts and the worker needs tsx's loader too; dist/ is .js.
 // A worker does not inherit tsx's loader, so it registers it first (tsx is a dev dependency).
 function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./io-worker.js', import.meta.url));
+  // why small semi-spaces: decoding a row group makes short-lived garbage; 16 MB semi-spaces (V8's default)
+  // let each thread's young generation grow by tens of MB for no speed gain (docs/batch.md, "Memory").
+  const resourceLimits = { maxYoungGenerationSizeMb: 12 };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./io-worker.js', import.meta.url), { resourceLimits });
   const entry = JSON.stringify(new URL('./io-worker.ts', import.meta.url).href);
-  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); })`, { eval: true });
+  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); })`, { eval: true, resourceLimits });
 }
 
 export function createWorkerIo(): ScoringIo {
