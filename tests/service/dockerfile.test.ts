@@ -60,7 +60,7 @@ const work = mkdtempSync(join(tmpdir(), 'dockerfile-replay-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('Dockerfile', () => {
-  test('When its steps run on a clean copy of the repo, then the runtime stage serves a prediction, passes its HEALTHCHECK and stops on SIGTERM', async () => {
+  test('When its steps run on a clean copy of the repo, then the runtime stage runs the score command, serves a prediction, passes its HEALTHCHECK and stops on SIGTERM', async () => {
     const stages = parseDockerfile(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
     const patterns = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     const context = join(work, 'context');
@@ -134,6 +134,11 @@ describe('Dockerfile', () => {
     expect(existsSync(join(app, 'node_modules/onnxruntime-node'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/typescript'))).toBe(false);
     expect(existsSync(join(app, 'src'))).toBe(false);
+
+    // Batch scoring ships in the same image and runs on production dependencies only.
+    const score = execFileSync(process.execPath, ['dist/score.js', '--help'], { cwd: app, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    expect(score).toContain('usage: npm run score -- --data');
+    expect(existsSync(join(app, 'node_modules/hyparquet-writer'))).toBe(true);
 
     const port = await freePort();
     const runEnv = { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port), SHUTDOWN_DRAIN_MS: '0' };
