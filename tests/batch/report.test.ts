@@ -29,7 +29,8 @@ export async function inspectReport(report: string, screenshot: string) {
   const charts = await page.$$eval('svg.chart', (svgs) =>
     svgs.map((svg) => {
       const box = svg.getBoundingClientRect();
-      const drawn = [...svg.querySelectorAll('rect:not(.mark), path')].filter((e) => (e as SVGGraphicsElement).getBBox().width > 0 || (e as SVGGraphicsElement).getBBox().height > 0);
+      const box2 = (e: unknown) => (e as { getBBox(): { width: number; height: number } }).getBBox();
+      const drawn = [...svg.querySelectorAll('rect:not(.mark), path')].filter((e) => box2(e).width > 0 || box2(e).height > 0);
       return { id: svg.getAttribute('data-chart'), width: box.width, height: box.height, drawn: drawn.length };
     }),
   );
