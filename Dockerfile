@@ -1,6 +1,8 @@
 # Taxi ride duration prediction service: Express + onnxruntime-node, with the embedded model registry.
 #   docker build -t taxi-ride-duration .
 #   docker run --rm -p 9696:9696 taxi-ride-duration
+# The same image scores a month offline (docs/batch.md):
+#   docker run --rm -v $PWD/out:/out taxi-ride-duration node dist/score.js --data <TLC parquet URL> --output /out
 # tests/service/dockerfile.test.ts replays this file's COPY/RUN/CMD/HEALTHCHECK steps on a clean copy
 # of the repository (no Docker engine is needed), so keep to those instructions.
 

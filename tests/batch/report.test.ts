@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import puppeteer, { type Browser } from 'puppeteer-core';
 import { afterAll, describe, expect, test } from 'vitest';
+import { findSystemTool } from '../support/system-tools.js';
 import { runScore, sharedMonth } from './support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = findSystemTool('chromium');
 const work = mkdtempSync(join(tmpdir(), 'score-report-'));
 let browser: Browser | undefined;
 afterAll(async () => {
@@ -15,8 +16,8 @@ afterAll(async () => {
 });
 
 /** Opens report.html in headless Chromium: console errors, failed requests, each chart's drawn elements, a screenshot. */
-export async function inspectReport(report: string, screenshot: string) {
-  browser ??= await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
+async function inspectReport(report: string, screenshot: string) {
+  browser ??= await puppeteer.launch({ executablePath: CHROMIUM!, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
   const page = await browser.newPage();
   const problems: string[] = [];
   page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
@@ -39,7 +40,7 @@ export async function inspectReport(report: string, screenshot: string) {
   return { problems, charts, requests };
 }
 
-describe('report.html', () => {
+describe.skipIf(!CHROMIUM)(`report.html${CHROMIUM ? '' : ' (skipped: install chromium, apt-get install -y chromium)'}`, () => {
   test('When a scored month is opened in headless Chromium, then it loads nothing from the network, logs no error and draws every chart', async () => {
     const out = join(work, 'out');
     const run = await runScore(['--data', sharedMonth('green_tripdata_2021-03.parquet'), '--output', out]);
