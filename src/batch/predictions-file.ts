@@ -6,7 +6,7 @@
  * model has them.
  */
 import { rename, rm } from 'node:fs/promises';
-import { ParquetWriter, fileWriter, type SchemaElement } from 'hyparquet-writer';
+import { ParquetWriter, fileWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import type { KeptRows } from '../data/trip-filter.js';
 
 export interface ScoredRows {
@@ -83,18 +83,21 @@ export class PredictionsFile {
       predictedMinutes[i] = predicted[i];
       diff[i] = actual[i] - predicted[i];
     }
-    const columnData = [
-      { name: 'ride_id', data: this.#rideIds(rows.rowIndex) },
+    // why: minutes as doubles barely compress and their min/max say little, while snappy and statistics
+    // were a fifth of the scoring thread's time (docs/batch.md, "How it runs"); ids and times keep both.
+    const measure = { codec: 'UNCOMPRESSED' as const, statistics: false };
+    const columnData: ColumnSource[] = [
+      { name: 'ride_id', data: this.#rideIds(rows.rowIndex), statistics: false },
       { name: this.#options.pickupColumn, data: pickupUs },
       { name: 'PULocationID', data: rows.puLocationId },
       { name: 'DOLocationID', data: rows.doLocationId },
-      { name: 'actual_duration', data: actual },
-      { name: 'predicted_duration', data: predictedMinutes },
-      { name: 'diff', data: diff },
+      { name: 'actual_duration', data: actual, ...measure },
+      { name: 'predicted_duration', data: predictedMinutes, ...measure },
+      { name: 'diff', data: diff, ...measure },
       { name: 'model_version', data: new Array<Uint8Array>(n).fill(this.#version) },
     ];
     if (this.#options.intervals && p10 && p90) {
-      columnData.push({ name: 'predicted_duration_p10', data: Float64Array.from(p10) }, { name: 'predicted_duration_p90', data: Float64Array.from(p90) });
+      columnData.push({ name: 'predicted_duration_p10', data: Float64Array.from(p10), ...measure }, { name: 'predicted_duration_p90', data: Float64Array.from(p90), ...measure });
     }
     this.#writer.write({ columnData, rowGroupSize: n });
     this.#rows += n;

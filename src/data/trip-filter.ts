@@ -161,11 +161,19 @@ export class PickupMonths {
   readonly #counts = new Map<number, number>();
   #total = 0;
 
+  #lastDay = Number.NaN;
+  #lastKey = 0;
+
   add(pickupMs: number): void {
     if (!Number.isFinite(pickupMs)) return;
-    const d = new Date(pickupMs);
-    const key = d.getUTCFullYear() * 12 + d.getUTCMonth();
-    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    // why the day cache: files are mostly in time order, so one Date per day instead of one per row.
+    const day = Math.floor(pickupMs / DAY_MS);
+    if (day !== this.#lastDay) {
+      const d = new Date(pickupMs);
+      this.#lastDay = day;
+      this.#lastKey = d.getUTCFullYear() * 12 + d.getUTCMonth();
+    }
+    this.#counts.set(this.#lastKey, (this.#counts.get(this.#lastKey) ?? 0) + 1);
     this.#total++;
   }
 
