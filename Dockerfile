@@ -3,6 +3,8 @@
 #   docker run --rm -p 9696:9696 taxi-ride-duration
 # The stream consumer is the same image with another command (docs/streaming.md):
 #   docker run --rm -e REDIS_URL=redis://redis:6379 taxi-ride-duration node dist/stream.js
+# The same image scores a month offline (docs/batch.md):
+#   docker run --rm -v $PWD/out:/out taxi-ride-duration node dist/score.js --data <TLC parquet URL> --output /out
 # tests/service/dockerfile.test.ts replays this file's COPY/RUN/CMD/HEALTHCHECK steps on a clean copy
 # of the repository (no Docker engine is needed), so keep to those instructions.
 

@@ -10,8 +10,8 @@ import { parseDriftReference } from '../src/monitoring/drift.js';
 import { dailyWindows, type WindowVerdict } from '../src/training/drift-windows.js';
 import { runOnnx, toInputColumns } from '../src/training/onnx-check.js';
 import { readAliases } from '../src/training/registry-writer.js';
-import { filterTrips } from '../src/training/trip-filter.js';
-import { readTripParquet } from '../src/training/trip-parquet.js';
+import { filterTrips } from '../src/data/trip-filter.js';
+import { readTripParquet } from '../src/data/trip-parquet.js';
 
 const repo = resolve(import.meta.dirname, '..');
 const modelDir = join(repo, 'models', 'taxi-ride-duration');

@@ -7,8 +7,8 @@
 import { TrainingError } from '../training/errors.js';
 import { errorMetrics } from '../training/error-metrics.js';
 import { createRandom } from '../training/random.js';
-import { filterTrips, type TripTable } from '../training/trip-filter.js';
-import { readTripParquet } from '../training/trip-parquet.js';
+import { filterTrips, type TripTable } from '../data/trip-filter.js';
+import { readTripParquet } from '../data/trip-parquet.js';
 import { loadSourceFile } from '../training/trip-source.js';
 import { tripsToColumns, type Trip } from '../features/trip-inputs.js';
 import type { LoadedModel } from '../model/onnx-model.js';

@@ -13,9 +13,7 @@ export const OUTPUT_NAME = 'duration';
  * float32 minutes of shape [N] like `duration`, with `duration_p10 <= duration <= duration_p90` for every
  * input. A model without them is still a valid model (serve `duration` alone).
  */
-export const INTERVAL_OUTPUT_NAMES = ['duration_p10', 'duration_p90'] as const;
-/** The training branch's name for the same list. */
-export const INTERVAL_OUTPUTS = INTERVAL_OUTPUT_NAMES;
+export const INTERVAL_OUTPUTS = ['duration_p10', 'duration_p90'] as const;
 export type IntervalOutput = (typeof INTERVAL_OUTPUTS)[number];
 
 export type InputElementType = 'int64' | 'float32';

@@ -1,8 +1,9 @@
 /**
  * The model side of a process that predicts without the HTTP service (the stream consumer, the Lambda
- * adapter): metrics → model slot → model source and updater (load, cache, alias polling, hot swap) →
- * predictor, wired as create-service.ts wires the service's champion, so MODEL_URI, the registry cache
- * and hot swap behave the same. No micro-batching: these callers predict whole batches already.
+ * adapter, batch scoring): metrics → model slot → model source and updater (load, cache, alias polling,
+ * hot swap) → predictor, wired as create-service.ts wires the service's champion, so MODEL_URI, the
+ * registry cache and hot swap behave the same. No batching by default: these callers predict whole
+ * batches already.
  */
 import type { Config } from '../config.js';
 import type { Lifecycle } from '../lifecycle.js';
@@ -13,6 +14,7 @@ import type { ModelSource } from '../registry/model-source.js';
 import { modelUriWarning, type ModelUri } from '../registry/model-uri.js';
 import { ModelSlot } from './model-slot.js';
 import { createModelUpdater, type ModelUpdater } from './model-updater.js';
+import type { LoadedModel } from './onnx-model.js';
 import { createPredictor, type Predictor } from './predictor.js';
 
 export type ModelRuntimeConfig = Pick<
@@ -26,10 +28,17 @@ export interface ModelRuntimeOptions {
   lifecycle: Lifecycle;
   /** Start-up retry backoff of the model updater (tests shorten it). */
   retryMs?: { initial: number; max: number };
+  /** Where the model metrics go; a registry of its own by default. */
+  metrics?: Metrics;
+  /** Alias polling in ms; MODEL_POLL_INTERVAL_S by default; 0 = the version loaded first stays (batch scoring). */
+  pollIntervalMs?: number;
+  /** Wraps each loaded model before it is installed (batching). */
+  prepare?: (model: LoadedModel) => LoadedModel;
 }
 
 export interface ModelRuntime {
   readonly metrics: Metrics;
+  readonly uri: ModelUri;
   readonly slot: ModelSlot;
   readonly source: ModelSource;
   readonly updater: ModelUpdater;
@@ -61,7 +70,7 @@ export async function loadFirstModel(deps: { uri: ModelUri; updater: ModelUpdate
 }
 
 export function createModelRuntime(config: ModelRuntimeConfig, logger: Logger, options: ModelRuntimeOptions): ModelRuntime {
-  const metrics = createMetrics();
+  const metrics = options.metrics ?? createMetrics();
   const slot = new ModelSlot();
   const uri = config.MODEL_URI;
   const source = createModelSource(config, { cwd: options.cwd, logger });
@@ -72,7 +81,8 @@ export function createModelRuntime(config: ModelRuntimeConfig, logger: Logger, o
     metrics,
     logger,
     lifecycle: options.lifecycle,
-    pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000,
+    pollIntervalMs: options.pollIntervalMs ?? config.MODEL_POLL_INTERVAL_S * 1000,
+    prepare: options.prepare,
     retryMs: options.retryMs,
   });
   const predictor = createPredictor({
@@ -82,6 +92,7 @@ export function createModelRuntime(config: ModelRuntimeConfig, logger: Logger, o
   });
   return {
     metrics,
+    uri,
     slot,
     source,
     updater,

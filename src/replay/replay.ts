@@ -14,8 +14,8 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SingleBar } from 'cli-progress';
 import { MAX_DISTANCE_MILES } from '../features/trip-schema.js';
-import { filterTrips, type TripTable } from '../training/trip-filter.js';
-import { readTripParquet } from '../training/trip-parquet.js';
+import { filterTrips, type TripTable } from '../data/trip-filter.js';
+import { readTripParquet } from '../data/trip-parquet.js';
 import { loadSourceFile } from '../training/trip-source.js';
 
 const USAGE =

@@ -4,11 +4,12 @@ import { parseArgs } from 'node:util';
 import type { FeatureSet } from '../features/model-contract.js';
 import { loadMlflowOptions } from '../config.js';
 import { isRegistryError } from '../mlflow/errors.js';
+import { DataError } from '../data/data-error.js';
 import { TrainingError } from './errors.js';
 import { PRESETS, type Preset } from './presets.js';
 import type { SplitMetrics } from './trained-model.js';
 import type { CoverageReport } from './intervals.js';
-import { createProgress } from './progress.js';
+import { createProgress } from '../cli/progress.js';
 import { runTraining, type TrainOptions } from './run-training.js';
 
 const USAGE = `usage: npm run train -- --train <path|url> --validation <path|url> [--features base|time]
@@ -114,7 +115,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: MLflow (${error.code}): ${error.message}\n`);
       return 1;
     }
-    if (error instanceof TrainingError) {
+    if (error instanceof TrainingError || error instanceof DataError) {
       process.stderr.write(`error: ${error.message}\n`);
       return 1;
     }

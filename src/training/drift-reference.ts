@@ -7,7 +7,7 @@ import {
   type FeatureReference,
 } from '../monitoring/drift.js';
 import { createRandom } from './random.js';
-import { MAX_ZONE_ID, type TripTable } from './trip-filter.js';
+import { MAX_ZONE_ID, type TripTable } from '../data/trip-filter.js';
 
 /** Window sizes the noise level is tabulated for: log-spaced from a few hours of traffic to a busy month. */
 export const DRIFT_GRID = [250, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000];

@@ -1,5 +1,5 @@
 import { binCounts, judgeDrift, type DriftReference, type FeatureDrift } from '../monitoring/drift.js';
-import { selectTrips, type TripTable } from './trip-filter.js';
+import { selectTrips, type TripTable } from '../data/trip-filter.js';
 
 export interface WindowVerdict {
   /** YYYY-MM-DD, the pickup date in New York. */

@@ -10,8 +10,8 @@ import { errorMetrics } from './error-metrics.js';
 import { intervalCoverage, type CoverageStats } from './intervals.js';
 import { runOnnxOutputs, toInputColumns } from './onnx-check.js';
 import { parseRegistryUri, readAliases } from './registry-writer.js';
-import { filterTrips } from './trip-filter.js';
-import { readTripParquet } from './trip-parquet.js';
+import { filterTrips } from '../data/trip-filter.js';
+import { readTripParquet } from '../data/trip-parquet.js';
 import { loadSourceFile } from './trip-source.js';
 
 const USAGE = `usage: npm run evaluate -- --model <model> --data <path|url> [--data …] [--registry file:models]

@@ -2,7 +2,7 @@ import type { FeatureSet } from '../features/model-contract.js';
 import type { Matrix } from './gbdt.js';
 import { assignFolds, createRandom } from './random.js';
 import { applyEncoding, fitEncoding, outOfFoldEncoding, type EncodingTable } from './target-encoding.js';
-import type { TripTable } from './trip-filter.js';
+import type { TripTable } from '../data/trip-filter.js';
 import type { ZoneGeometry } from './zone-geometry.js';
 
 /**

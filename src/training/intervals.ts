@@ -2,7 +2,7 @@ import type { FeatureSet } from '../features/model-contract.js';
 import { TrainingError } from './errors.js';
 import type { ModelParams } from './presets.js';
 import { fitModel, predict, unseenPairMask } from './trained-model.js';
-import { selectTrips, type TripTable } from './trip-filter.js';
+import { selectTrips, type TripTable } from '../data/trip-filter.js';
 import type { ZoneGeometry } from './zone-geometry.js';
 
 /**

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { allocateInputColumns, INPUTS_BY_FEATURE_SET, INTERVAL_OUTPUTS, OUTPUT_NAME, type FeatureSet, type ModelInputColumns } from '../features/model-contract.js';
 import { TrainingError } from './errors.js';
 import { intervalBounds, type IntervalModel } from './intervals.js';
-import type { TripTable } from './trip-filter.js';
+import type { TripTable } from '../data/trip-filter.js';
 
 /** Largest |ONNX − trainer| prediction difference accepted, in minutes. */
 export const PARITY_TOLERANCE_MIN = 1e-3;

@@ -3,7 +3,7 @@ import { INPUTS_BY_FEATURE_SET, INTERVAL_OUTPUTS, OUTPUT_NAME, type InputSpec } 
 import { transform, type Featurizer } from './featurizer.js';
 import type { GbdtModel } from './gbdt.js';
 import type { IntervalModel, IntervalSegment } from './intervals.js';
-import { MAX_ZONE_ID } from './trip-filter.js';
+import { MAX_ZONE_ID } from '../data/trip-filter.js';
 
 const { onnx } = onnxProto;
 type INodeProto = onnxProto.onnx.INodeProto;

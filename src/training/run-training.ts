@@ -10,13 +10,13 @@ import { buildZoneTable, ZONE_LOOKUP_PATH } from './zone-table.js';
 import { INTERVAL_OUTPUTS, OUTPUT_NAME } from '../features/model-contract.js';
 import { DEFAULT_PARAMS, type ModelParams } from './presets.js';
 import { evaluate, fitModel, predict, unseenPairMask, type SplitMetrics, type TrainedModel } from './trained-model.js';
-import type { Progress } from './progress.js';
+import type { Progress } from '../cli/progress.js';
 import { createMlflowClient, type MlflowClientOptions } from '../mlflow/client.js';
 import { publishToMlflow } from './publish-mlflow.js';
 import { parseRegistryUri, publishModel } from './registry-writer.js';
 import { dataRecord, referenceHistograms, trainingRecord, type DataRecord } from './training-record.js';
-import { filterTrips, type TripTable } from './trip-filter.js';
-import { readTripParquet } from './trip-parquet.js';
+import { filterTrips, type TripTable } from '../data/trip-filter.js';
+import { readTripParquet } from '../data/trip-parquet.js';
 import { CENTROIDS_PATH, loadZoneGeometry } from './zone-geometry.js';
 import { loadSourceFile } from './trip-source.js';
 

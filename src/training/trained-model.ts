@@ -4,7 +4,7 @@ import { fitGbdt, predictGbdt, type FitHistory, type GbdtModel, type Matrix } fr
 import { errorMetrics, type ErrorMetrics } from './error-metrics.js';
 import type { ModelParams } from './presets.js';
 import { assignFolds, createRandom } from './random.js';
-import type { TripTable } from './trip-filter.js';
+import type { TripTable } from '../data/trip-filter.js';
 import { loadZoneGeometry, type ZoneGeometry } from './zone-geometry.js';
 
 export interface SplitMetrics {

@@ -5,7 +5,7 @@ import { INPUTS_BY_FEATURE_SET, OUTPUT_NAME } from '../features/model-contract.j
 import { evenEdges, histogram, type Histogram } from './histograms.js';
 import type { ModelParams } from './presets.js';
 import type { SplitMetrics, TrainedModel } from './trained-model.js';
-import type { FilterReport, TripTable } from './trip-filter.js';
+import type { FilterReport, TripTable } from '../data/trip-filter.js';
 import type { SourceFile } from './trip-source.js';
 import { PARITY_TOLERANCE_MIN, type ParityReport } from './onnx-check.js';
 import type { DriftReference } from '../monitoring/drift.js';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { fetchFailureReason } from '../data/fetch-failure.js';
 import { TrainingError } from './errors.js';
 
 /** The bytes of one input file, and how to name and fingerprint it in training.json. */
@@ -40,10 +41,7 @@ async function download(url: string): Promise<Uint8Array> {
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS), redirect: 'follow' });
   } catch (error) {
-    // why: fetch hides the reason (ECONNREFUSED, ENOTFOUND, timeout) in `cause`; the user needs it.
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (error as Error).message;
-    throw new TrainingError(`cannot download ${url}: ${why}`);
+    throw new TrainingError(`cannot download ${url}: ${fetchFailureReason(error)}`);
   }
   if (!response.ok) throw new TrainingError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`.trim());
   return new Uint8Array(await response.arrayBuffer());

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseZoneTable, type ZoneTable } from '../features/zones.js';
 import { TrainingError } from './errors.js';
-import { MAX_ZONE_ID } from './trip-filter.js';
+import { MAX_ZONE_ID } from '../data/trip-filter.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const ZONE_LOOKUP_PATH = path.resolve(REPO_ROOT, '../shared/data/taxi_zone_lookup.csv');

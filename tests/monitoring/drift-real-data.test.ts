@@ -4,8 +4,8 @@ import { beforeAll, describe, expect, test } from 'vitest';
 import { parseDriftReference, type DriftReference } from '../../src/monitoring/drift.js';
 import { dailyWindows, judgeTrips } from '../../src/training/drift-windows.js';
 import { runOnnx, toInputColumns } from '../../src/training/onnx-check.js';
-import { filterTrips, selectTrips, type TripTable } from '../../src/training/trip-filter.js';
-import { readTripParquet } from '../../src/training/trip-parquet.js';
+import { filterTrips, selectTrips, type TripTable } from '../../src/data/trip-filter.js';
+import { readTripParquet } from '../../src/data/trip-parquet.js';
 import { productionVersion } from '../service/helpers.js';
 
 const repo = resolve(import.meta.dirname, '../..');

@@ -8,8 +8,8 @@ import { describe, expect, test } from 'vitest';
 import { MAX_DISTANCE_MILES } from '../../src/features/trip-schema.js';
 import { runReplay, type ReplayOptions } from '../../src/replay/replay.js';
 import { runOnnxOutputs, toInputColumns } from '../../src/training/onnx-check.js';
-import { filterTrips, selectTrips } from '../../src/training/trip-filter.js';
-import { readTripParquet } from '../../src/training/trip-parquet.js';
+import { filterTrips, selectTrips } from '../../src/data/trip-filter.js';
+import { readTripParquet } from '../../src/data/trip-parquet.js';
 import { REPO_ROOT } from '../service/helpers.js';
 import { startMonitoredService } from './support.js';
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createProgress } from '../../src/training/progress.js';
+import { createProgress } from '../../src/cli/progress.js';
 import { parseCliArgs } from '../../src/training/cli.js';
 import { DEFAULT_PARAMS } from '../../src/training/presets.js';
 import { runTraining, type TrainOptions } from '../../src/training/run-training.js';

@@ -61,7 +61,7 @@ const work = mkdtempSync(join(tmpdir(), 'dockerfile-replay-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('Dockerfile', () => {
-  test('When its steps run on a clean copy of the repo, then the runtime stage serves a prediction, passes its HEALTHCHECK and stops on SIGTERM', async () => {
+  test('When its steps run on a clean copy of the repo, then the runtime stage runs the score command, serves a prediction, passes its HEALTHCHECK and stops on SIGTERM', async () => {
     const stages = parseDockerfile(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
     const patterns = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     const context = join(work, 'context');
@@ -136,6 +136,11 @@ describe('Dockerfile', () => {
     expect(existsSync(join(app, 'node_modules/typescript'))).toBe(false);
     expect(existsSync(join(app, 'src'))).toBe(false);
 
+    // Batch scoring ships in the same image and runs on production dependencies only.
+    const score = execFileSync(process.execPath, ['dist/score.js', '--help'], { cwd: app, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    expect(score).toContain('usage: npm run score -- --data');
+    expect(existsSync(join(app, 'node_modules/hyparquet-writer'))).toBe(true);
+
     const port = await freePort();
     const runEnv = { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port), SHUTDOWN_DRAIN_MS: '0' };
     const child = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1), { cwd: app, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -158,6 +163,7 @@ describe('Dockerfile', () => {
       const health = execFileSync(process.execPath, healthcheck.slice(1), { env: runEnv, stdio: 'pipe' });
 
       expect(res.status).toBe(200);
+      // why the interval fields: the production version (4 on) has the 80 % interval outputs (docs/model.md).
       expect(await res.json()).toEqual({ duration: expect.any(Number), duration_p10: expect.any(Number), duration_p90: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\//), ride_id: expect.any(String) });
       expect(healthcheck[0]).toBe('node');
       expect(health.toString()).toBe('');

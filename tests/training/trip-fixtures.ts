@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { createRandom } from '../../src/training/random.js';
-import { allocateTable, type TripTable } from '../../src/training/trip-filter.js';
-import type { RawTrips } from '../../src/training/trip-parquet.js';
+import { allocateTable, type TripTable } from '../../src/data/trip-filter.js';
+import type { RawTrips } from '../../src/data/trip-parquet.js';
 
 export interface FixtureTrip {
   pickup: Date | null;

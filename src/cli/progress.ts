@@ -14,7 +14,8 @@ export interface Progress {
   readonly timings: Record<string, number>;
 }
 
-export function createProgress(stream: NodeJS.WriteStream = process.stderr, tty = Boolean(stream.isTTY)): Progress {
+/** `plainTicks: false` keeps logs to one line per stage when there is no terminal (batch jobs). */
+export function createProgress(stream: NodeJS.WriteStream = process.stderr, tty = Boolean(stream.isTTY), { plainTicks = true } = {}): Progress {
   const timings: Record<string, number> = {};
   const started = performance.now();
   const clock = () => `[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
@@ -31,7 +32,7 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, tty 
           bar ??= new SingleBar({ stream, format: `${label} [{bar}] {value}/{total} {note}`, synchronousUpdate: true, fps: 5, clearOnComplete: true, hideCursor: true });
           if (!bar.isActive) bar.start(total, done, { note });
           else bar.update(done, { note });
-        } else if (performance.now() - lastPlain > 2000) {
+        } else if (plainTicks && performance.now() - lastPlain > 2000) {
           lastPlain = performance.now();
           stream.write(`${clock()} ${label}: ${done}/${total} ${note}\n`);
         }
