@@ -13,6 +13,11 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { createApp, type FrontEnd } from './app.js';
 import type { Config } from './config.js';
+import { demoFrontEnd } from './http/routes/demo.js';
+import { invocationsFrontEnd } from './http/routes/invocations.js';
+import { oipFrontEnd } from './http/routes/oip.js';
+import { openApiFrontEnd } from './http/routes/openapi.js';
+import { zonesFrontEnd } from './http/routes/zones.js';
 import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createMicroBatcher } from './model/micro-batcher.js';
@@ -80,7 +85,15 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     metrics,
     onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
   });
-  const frontEnds: FrontEnd[] = [];
+  const now = options.now ?? Date.now;
+  const protocol = { predictor, lifecycle, maxBatch: config.MAX_BATCH, now };
+  const frontEnds: FrontEnd[] = [
+    zonesFrontEnd(predictor),
+    oipFrontEnd(protocol),
+    invocationsFrontEnd(protocol),
+    openApiFrontEnd(),
+    ...(config.DEMO_PAGE ? [demoFrontEnd()] : []),
+  ];
   const listener = createApp({
     config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now,
     metricsSource: options.clusterMetrics?.(metrics.registry),

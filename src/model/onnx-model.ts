@@ -13,6 +13,7 @@ import {
   type InputSpec,
   type ModelInputColumns,
 } from '../features/model-contract.js';
+import type { ZoneTable } from '../features/zones.js';
 import type { ModelDirectory, ResolvedModel } from '../registry/model-source.js';
 
 export interface ModelInfo {
@@ -28,6 +29,8 @@ export interface ModelInfo {
   readonly intervals: boolean;
   /** training.json, when the model directory has one. */
   readonly training: Record<string, unknown> | undefined;
+  /** zones.json: the zones this version knows, with names and centroids; undefined before version 4. */
+  readonly zones?: ZoneTable;
   readonly loadedAt: Date;
   /** True when served from the cache because the registry could not be reached (issue 4). */
   readonly stale?: boolean;
@@ -151,6 +154,7 @@ export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDir
       outputs: [OUTPUT_NAME, ...(intervals ? INTERVAL_OUTPUT_NAMES : [])].map((name) => ({ name, type: 'float32' })),
       intervals,
       training: directory.training,
+      zones: directory.zones,
       loadedAt: new Date(),
       stale: resolved.stale === true,
     };

@@ -8,6 +8,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ModelLoadError, type ModelLoadFailure } from '../errors.js';
+import { loadZoneTable, type ZoneTable } from '../features/zones.js';
 import { createFileRegistry } from './file-registry.js';
 import { createMlflowModelSource } from './mlflow-model-source.js';
 import type { MlflowClient, RegistryLogger } from './mlflow-client.js';
@@ -56,6 +57,8 @@ export interface ModelDirectory {
   readonly onnxFile: string;
   /** training.json as written by the training pipeline, or undefined when the directory has none. */
   readonly training: Record<string, unknown> | undefined;
+  /** zones.json (versions 4 on), or undefined when the directory has none. */
+  readonly zones?: ZoneTable;
 }
 
 /**
@@ -75,7 +78,7 @@ export function createModelSource(registryUri: string, options: { cwd: string; m
   throw new ModelLoadError('resolve', `REGISTRY_URI ${registryUri}: expected file:<dir>, or http(s):// with an MLflow client`);
 }
 
-/** Reads MLmodel (YAML) and training.json from an MLflow Model directory. */
+/** Reads MLmodel (YAML), training.json and zones.json (when present) from an MLflow Model directory. */
 export async function readModelDirectory(dir: string): Promise<ModelDirectory> {
   let mlmodel: unknown;
   try {
@@ -104,5 +107,11 @@ export async function readModelDirectory(dir: string): Promise<ModelDirectory> {
       });
     }
   }
-  return { onnxFile, training };
+  let zones: ZoneTable | undefined;
+  try {
+    zones = await loadZoneTable(dir);
+  } catch (err) {
+    throw new ModelLoadError('artifact', `cannot read the zone table: ${(err as Error).message}`, { cause: err });
+  }
+  return { onnxFile, training, zones };
 }
