@@ -13,14 +13,26 @@ import { pickupHourAndDow } from '../features/pickup-time.js';
 import { ZoneSchema } from '../features/zones.js';
 
 export interface SchemaMeta {
+  [key: string]: unknown;
   id: string;
   description?: string;
   examples?: unknown[];
 }
 
-/** Schemas of request bodies (converted as inputs) and of response bodies (converted as outputs). */
-export const requestSchemas = z.registry<SchemaMeta>();
-export const responseSchemas = z.registry<SchemaMeta>();
+/**
+ * Ids of the schemas of request bodies (converted as inputs) and of response bodies (as outputs).
+ * The schemas themselves carry their id and examples in zod's global registry, beside the field
+ * descriptions `.describe()` puts there, so one conversion sees both.
+ */
+export const requestSchemaIds = new Set<string>();
+export const responseSchemaIds = new Set<string>();
+
+function register(ids: Set<string>, schema: z.ZodType, meta: SchemaMeta): void {
+  z.globalRegistry.add(schema, meta);
+  ids.add(meta.id);
+}
+const requestSchema = (schema: z.ZodType, meta: SchemaMeta) => register(requestSchemaIds, schema, meta);
+const responseSchema = (schema: z.ZodType, meta: SchemaMeta) => register(responseSchemaIds, schema, meta);
 
 const zoneId = (what: string) => z.int().min(1).max(MAX_ZONE).describe(`${what}: a TLC zone ID, 1–${MAX_ZONE}`);
 const miles = z.number().min(0).max(MAX_DISTANCE_MILES).describe(`trip distance in miles, 0–${MAX_DISTANCE_MILES}`);
@@ -49,10 +61,10 @@ export const TripSchema = z.looseObject({
   // why: a body with `trips` is a batch, whatever else it holds.
   trips: z.never().optional(),
 });
-requestSchemas.add(TripSchema, { id: 'Trip', description: 'One trip.', examples: [EXAMPLE_TRIP] });
+requestSchema(TripSchema, { id: 'Trip', description: 'One trip.', examples: [EXAMPLE_TRIP] });
 
 export const PredictBatchSchema = z.looseObject({ trips: z.array(TripSchema).min(1) });
-requestSchemas.add(PredictBatchSchema, {
+requestSchema(PredictBatchSchema, {
   id: 'PredictBatch',
   description: 'Up to MAX_BATCH trips (10,000 by default; more is 413 batch_too_large), answered in order from one model run.',
   examples: [{ trips: [EXAMPLE_TRIP, { PULocationID: 74, DOLocationID: 75, trip_distance: 1.1, ride_id: 'r-2' }] }],
@@ -72,12 +84,12 @@ const modelVersion = z.string().describe('<name>/<version> of the model that ans
 const rideIdOut = z.union([z.int(), z.string()]).describe("the trip's ride_id, or one the service made");
 
 export const PredictionSchema = z.strictObject({ duration, ...interval, ride_id: rideIdOut });
-responseSchemas.add(PredictionSchema, { id: 'Prediction' });
+responseSchema(PredictionSchema, { id: 'Prediction' });
 export const PredictResponseSchema = z.union([
   z.strictObject({ duration, ...interval, ride_id: rideIdOut, model_version: modelVersion }),
   z.strictObject({ predictions: z.array(PredictionSchema), model_version: modelVersion }),
 ]);
-responseSchemas.add(PredictResponseSchema, {
+responseSchema(PredictResponseSchema, {
   id: 'PredictResponse',
   description: 'One prediction for one trip; a list, in request order, for a batch.',
   examples: [{ duration: 15.79, duration_p10: 11.2, duration_p90: 22.4, ride_id: 'a1b2c3d4-0', model_version: 'taxi-ride-duration/4' }],
@@ -91,7 +103,7 @@ export const ProblemSchema = z.strictObject({
   instance: z.string().describe('the request id (X-Request-ID)'),
   errors: z.array(z.strictObject({ field: z.string(), message: z.string() })).optional(),
 });
-responseSchemas.add(ProblemSchema, {
+responseSchema(ProblemSchema, {
   id: 'Problem',
   description: 'RFC 9457 problem details (application/problem+json).',
   examples: [
@@ -109,12 +121,12 @@ responseSchemas.add(ProblemSchema, {
 // ---- probes and metadata ----
 
 export const HealthSchema = z.strictObject({ status: z.literal('ok') });
-responseSchemas.add(HealthSchema, { id: 'Health' });
+responseSchema(HealthSchema, { id: 'Health' });
 export const ReadinessSchema = z.union([
   z.strictObject({ status: z.literal('ready'), model_version: z.string() }),
   z.strictObject({ status: z.enum(['not_ready', 'draining']), reason: z.string() }),
 ]);
-responseSchemas.add(ReadinessSchema, { id: 'Readiness' });
+responseSchema(ReadinessSchema, { id: 'Readiness' });
 const tensorSpec = z.strictObject({ name: z.string(), type: z.string() });
 export const ModelSchema = z.strictObject({
   name: z.string(),
@@ -128,10 +140,10 @@ export const ModelSchema = z.strictObject({
   loaded_at: z.string(),
   stale: z.boolean(),
 });
-responseSchemas.add(ModelSchema, { id: 'Model' });
+responseSchema(ModelSchema, { id: 'Model' });
 
 export const ZonesResponseSchema = z.array(ZoneSchema);
-responseSchemas.add(ZonesResponseSchema, {
+responseSchema(ZonesResponseSchema, {
   id: 'Zones',
   description: 'Every zone the served model knows (its zones.json); lon/lat are null for zones without a shape (264, 265).',
   examples: [[{ id: 132, borough: 'Queens', zone: 'JFK Airport', service_zone: 'Airports', lon: -73.78653, lat: 40.64698 }]],
@@ -142,7 +154,7 @@ export const ReloadSchema = z.strictObject({
   model_version: z.string(),
   previous_model_version: z.string().nullable(),
 });
-responseSchemas.add(ReloadSchema, { id: 'Reload' });
+responseSchema(ReloadSchema, { id: 'Reload' });
 
 // ---- Open Inference Protocol v2 ----
 
@@ -159,7 +171,7 @@ export const OipTensorSchema = z.object({
   parameters: z.record(z.string(), z.unknown()).optional(),
   data: tensorData,
 });
-requestSchemas.add(OipTensorSchema, { id: 'OipInputTensor' });
+requestSchema(OipTensorSchema, { id: 'OipInputTensor' });
 
 export const OipInferenceRequestSchema = z.object({
   id: z.string().max(128).optional(),
@@ -167,7 +179,7 @@ export const OipInferenceRequestSchema = z.object({
   inputs: z.array(OipTensorSchema).min(1).max(8),
   outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).max(8).optional(),
 });
-requestSchemas.add(OipInferenceRequestSchema, {
+requestSchema(OipInferenceRequestSchema, {
   id: 'OipInferenceRequest',
   description:
     'Inputs PULocationID and DOLocationID (INT64), trip_distance (FP32), and pickup_hour (0–23) and pickup_dow (0 = Monday) as INT64 when the model has them (absent: now in New York). Shape [n] or [n, 1]; data flat or nested.',
@@ -192,7 +204,7 @@ export const OipInferenceResponseSchema = z.strictObject({
   id: z.string(),
   outputs: z.array(oipOutput),
 });
-responseSchemas.add(OipInferenceResponseSchema, {
+responseSchema(OipInferenceResponseSchema, {
   id: 'OipInferenceResponse',
   examples: [
     {
@@ -212,17 +224,17 @@ export const OipModelMetadataSchema = z.strictObject({
   inputs: z.array(oipTensorMeta),
   outputs: z.array(oipTensorMeta),
 });
-responseSchemas.add(OipModelMetadataSchema, { id: 'OipModelMetadata' });
+responseSchema(OipModelMetadataSchema, { id: 'OipModelMetadata' });
 export const OipServerMetadataSchema = z.strictObject({ name: z.string(), version: z.string(), extensions: z.array(z.string()) });
-responseSchemas.add(OipServerMetadataSchema, { id: 'OipServerMetadata' });
+responseSchema(OipServerMetadataSchema, { id: 'OipServerMetadata' });
 export const OipLiveSchema = z.strictObject({ live: z.boolean() });
-responseSchemas.add(OipLiveSchema, { id: 'OipLive' });
+responseSchema(OipLiveSchema, { id: 'OipLive' });
 export const OipReadySchema = z.strictObject({ ready: z.boolean() });
-responseSchemas.add(OipReadySchema, { id: 'OipReady' });
+responseSchema(OipReadySchema, { id: 'OipReady' });
 export const OipModelReadySchema = z.strictObject({ name: z.string(), ready: z.boolean() });
-responseSchemas.add(OipModelReadySchema, { id: 'OipModelReady' });
+responseSchema(OipModelReadySchema, { id: 'OipModelReady' });
 export const OipErrorSchema = z.strictObject({ error: z.string() });
-responseSchemas.add(OipErrorSchema, { id: 'OipError', examples: [{ error: 'PULocationID[1]: must be an integer zone ID from 1 to 265, got 0' }] });
+responseSchema(OipErrorSchema, { id: 'OipError', examples: [{ error: 'PULocationID[1]: must be an integer zone ID from 1 to 265, got 0' }] });
 
 // ---- MLflow scoring protocol ----
 
@@ -238,7 +250,7 @@ export const InvocationsRequestSchema = z.union([
   z.object({ instances: z.union([z.array(record), columnar]), params: record.optional() }),
   z.object({ inputs: z.union([z.array(record), columnar]), params: record.optional() }),
 ]);
-requestSchemas.add(InvocationsRequestSchema, {
+requestSchema(InvocationsRequestSchema, {
   id: 'InvocationsRequest',
   description:
     "Exactly one of dataframe_split, dataframe_records, instances or inputs (rows as objects, or columns as lists), as `mlflow models serve` takes them. Columns: the model signature's (PULocationID, DOLocationID, trip_distance, pickup_hour, pickup_dow) or /predict's trip fields (pickup_datetime, ride_id).",
@@ -260,13 +272,13 @@ export const InvocationsResponseSchema = z.strictObject({
     z.array(z.strictObject({ duration: z.number(), duration_p10: z.number(), duration_p90: z.number() })),
   ]),
 });
-responseSchemas.add(InvocationsResponseSchema, {
+responseSchema(InvocationsResponseSchema, {
   id: 'InvocationsResponse',
   description: 'Minutes per row, in order; a model with intervals answers one record per row (duration, duration_p10, duration_p90).',
   examples: [{ predictions: [15.79, 8.319] }],
 });
 export const MlflowErrorSchema = z.strictObject({ error_code: z.string(), message: z.string() });
-responseSchemas.add(MlflowErrorSchema, {
+responseSchema(MlflowErrorSchema, {
   id: 'MlflowError',
   examples: [{ error_code: 'BAD_REQUEST', message: 'dataframe_split.data[0]: PULocationID must be an integer zone ID from 1 to 265, got 0' }],
 });

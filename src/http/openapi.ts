@@ -4,7 +4,7 @@
  * tests/http/openapi.test.ts validates it and checks the responses the tests receive against it.
  */
 import { z } from 'zod';
-import { requestSchemas, responseSchemas } from './api-schema.js';
+import { requestSchemaIds, responseSchemaIds } from './api-schema.js';
 
 type Json = Record<string, unknown>;
 
@@ -195,14 +195,17 @@ function paths(): Json {
   };
 }
 
-/** Registry → `{id: JSON Schema}` with references into components/schemas. */
-function componentSchemas(registry: typeof requestSchemas, io: 'input' | 'output'): Record<string, Json> {
-  const { schemas } = z.toJSONSchema(registry, { io, metadata: registry, uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }) as { schemas: Record<string, Json> };
-  for (const schema of Object.values(schemas)) {
-    delete schema.$schema;
-    delete schema.$id;
+/** The schemas named by `ids` → `{id: JSON Schema}`, with references into components/schemas. */
+function componentSchemas(ids: ReadonlySet<string>, io: 'input' | 'output'): Record<string, Json> {
+  const { schemas } = z.toJSONSchema(z.globalRegistry, { io, uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' }) as {
+    schemas: Record<string, Json>;
+  };
+  const picked: Record<string, Json> = {};
+  for (const id of ids) {
+    const { $schema: _schema, $id: _id, ...schema } = schemas[id];
+    picked[id] = schema;
   }
-  return schemas;
+  return picked;
 }
 
 export function openApiDocument(): Json {
@@ -225,7 +228,7 @@ export function openApiDocument(): Json {
     ],
     paths: paths(),
     components: {
-      schemas: { ...componentSchemas(requestSchemas, 'input'), ...componentSchemas(responseSchemas, 'output') },
+      schemas: { ...componentSchemas(requestSchemaIds, 'input'), ...componentSchemas(responseSchemaIds, 'output') },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' } },
     },
   };

@@ -129,7 +129,7 @@ describe('the other protocols over the predictor (zones fixture registry, versio
       expect((await get('/v2/models/taxi-ride-duration/versions/2/ready')).json()).toEqual({ name: 'taxi-ride-duration', ready: true });
       const unknownRoute = await fetch(`${app.base}/v2/repository/index`);
       expect(unknownRoute.status).toBe(404);
-      expect(Object.keys(await unknownRoute.json())).toEqual(['error']);
+      expect(Object.keys((await unknownRoute.json()) as object)).toEqual(['error']);
     });
   });
 

@@ -56,7 +56,7 @@ describe('GET /zones, the pages and the OpenAPI document', () => {
   });
 
   test('When /openapi.json is validated as OpenAPI 3.1, then it is valid and documents every route the service mounts', async () => {
-    const doc = await (await fetch(`${app.base}/openapi.json`)).json();
+    const doc = (await (await fetch(`${app.base}/openapi.json`)).json()) as Record<string, any>;
     const result = await new Validator().validate(doc);
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
