@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The demo page and the API docs page in a real browser: Debian's chromium, headless, driven by
  * puppeteer-core (no browser download). .ci/run installs the chromium package.
