@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The demo page and the API docs page in a real browser: Debian's chromium, headless, driven by
  * puppeteer-core (no browser download). .ci/run installs the chromium package.
@@ -12,6 +11,14 @@ import { REPO_ROOT } from '../service/helpers.js';
 import { startAppsService, type AppsService } from '../support/apps-service.js';
 
 const CHROMIUM = '/usr/bin/chromium';
+
+/** What the page functions below touch of an element. */
+interface DomElement {
+  value: string;
+  hidden: boolean;
+  innerText: string;
+  dispatchEvent(event: Event): boolean;
+}
 
 describe('the demo page in headless chromium', () => {
   let app: AppsService;
@@ -50,18 +57,19 @@ describe('the demo page in headless chromium', () => {
     await app?.close();
   });
 
-  const text = (selector: string) => page.$eval(selector, (el) => (el as HTMLElement).innerText);
-  const visible = (selector: string) => page.$eval(selector, (el) => !(el as HTMLElement).hidden);
+  // why `DomElement`: the project compiles without the DOM library; these functions run in the page.
+  const text = (selector: string) => page.$eval(selector, (el) => (el as DomElement).innerText);
+  const visible = (selector: string) => page.$eval(selector, (el) => !(el as DomElement).hidden);
   const fill = async (selector: string, value: string) => {
     await page.$eval(selector, (el) => {
-      (el as HTMLInputElement).value = '';
+      (el as DomElement).value = '';
       el.dispatchEvent(new Event('input', { bubbles: true }));
     });
     if (value !== '') await page.type(selector, value);
   };
   const submitAndWait = async (shown: string) => {
     await page.click('#submit');
-    await page.waitForFunction((sel) => !(document.querySelector(sel) as HTMLElement).hidden && !(document.querySelector('#submit') as HTMLButtonElement).disabled, {}, shown);
+    await page.waitForFunction(`!document.querySelector('${shown}').hidden && !document.querySelector('#submit').disabled`);
   };
 
   test('When a person picks two zones by name and a pickup time, then the page shows the minutes POST /predict answers for the same trip, with the interval, the model version and the curl line', async () => {
@@ -69,10 +77,10 @@ describe('the demo page in headless chromium', () => {
     await fill('#pickup', 'JFK Airport');
     await fill('#dropoff', 'Midtown Center, Manhattan (161)');
     await page.$eval('#when', (el) => {
-      (el as HTMLInputElement).value = '2021-03-01T08:30';
+      (el as DomElement).value = '2021-03-01T08:30';
       el.dispatchEvent(new Event('input', { bubbles: true }));
     });
-    const distance = await page.$eval('#distance', (el) => (el as HTMLInputElement).value);
+    const distance = await page.$eval('#distance', (el) => (el as DomElement).value);
     expect(Number(distance)).toBeGreaterThan(10);
     expect(await text('#distance-note')).toContain('× 1.33');
 
