@@ -175,6 +175,11 @@ export function oipInferHandler(deps: OipDeps): JsonHandler {
       predictor.rejected();
       throw err;
     }
+    const wantsInterval = request.outputs?.some((name) => name !== OUTPUT_NAME) ?? false;
+    if (wantsInterval && predictor.model?.intervals === false) {
+      predictor.rejected();
+      throw new ServiceError('invalid_input', `outputs duration_p10 and duration_p90 need a model with a prediction interval; ${predictor.model.modelVersion} has none`);
+    }
     const p = await predictor.predict(request.trips, deps.now());
     ctx.modelVersion = p.modelVersion;
     const n = request.trips.length;
