@@ -5,7 +5,7 @@
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { mlflowClientOptionsFromEnv, type MlflowClientOptions } from './registry/mlflow-client.js';
+import { MLFLOW_HTTP_DEFAULTS, type MlflowClientOptions } from './mlflow/client.js';
 import { FILE_REGISTRY_KINDS, REGISTRY_KINDS, parseModelUri } from './registry/model-uri.js';
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
@@ -28,7 +28,43 @@ const milliseconds = z.coerce
   .min(0, { error: 'expected 0 or more milliseconds' })
   .max(3_600_000, { error: 'expected at most 3600000 ms (one hour)' });
 
-const Schema = z.object({
+/**
+ * MLflow's own client variables (same names, defaults and limits as MLflow's Python client, contract
+ * §4.2); read only when REGISTRY_URI is http(s)://. Shared with the training CLI (loadMlflowOptions).
+ */
+const MlflowSchema = z.object({
+  /** The tracking server; REGISTRY_URI defaults to it. */
+  MLFLOW_TRACKING_URI: z.string().optional(),
+  /** Bearer token. Basic credentials win when both are set, as in MLflow. */
+  MLFLOW_TRACKING_TOKEN: z.string().optional(),
+  MLFLOW_TRACKING_USERNAME: z.string().optional(),
+  MLFLOW_TRACKING_PASSWORD: z.string().optional(),
+  /** Per-request idle timeout, seconds. */
+  MLFLOW_HTTP_REQUEST_TIMEOUT: z.coerce
+    .number({ error: 'expected seconds > 0' })
+    .gt(0, { error: 'expected seconds > 0' })
+    .default(MLFLOW_HTTP_DEFAULTS.timeoutMs / 1000),
+  /** Retries after the first attempt. */
+  MLFLOW_HTTP_REQUEST_MAX_RETRIES: z.coerce
+    .number({ error: 'expected an integer from 0 to 10' })
+    .int({ error: 'expected an integer from 0 to 10' })
+    .min(0, { error: 'expected an integer from 0 to 10' })
+    .max(10, { error: 'expected an integer from 0 to 10' })
+    .default(MLFLOW_HTTP_DEFAULTS.maxRetries),
+  /** Exponential backoff factor, seconds. */
+  MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: z.coerce
+    .number({ error: 'expected seconds from 0 to 120' })
+    .min(0, { error: 'expected seconds from 0 to 120' })
+    .max(120, { error: 'expected seconds from 0 to 120' })
+    .default(MLFLOW_HTTP_DEFAULTS.backoffFactor),
+  /** Random delay added per retry, seconds. */
+  MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: z.coerce
+    .number({ error: 'expected seconds ≥ 0' })
+    .min(0, { error: 'expected seconds ≥ 0' })
+    .default(MLFLOW_HTTP_DEFAULTS.backoffJitter),
+});
+
+const Schema = MlflowSchema.extend({
   /** TCP port; 0 picks a free one (tests). The course's clients call 9696. */
   PORT: z.coerce
     .number({ error: 'expected a port number' })
@@ -39,14 +75,16 @@ const Schema = z.object({
   /** Interface to bind; 0.0.0.0 so that containers are reachable. */
   HOST: z.string().min(1, { error: 'expected a host name or address' }).default('0.0.0.0'),
   /** Which model to serve: models:/<name>@<alias> (or /<version>, /<stage>, /latest), runs:/…, file:<dir>, http(s)://… (README, "Registries"). */
+  // why: parsed once here; everything downstream gets the typed ModelUri (its `text` is the variable as given).
   MODEL_URI: z
     .string()
     .default('models:/taxi-ride-duration@production')
-    .superRefine((value, ctx) => {
+    .transform((value, ctx) => {
       try {
-        parseModelUri(value);
+        return parseModelUri(value);
       } catch (err) {
         ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
       }
     }),
   /**
@@ -144,6 +182,19 @@ const Schema = z.object({
       }
       return n;
     }),
+  /**
+   * How concurrent requests share model runs: `adaptive` (default) runs an idle model at once and joins
+   * whatever queued behind a run in flight into the next one; `delay` is the fixed-delay micro-batcher
+   * (MICROBATCH_*); `off` runs every request alone. Setting MICROBATCH_MAX_SIZE > 1 selects `delay`.
+   */
+  BATCHING: z.enum(['adaptive', 'delay', 'off'], { error: 'expected adaptive, delay or off' }).optional(),
+  /** Adaptive batching: most trips in one coalesced run (a larger request runs alone). */
+  BATCH_MAX_ROWS: z.coerce
+    .number({ error: 'expected a number of trips' })
+    .int({ error: 'expected a whole number of trips' })
+    .min(1, { error: 'expected at least 1' })
+    .max(100_000, { error: 'expected at most 100000' })
+    .default(512),
   /** Micro-batching: most single-trip requests coalesced into one ONNX run; 1 = off. Formerly MAX_BATCH_SIZE. */
   MICROBATCH_MAX_SIZE: z.coerce
     .number({ error: 'expected a number of trips' })
@@ -166,7 +217,8 @@ const Schema = z.object({
 /** Every setting's name, in schema order; docs/configuration.md documents each (tests/docs/configuration.test.ts). */
 export const CONFIG_KEYS = Object.keys(Schema.shape) as readonly string[];
 
-export type Config = z.infer<typeof Schema> & {
+export type Config = Omit<z.output<typeof Schema>, 'BATCHING'> & {
+  BATCHING: 'adaptive' | 'delay' | 'off';
   /** MLflow client options (credentials, timeout, retries) when REGISTRY_URI is http(s)://. */
   MLFLOW: MlflowClientOptions | undefined;
   /** One sentence per deprecated variable that was set; the runner logs them as warnings. */
@@ -188,8 +240,7 @@ export class ConfigError extends Error {
  * e.g. `invalid configuration: PORT=abc: expected a port number`.
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  // why: an empty variable (PORT=) means "unset" in shells and compose files, so it gets the default.
-  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const present = presentVariables(env);
   if (present.REGISTRY_URI === undefined && present.MLFLOW_TRACKING_URI !== undefined) present.REGISTRY_URI = present.MLFLOW_TRACKING_URI;
   const deprecations: string[] = [];
   for (const [old, current] of Object.entries(RENAMED)) {
@@ -209,33 +260,62 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (request > 0 && headers > request) {
       throw new ConfigError(`invalid configuration: HEADERS_TIMEOUT_MS=${headers}: expected at most REQUEST_TIMEOUT_MS (${request})`);
     }
-    return { ...withRegistry(result.data, present), deprecations };
+    const parsed = result.data;
+    const batching = parsed.BATCHING ?? (parsed.MICROBATCH_MAX_SIZE > 1 ? 'delay' : 'adaptive');
+    if (batching === 'delay' && parsed.MICROBATCH_MAX_SIZE < 2) {
+      throw new ConfigError('invalid configuration: BATCHING=delay: needs MICROBATCH_MAX_SIZE of 2 or more');
+    }
+    return { ...withRegistry(parsed), BATCHING: batching, deprecations };
   }
-  const problems = result.error.issues.map((issue) => {
+  throw configError(result.error, env);
+}
+
+/**
+ * MLflow client options from MLflow's variables in `env` and the tracking server `trackingUri`: for
+ * the training CLI's `--registry http(s)://…`. Throws a ConfigError naming the bad variable.
+ */
+export function loadMlflowOptions(env: Record<string, string | undefined>, trackingUri: string): MlflowClientOptions {
+  const result = MlflowSchema.safeParse({ ...presentVariables(env), MLFLOW_TRACKING_URI: trackingUri });
+  if (!result.success) throw configError(result.error, env);
+  return mlflowOptions(result.data, trackingUri);
+}
+
+// why: an empty variable (PORT=) means "unset" in shells and compose files, so it gets the default.
+function presentVariables(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
+}
+
+function configError(error: z.ZodError, env: Record<string, string | undefined>): ConfigError {
+  const problems = error.issues.map((issue) => {
     const key = String(issue.path[0]);
     const source = env[key] === undefined ? (Object.keys(RENAMED).find((old) => RENAMED[old] === key && env[old] !== undefined) ?? key) : key;
     return `${source}=${JSON.stringify(env[source] ?? '')}: ${issue.message}`;
   });
-  throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  return new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
 
-/** Cross-checks MODEL_URI against the registry and reads MLflow's own variables when it is http(s). */
-function withRegistry(parsed: z.infer<typeof Schema>, env: Record<string, string | undefined>): Omit<Config, 'deprecations'> {
-  const uri = parseModelUri(parsed.MODEL_URI);
+function mlflowOptions(parsed: z.output<typeof MlflowSchema>, trackingUri: string): MlflowClientOptions {
+  return {
+    trackingUri,
+    token: parsed.MLFLOW_TRACKING_TOKEN,
+    username: parsed.MLFLOW_TRACKING_USERNAME,
+    password: parsed.MLFLOW_TRACKING_PASSWORD,
+    timeoutMs: parsed.MLFLOW_HTTP_REQUEST_TIMEOUT * 1000,
+    maxRetries: parsed.MLFLOW_HTTP_REQUEST_MAX_RETRIES,
+    backoffFactor: parsed.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR,
+    backoffJitter: parsed.MLFLOW_HTTP_REQUEST_BACKOFF_JITTER,
+  };
+}
+
+/** Cross-checks MODEL_URI against the registry and gathers MLflow's client options when it is http(s). */
+function withRegistry<T extends z.output<typeof Schema>>(parsed: T): T & { MLFLOW: MlflowClientOptions | undefined } {
+  const uri = parsed.MODEL_URI;
   const remote = /^https?:\/\//.test(parsed.REGISTRY_URI);
   if (!remote && REGISTRY_KINDS.has(uri.kind) && !FILE_REGISTRY_KINDS.has(uri.kind)) {
     throw new ConfigError(
-      `invalid configuration: MODEL_URI=${JSON.stringify(parsed.MODEL_URI)}: the file registry (REGISTRY_URI=${parsed.REGISTRY_URI}) ` +
+      `invalid configuration: MODEL_URI=${JSON.stringify(uri.text)}: the file registry (REGISTRY_URI=${parsed.REGISTRY_URI}) ` +
         'answers models:/<name>@<alias> and models:/<name>/<version> only; stages, latest, logged models and runs:/ need an MLflow registry',
     );
   }
-  let mlflow: MlflowClientOptions | undefined;
-  if (remote) {
-    try {
-      mlflow = mlflowClientOptionsFromEnv({ ...env, MLFLOW_TRACKING_URI: parsed.REGISTRY_URI });
-    } catch (err) {
-      throw new ConfigError(`invalid configuration: ${(err as Error).message}`);
-    }
-  }
-  return { ...parsed, MLFLOW: mlflow };
+  return { ...parsed, MLFLOW: remote ? mlflowOptions(parsed, parsed.REGISTRY_URI) : undefined };
 }

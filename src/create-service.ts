@@ -20,6 +20,7 @@ import { openApiFrontEnd } from './http/routes/openapi.js';
 import { zonesFrontEnd } from './http/routes/zones.js';
 import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
+import { createAdaptiveBatcher } from './model/adaptive-batcher.js';
 import { createMicroBatcher } from './model/micro-batcher.js';
 import { ModelSlot } from './model/model-slot.js';
 import { createModelUpdater, type ModelUpdater } from './model/model-updater.js';
@@ -27,8 +28,8 @@ import type { LoadedModel } from './model/onnx-model.js';
 import { createPredictor, type Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
-import { modelUriWarning, parseModelUri } from './registry/model-uri.js';
-import { selectModelSource } from './registry/select-source.js';
+import { createModelSource } from './registry/create-source.js';
+import { modelUriWarning } from './registry/model-uri.js';
 
 export interface ServiceOptions {
   /** Where relative registry paths (file:models) are resolved. */
@@ -65,18 +66,29 @@ export interface Service {
   stop(reason?: string): Promise<boolean>;
 }
 
+/** How each loaded model is wrapped for serving, at start-up and on every reload (BATCHING). */
+export function batchingFor(
+  config: Pick<Config, 'BATCHING' | 'BATCH_MAX_ROWS' | 'MICROBATCH_MAX_SIZE' | 'MICROBATCH_MAX_DELAY_US'>,
+  metrics: Pick<Metrics, 'microBatch' | 'adaptiveBatch'>,
+): ((model: LoadedModel) => LoadedModel) | undefined {
+  switch (config.BATCHING) {
+    case 'adaptive':
+      return (model) => createAdaptiveBatcher(model, { maxRows: config.BATCH_MAX_ROWS }, metrics.adaptiveBatch);
+    case 'delay':
+      return (model) =>
+        createMicroBatcher(model, { maxBatchSize: config.MICROBATCH_MAX_SIZE, maxDelayUs: config.MICROBATCH_MAX_DELAY_US }, metrics.microBatch);
+    case 'off':
+      return undefined;
+  }
+}
+
 export function createService(config: Config, logger: Logger, options: ServiceOptions): Service {
   const metrics = createMetrics();
   const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
-  // Micro-batching (MICROBATCH_MAX_SIZE > 1) wraps each loaded model, at start-up and on every reload.
-  const prepare =
-    config.MICROBATCH_MAX_SIZE > 1
-      ? (model: LoadedModel): LoadedModel =>
-          createMicroBatcher(model, { maxBatchSize: config.MICROBATCH_MAX_SIZE, maxDelayUs: config.MICROBATCH_MAX_DELAY_US }, metrics.microBatch)
-      : undefined;
-  const uri = parseModelUri(config.MODEL_URI);
-  const source = selectModelSource(uri, config, { cwd: options.cwd, logger });
+  const prepare = batchingFor(config, metrics);
+  const uri = config.MODEL_URI;
+  const source = createModelSource(config, { cwd: options.cwd, logger });
   const updater = createModelUpdater({
     source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare, retryMs: options.retryMs,
   });
@@ -158,7 +170,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
       if (when === 'before-load') await listen();
       const warning = modelUriWarning(uri);
-      if (warning) logger.warn({ model_uri: config.MODEL_URI }, warning);
+      if (warning) logger.warn({ model_uri: uri.text }, warning);
       try {
         // why: resolves once a model serves; a registry that cannot be reached is retried inside (live, not ready).
         await updater.start();

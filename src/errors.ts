@@ -40,11 +40,26 @@ export class ServiceError extends Error {
 /** Why a model could not be loaded; the `reason` label of `model_load_failures_total`. */
 export type ModelLoadFailure = 'resolve' | 'artifact' | 'signature' | 'session' | 'warmup';
 
+/**
+ * Why a model source or the loader could not produce a servable model. Every model source throws only
+ * this, so the model code never sees a registry's own error types: `reason` is the label counted in
+ * model_load_failures_total; `transient` says waiting may fix it (the registry could not be reached).
+ */
 export class ModelLoadError extends ServiceError {
   readonly reason: ModelLoadFailure;
+  readonly transient: boolean;
+  /** `<name>/<version>` when the failure came after the URI was resolved to a version. */
+  readonly modelVersion: string | undefined;
 
-  constructor(reason: ModelLoadFailure, message: string, options: { cause?: unknown } = {}) {
+  constructor(reason: ModelLoadFailure, message: string, options: { cause?: unknown; transient?: boolean; modelVersion?: string } = {}) {
     super('model_load_failed', message, options);
     this.reason = reason;
+    this.transient = options.transient ?? false;
+    this.modelVersion = options.modelVersion;
   }
+}
+
+/** Errors worth waiting out: the registry could not be reached. */
+export function isTransientLoadError(err: unknown): boolean {
+  return err instanceof ModelLoadError && err.transient;
 }

@@ -67,7 +67,7 @@ async function serveOne(config: Config, rootLogger: Logger, clustered: boolean):
     if (e.code === 'EADDRINUSE') {
       logger.fatal({ host: config.HOST, port: config.PORT }, `cannot listen on ${config.HOST}:${config.PORT}: the port is already in use`);
     } else {
-      logger.fatal({ err, model_uri: config.MODEL_URI, registry: e.registry }, `cannot load the model: ${e.message}`);
+      logger.fatal({ err, model_uri: config.MODEL_URI.text, registry: e.registry }, `cannot load the model: ${e.message}`);
     }
     process.exit(1);
   }

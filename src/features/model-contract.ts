@@ -8,8 +8,13 @@
 
 export const OUTPUT_NAME = 'duration';
 
-/** Optional outputs: the bounds of an 80 % prediction interval, minutes (docs/model.md). */
-export const INTERVAL_OUTPUT_NAMES = ['duration_p10', 'duration_p90'] as const;
+/**
+ * Optional outputs of models from version 4 on: the bounds of a calibrated 80 % prediction interval,
+ * float32 minutes of shape [N] like `duration`, with `duration_p10 <= duration <= duration_p90` for every
+ * input. A model without them is still a valid model (serve `duration` alone).
+ */
+export const INTERVAL_OUTPUTS = ['duration_p10', 'duration_p90'] as const;
+export type IntervalOutput = (typeof INTERVAL_OUTPUTS)[number];
 
 export type InputElementType = 'int64' | 'float32';
 

@@ -5,12 +5,17 @@
  *
  * A swap is load new → check (contract, warm-up; loadModel) → swap → drain → release old. A failed load
  * leaves the old model serving; loadModel has already counted it in model_load_failures_total {reason}.
+ *
+ * Every version that loads and warms up is recorded by the source. When what MODEL_URI names cannot be
+ * loaded at start-up (registry down, or the alias on a broken version), the newest recorded version
+ * serves instead, marked stale, and the updater keeps checking (docs/registries.md, "Model sources and
+ * the cache"). Only with no such version does start() fail.
  */
+import { ModelLoadError, isTransientLoadError } from '../errors.js';
 import type { Lifecycle } from '../lifecycle.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { isRegistryError } from '../registry/mlflow-errors.js';
-import type { ModelSource } from '../registry/model-source.js';
+import type { ModelSource, ResolvedModel } from '../registry/model-source.js';
 import type { ModelUri } from '../registry/model-uri.js';
 import { loadModel } from './load-model.js';
 import type { ModelSlot } from './model-slot.js';
@@ -41,9 +46,9 @@ export interface ReloadOutcome {
 
 export interface ModelUpdater {
   /**
-   * Loads the first model into the slot. Resolves once it serves; rejects on a failure that waiting
-   * cannot fix (unknown alias, refused credentials, a bad model). A registry that cannot be reached is
-   * retried with backoff until it answers or stop() is called.
+   * Loads the first model into the slot. Resolves once it serves: what MODEL_URI names, or else the newest
+   * version that loaded before (stale). Without one, a registry that cannot be reached is retried with
+   * backoff until it answers or stop() is called; any other failure rejects.
    */
   start(): Promise<void>;
   /** Checks the version MODEL_URI names now and swaps it in when it differs. Calls run one at a time. */
@@ -52,10 +57,8 @@ export interface ModelUpdater {
   stop(): void;
 }
 
-/** Errors worth waiting out at start-up: the registry could not be reached. */
-export function isTransientLoadError(err: unknown): boolean {
-  return isRegistryError(err, 'unavailable');
-}
+// why: kept for callers of the old location; the rule lives with ModelLoadError.
+export { isTransientLoadError } from '../errors.js';
 
 export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
   const { source, uri, slot, metrics, logger, lifecycle } = deps;
@@ -78,10 +81,10 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
       };
     });
 
-  const install = async (trigger: ReloadTrigger | 'start-up'): Promise<ReloadOutcome> => {
+  const install = async (trigger: ReloadTrigger | 'start-up', fallback?: ResolvedModel): Promise<ReloadOutcome> => {
     const previous = slot.current?.info;
     const started = performance.now();
-    const model = await loadModel(source, uri, metrics);
+    const model = await loadModel(source, uri, metrics, fallback);
     // why: the same version again is no swap, unless it replaces a stale copy with a fresh resolution.
     if (previous && model.info.modelVersion === previous.modelVersion && (model.info.stale || !previous.stale)) {
       await model.release();
@@ -95,8 +98,14 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
     const info = model.info;
     const fields = {
       model_uri: uri.text, registry: source.description, model_version: info.modelVersion, feature_set: info.featureSet,
-      stale: info.stale === true, load_ms: Math.round(performance.now() - started),
+      stale: info.stale === true, ...(info.stale ? { stale_reason: info.staleReason } : {}), load_ms: Math.round(performance.now() - started),
     };
+    // why: only a version that loaded and warmed up may be served later in place of one that cannot load.
+    if (!info.stale) {
+      await source.recordLoaded?.(uri, { name: info.name, version: info.version }).catch((err: unknown) => {
+        logger.warn({ err, model_version: info.modelVersion }, 'could not record the loaded version; a restart may not fall back to it');
+      });
+    }
     if (previous === undefined) {
       if (info.stale) logger.warn(fields, 'model loaded and warmed up; ready');
       else logger.info(fields, 'model loaded and warmed up; ready');
@@ -110,11 +119,11 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
 
   const check = async (trigger: ReloadTrigger): Promise<ReloadOutcome> => {
     const current = slot.current?.info;
-    if (current && !current.stale && source.peek) {
+    if (current && source.peek) {
       const named = await source.peek(uri);
       const version = `${named.name}/${named.version}`;
-      if (version === current.modelVersion) return { status: 'unchanged', model_version: version, previous_model_version: version };
-      if (trigger === 'poll' && version === refusedVersion) return { status: 'unchanged', model_version: current.modelVersion, previous_model_version: current.modelVersion };
+      if (!current.stale && version === current.modelVersion) return { status: 'unchanged', model_version: version, previous_model_version: version };
+      if (trigger !== 'admin' && version === refusedVersion) return { status: 'unchanged', model_version: current.modelVersion, previous_model_version: current.modelVersion };
       try {
         return await install(trigger);
       } catch (err) {
@@ -122,13 +131,41 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
         throw err;
       }
     }
-    return install(trigger);
+    try {
+      return await install(trigger);
+    } catch (err) {
+      if (err instanceof ModelLoadError && err.modelVersion) refusedVersion = err.modelVersion;
+      throw err;
+    }
   };
 
-  const reload = (trigger: ReloadTrigger): Promise<ReloadOutcome> => {
-    const run = queue.then(() => check(trigger));
+  const enqueue = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = queue.then(task);
     queue = run.catch(() => undefined);
     return run;
+  };
+  const reload = (trigger: ReloadTrigger): Promise<ReloadOutcome> => enqueue(() => check(trigger));
+
+  /** After `err` at start-up: serves the newest version that loaded before, stale; false when there is none. */
+  const serveLastLoaded = async (err: unknown): Promise<boolean> => {
+    const found = await source.lastLoaded?.(uri).catch((lookup: unknown) => {
+      logger.warn({ err: lookup }, 'cannot read the record of loaded versions');
+      return undefined;
+    });
+    if (!found) return false;
+    const why = isTransientLoadError(err)
+      ? `the model registry cannot be reached (${(err as Error).message})`
+      : `${err instanceof ModelLoadError && err.modelVersion ? err.modelVersion : uri.text} cannot be loaded (${(err as Error).message})`;
+    const staleReason = `${why}; serving ${found.name}/${found.version}, the newest cached version that loaded before`;
+    logger.warn({ err, model_uri: uri.text, registry: source.description, model_version: `${found.name}/${found.version}`, stale_reason: staleReason },
+      'cannot load the model MODEL_URI names; serving the newest version that loaded before, marked stale');
+    try {
+      await enqueue(() => install('refresh', { ...found, stale: true, staleReason }));
+      return true;
+    } catch (fallbackErr) {
+      logger.error({ err: fallbackErr, model_version: `${found.name}/${found.version}` }, 'the version that loaded before cannot be loaded either');
+      return false;
+    }
   };
 
   function schedule(): void {
@@ -159,7 +196,9 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
           await reload('refresh');
           return;
         } catch (err) {
-          if (stopped || !isTransientLoadError(err)) throw err;
+          if (stopped) throw err;
+          if (await serveLastLoaded(err)) return;
+          if (!isTransientLoadError(err)) throw err;
           lifecycle.notReadyReason = `the model registry cannot be reached; retrying every ${Math.round(wait / 1000)} s or less`;
           logger.warn({ err, model_uri: uri.text, registry: source.description, retry_ms: wait }, 'model registry unreachable and no cached copy; not ready, retrying');
           await sleep(wait);

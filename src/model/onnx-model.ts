@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { ModelLoadError, ServiceError } from '../errors.js';
 import {
   INPUTS_BY_FEATURE_SET,
-  INTERVAL_OUTPUT_NAMES,
+  INTERVAL_OUTPUTS,
   OUTPUT_NAME,
   allocateInputColumns,
   type FeatureSet,
@@ -14,7 +14,8 @@ import {
   type ModelInputColumns,
 } from '../features/model-contract.js';
 import type { ZoneTable } from '../features/zones.js';
-import type { ModelDirectory, ResolvedModel } from '../registry/model-source.js';
+import type { ModelDirectory } from '../registry/model-directory.js';
+import type { ResolvedModel } from '../registry/model-source.js';
 
 export interface ModelInfo {
   readonly name: string;
@@ -32,8 +33,10 @@ export interface ModelInfo {
   /** zones.json: the zones this version knows, with names and centroids; undefined before version 4. */
   readonly zones?: ZoneTable;
   readonly loadedAt: Date;
-  /** True when served from the cache because the registry could not be reached (issue 4). */
+  /** True when this is not what MODEL_URI names now but the newest version that loaded before (docs/registries.md). */
   readonly stale?: boolean;
+  /** Why the stale version serves (GET /model's stale_reason). */
+  readonly staleReason?: string;
 }
 
 /**
@@ -89,12 +92,12 @@ function checkSignature(session: ort.InferenceSession): Signature {
     );
   }
   // why: both interval outputs or neither; a graph with one bound would answer half an interval.
-  const bounds = INTERVAL_OUTPUT_NAMES.map((name) => session.outputMetadata.find((m) => m.name === name));
+  const bounds = INTERVAL_OUTPUTS.map((name) => session.outputMetadata.find((m) => m.name === name));
   const present = bounds.filter((m) => m !== undefined);
   if (present.length === 1 || present.some((m) => !m.isTensor || m.type !== 'float32')) {
     throw new ModelLoadError(
       'signature',
-      `interval outputs must be two float32 tensors named ${INTERVAL_OUTPUT_NAMES.join(' and ')}; the model declares ${describe(session.outputMetadata)}`,
+      `interval outputs must be two float32 tensors named ${INTERVAL_OUTPUTS.join(' and ')}; the model declares ${describe(session.outputMetadata)}`,
     );
   }
   const intervals = present.length === 2;
@@ -151,12 +154,13 @@ export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDir
       modelVersion: `${resolved.name}/${resolved.version}`,
       featureSet,
       inputs,
-      outputs: [OUTPUT_NAME, ...(intervals ? INTERVAL_OUTPUT_NAMES : [])].map((name) => ({ name, type: 'float32' })),
+      outputs: [OUTPUT_NAME, ...(intervals ? INTERVAL_OUTPUTS : [])].map((name) => ({ name, type: 'float32' })),
       intervals,
       training: directory.training,
       zones: directory.zones,
       loadedAt: new Date(),
       stale: resolved.stale === true,
+      ...(resolved.stale && resolved.staleReason ? { staleReason: resolved.staleReason } : {}),
     };
     return { info, run, release: () => session.release() };
   } catch (err) {
@@ -168,7 +172,7 @@ export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDir
 function makeRun(session: ort.InferenceSession, inputs: readonly InputSpec[], intervals: boolean) {
   const names = inputs.map((s) => s.name) as (keyof ModelInputColumns)[];
   const types = inputs.map((s) => s.type);
-  const [p10Name, p90Name] = INTERVAL_OUTPUT_NAMES;
+  const [p10Name, p90Name] = INTERVAL_OUTPUTS;
   const column = (output: ort.InferenceSession.OnnxValueMapType, name: string, n: number): Float32Array => {
     const data = output[name]?.data;
     if (!(data instanceof Float32Array) || data.length !== n) {

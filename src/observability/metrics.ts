@@ -36,6 +36,12 @@ export interface MicroBatchMetrics {
   readonly queueSeconds: Histogram;
 }
 
+/** Adaptive batching (src/model/adaptive-batcher.ts), on by default. */
+export interface AdaptiveBatchMetrics {
+  readonly requestsPerRun: Histogram;
+  readonly queueSeconds: Histogram;
+}
+
 export interface Metrics {
   readonly registry: Registry;
   readonly httpRequestSeconds: Histogram<'method' | 'route' | 'status_code'>;
@@ -57,6 +63,7 @@ export interface Metrics {
   /** Where http_requests_in_flight reads its value at scrape time (nothing is done per request). */
   setInFlightSource(read: () => number): void;
   readonly microBatch: MicroBatchMetrics;
+  readonly adaptiveBatch: AdaptiveBatchMetrics;
 }
 
 export function createMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -92,7 +99,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
   });
   const modelInfo = new Gauge({
     name: 'model_info',
-    help: 'The model being served: 1 for its name, version and alias; the stale label is true while it is the cached copy of a registry that could not be reached.',
+    help: 'The model being served: 1 for its name, version and alias; the stale label is true while it is not what MODEL_URI names but the newest cached version that loaded before (registry unreachable, or the named version cannot load).',
     labelNames: ['name', 'version', 'alias', 'stale'] as const,
     // why: with WORKERS > 1 the primary aggregates all workers; each worker's 1 must stay 1, not add up.
     aggregator: 'max',
@@ -148,6 +155,21 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     }),
   };
 
+  const adaptiveBatch: AdaptiveBatchMetrics = {
+    requestsPerRun: new Histogram({
+      name: 'model_run_requests',
+      help: 'Requests answered by one model run: 1 when idle, more when requests queued behind a run in flight (adaptive batching).',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers,
+    }),
+    queueSeconds: new Histogram({
+      name: 'model_queue_seconds',
+      help: 'Time a request waited for the model run ahead of it before its own run started (adaptive batching; idle requests do not wait and are not counted).',
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
+      registers,
+    }),
+  };
+
   const byModel = new Map<string, ModelMetrics>();
   const byHttp = new Map<string, Histogram.Internal<string>>();
 
@@ -163,6 +185,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     predictedMinutes,
     requestsShed,
     microBatch,
+    adaptiveBatch,
     setInFlightSource(read) {
       readInFlight = read;
     },

@@ -4,11 +4,15 @@
  * server). Neither has version numbers, so the version is the first 12 hex digits of the ONNX file's
  * sha256: a changed file is a new version for /model, the metrics and POST /admin/reload.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ModelLoadError } from '../errors.js';
-import { readModelDirectory, type ModelSource, type ResolvedModel } from './model-source.js';
+import { isRegistryError } from '../mlflow/errors.js';
+import { parseMlmodel, writeMlmodel } from '../mlflow/mlmodel.js';
+import { writeDirectory } from '../mlflow/staging.js';
+import { readModelDirectory } from './model-directory.js';
+import type { ModelSource, ResolvedModel } from './model-source.js';
 import type { ModelUri } from './model-uri.js';
 
 const shortHash = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex').slice(0, 12);
@@ -55,13 +59,19 @@ export function createUrlSource(cacheDir: string, fetchImpl: typeof fetch = glob
       let onnxName = 'model.onnx';
       if (new URL(uri.url).pathname.endsWith('.onnx')) {
         files['model.onnx'] = (await get(uri.url))!;
-        files.MLmodel = Buffer.from('flavors:\n  onnx:\n    data: model.onnx\n');
+        files.MLmodel = Buffer.from(writeMlmodel({ onnxData: 'model.onnx', sizeBytes: files['model.onnx'].byteLength }));
       } else {
         const base = uri.url.endsWith('/') ? uri.url : `${uri.url}/`;
         const mlmodel = (await get(new URL('MLmodel', base).href))!;
         files.MLmodel = mlmodel;
-        onnxName = /^\s+data:\s*(\S+)\s*$/m.exec(mlmodel.toString('utf8'))?.[1] ?? 'model.onnx';
-        if (onnxName.includes('/') || onnxName.startsWith('.')) {
+        try {
+          onnxName = parseMlmodel(mlmodel.toString('utf8'), `${base}MLmodel`).onnxData;
+        } catch (err) {
+          if (isRegistryError(err)) throw new ModelLoadError('artifact', err.message, { cause: err });
+          throw err;
+        }
+        // why: a URL directory cannot be listed, so only a file beside MLmodel can be fetched.
+        if (onnxName.includes('/')) {
           throw new ModelLoadError('artifact', `${base}MLmodel: flavors.onnx.data ${JSON.stringify(onnxName)} must be a file beside MLmodel`);
         }
         files[onnxName] = (await get(new URL(onnxName, base).href))!;
@@ -72,12 +82,9 @@ export function createUrlSource(cacheDir: string, fetchImpl: typeof fetch = glob
       const version = shortHash(files[onnxName]);
       const dir = join(cacheDir, 'urls', name, version);
       if (!(await stat(join(dir, 'MLmodel')).catch(() => undefined))) {
-        const staging = `${dir}.partial-${randomBytes(4).toString('hex')}`;
-        await mkdir(staging, { recursive: true });
-        for (const [file, bytes] of Object.entries(files)) await writeFile(join(staging, file), bytes);
-        await rename(staging, dir).catch(async (err: NodeJS.ErrnoException) => {
-          await rm(staging, { recursive: true, force: true });
-          if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+        // why: an existing directory (another load got there first) holds the same bytes: its name is their hash.
+        await writeDirectory(dir, async (staging) => {
+          for (const [file, bytes] of Object.entries(files)) await writeFile(join(staging, file), bytes);
         });
       }
       return { name: basename(new URL(uri.url).pathname.replace(/\/$/, '')) || 'model', version, alias: undefined, dir };

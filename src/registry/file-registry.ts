@@ -3,14 +3,33 @@
  * Layout, as written by the training pipeline:
  *   <root>/<name>/aliases.json       {"production": "2", ...}
  *   <root>/<name>/<version>/MLmodel  (+ model.onnx, training.json)
+ * Versions are never rewritten, so the versions that loaded and warmed up are recorded by number only,
+ * outside the registry (which may be read-only, e.g. baked into the image):
+ *   <recordDir>/<name>.json          {"loads": [{"uri": …, "version": "2", "at": …}, …]}, newest first
  */
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelLoadError } from '../errors.js';
+import { writeFileAtomically } from '../mlflow/staging.js';
 import type { ModelSource, ResolvedModel } from './model-source.js';
 import type { ModelUri } from './model-uri.js';
 
-export function createFileRegistry(root: string): ModelSource {
+type LoadRecord = { loads: { uri: string; version: string; at: string }[] };
+const MAX_LOADS = 20;
+
+export function createFileRegistry(root: string, options: { recordDir: string; now?: () => Date }): ModelSource {
+  const now = options.now ?? (() => new Date());
+  const recordFile = (name: string) => join(options.recordDir, `${name}.json`);
+  const readRecord = async (name: string): Promise<LoadRecord> => {
+    try {
+      const parsed = JSON.parse(await readFile(recordFile(name), 'utf8')) as LoadRecord;
+      return Array.isArray(parsed.loads) ? parsed : { loads: [] };
+    } catch {
+      return { loads: [] };
+    }
+  };
+  const hasModel = async (dir: string) => (await stat(join(dir, 'MLmodel')).catch(() => undefined))?.isFile() === true;
+
   const source: ModelSource = {
     description: `file:${root}`,
     // why: resolving is a couple of local file reads, cheap enough to poll.
@@ -22,11 +41,27 @@ export function createFileRegistry(root: string): ModelSource {
       const modelRoot = join(root, uri.name);
       const version = uri.kind === 'version' ? uri.version : await readAlias(modelRoot, uri.name, uri.alias);
       const dir = join(modelRoot, version);
-      const found = await stat(join(dir, 'MLmodel')).catch(() => undefined);
-      if (!found?.isFile()) {
+      if (!(await hasModel(dir))) {
         throw new ModelLoadError('resolve', `model ${uri.name} version ${version} not found (no ${join(dir, 'MLmodel')})`);
       }
       return { name: uri.name, version, alias: uri.kind === 'alias' ? uri.alias : undefined, dir };
+    },
+
+    async recordLoaded(uri, model) {
+      const record = await readRecord(model.name);
+      const loads = [{ uri: uri.text, version: model.version, at: now().toISOString() }, ...record.loads].slice(0, MAX_LOADS);
+      await mkdir(options.recordDir, { recursive: true });
+      await writeFileAtomically(recordFile(model.name), `${JSON.stringify({ loads }, null, 2)}\n`);
+    },
+
+    async lastLoaded(uri) {
+      if (uri.kind !== 'alias' && uri.kind !== 'version') return undefined;
+      for (const load of (await readRecord(uri.name)).loads) {
+        const dir = join(root, uri.name, load.version);
+        if (load.uri !== uri.text || !/^[1-9][0-9]*$/.test(load.version) || !(await hasModel(dir))) continue;
+        return { name: uri.name, version: load.version, alias: uri.kind === 'alias' ? uri.alias : undefined, dir, stale: true };
+      }
+      return undefined;
     },
   };
   return source;

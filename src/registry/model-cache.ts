@@ -2,19 +2,22 @@
  * The on-disk cache of downloaded model versions (MODEL_CACHE_DIR), so that a service whose registry is
  * down at start-up can still serve the last version it verified. Layout:
  *   <cache>/<name>/<version>/model/          the MLflow Model directory, as downloaded
- *   <cache>/<name>/<version>/manifest.json   sha256 and size of every file; which URIs resolved here, when
+ *   <cache>/<name>/<version>/manifest.json   sha256 and size of every file; which URIs resolved here, when;
+ *                                            which URIs it loaded and warmed up for, when
  * An entry appears by one rename of a complete staging directory, and every read re-hashes the files:
- * an entry whose files do not match its manifest is refused (and removed), never served.
+ * an entry whose files do not match its manifest is refused (and removed), never served. Intact files
+ * are not enough to serve a version the URI no longer names: only one that loaded before (lastLoaded).
  * One process per cache directory is assumed (no cross-process locking).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { downloadModelDirectory, resolveModelUri, type ResolvedModelVersion } from './artifact-download.js';
-import type { MlflowClient, RegistryLogger } from './mlflow-client.js';
-import { RegistryError, isRegistryError } from './mlflow-errors.js';
-import { parseMlflowUri } from './mlflow-uri.js';
+import type { MlflowClient, RegistryLogger } from '../mlflow/client.js';
+import { downloadModelDirectory, resolveModelUri, type ResolvedModelVersion } from '../mlflow/download.js';
+import { RegistryError, isRegistryError } from '../mlflow/errors.js';
+import { STAGING_PREFIX, writeDirectory, writeFileAtomically } from '../mlflow/staging.js';
+import type { RegistryModelUri } from './model-uri.js';
 
 export interface CacheManifest {
   readonly format: 1;
@@ -31,6 +34,8 @@ export interface CacheManifest {
   readonly files: Readonly<Record<string, { sha256: string; size: number }>>;
   /** Which URIs (and aliases) resolved to this version, newest first. */
   readonly resolutions: readonly { uri: string; alias?: string; at: string }[];
+  /** Which URIs this version loaded and warmed up for, newest first (absent in entries of older releases). */
+  readonly loads?: readonly { uri: string; at: string }[];
 }
 
 export interface CachedModel {
@@ -47,7 +52,7 @@ export interface CachedModel {
 export interface ModelCacheOptions {
   /** MODEL_CACHE_DIR. */
   dir: string;
-  /** Versions kept per model name; older ones (by last resolution) are deleted. Default 3. */
+  /** Versions kept per model name, plus the one that loaded last; older ones (by last resolution) are deleted. Default 3. */
   keep?: number;
   logger?: RegistryLogger;
   /** Injected clock for tests. */
@@ -74,11 +79,7 @@ export function createModelCache(options: ModelCacheOptions) {
       return undefined;
     }
   };
-  const writeManifest = async (dir: string, manifest: CacheManifest) => {
-    const tmp = join(dir, `.manifest-${randomBytes(4).toString('hex')}.json`);
-    await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
-    await rename(tmp, join(dir, 'manifest.json'));
-  };
+  const writeManifest = (dir: string, manifest: CacheManifest) => writeFileAtomically(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const discard = async (dir: string, why: string) => {
     options.logger?.warn({ cacheEntry: dir, reason: why }, 'model cache entry refused and removed');
     await rm(dir, { recursive: true, force: true });
@@ -102,15 +103,19 @@ export function createModelCache(options: ModelCacheOptions) {
     return { name, version, dir: join(dir, 'model'), onnxFile: join(dir, 'model', manifest.onnxData), manifest, fromCache: true };
   };
 
-  const recordResolution = async (name: string, version: string, uri: string, alias: string | undefined) => {
+  const updateManifest = async (name: string, version: string, change: (m: CacheManifest) => CacheManifest) => {
     const dir = entryDir(name, version);
     const manifest = await readManifest(dir);
     if (!manifest) return undefined;
-    const entry = { uri, ...(alias ? { alias } : {}), at: now().toISOString() };
-    const updated = { ...manifest, resolutions: [entry, ...manifest.resolutions].slice(0, MAX_RESOLUTIONS) };
+    const updated = change(manifest);
     await writeManifest(dir, updated);
     return updated;
   };
+  const recordResolution = (name: string, version: string, uri: string, alias: string | undefined) =>
+    updateManifest(name, version, (m) => {
+      const entry = { uri, ...(alias ? { alias } : {}), at: now().toISOString() };
+      return { ...m, resolutions: [entry, ...m.resolutions].slice(0, MAX_RESOLUTIONS) };
+    });
 
   const manifests = async (name: string) => {
     const modelDir = join(root, segment(name));
@@ -145,26 +150,33 @@ export function createModelCache(options: ModelCacheOptions) {
     return undefined;
   };
 
+  /** Loaded versions, most recently loaded for `uri` first. */
+  const loadedFor = async (name: string, uri: string) => {
+    const scored = (await manifests(name))
+      .map((m) => ({ m, at: m.loads?.find((l) => l.uri === uri)?.at }))
+      .filter((x): x is { m: CacheManifest; at: string } => x.at !== undefined);
+    return scored.sort((a, b) => b.at.localeCompare(a.at) || Number(b.m.version) - Number(a.m.version)).map((x) => x.m);
+  };
+
   const prune = async (name: string, current: string) => {
     const ordered = await newest(name, () => true);
-    const stale = ordered.filter((m) => m.version !== current).slice(keep - 1);
+    // why: the most recently loaded version is what a restart falls back to when `current` cannot load.
+    const lastLoaded = [...ordered].sort((a, b) => (b.loads?.[0]?.at ?? '').localeCompare(a.loads?.[0]?.at ?? ''))[0];
+    const keepToo = lastLoaded?.loads?.length ? lastLoaded.version : undefined;
+    const stale = ordered.filter((m) => m.version !== current && m.version !== keepToo).slice(Math.max(0, keep - (keepToo && keepToo !== current ? 2 : 1)));
     for (const m of stale) await rm(entryDir(m.name, m.version), { recursive: true, force: true });
     // why: a process killed mid-download leaves its staging directory behind; an hour is far longer
     // than any download in flight, so older ones are leftovers.
     const modelDir = join(root, segment(name));
     for (const e of await readdir(modelDir, { withFileTypes: true }).catch(() => [])) {
-      if (!e.isDirectory() || !e.name.startsWith('.staging-')) continue;
+      if (!e.isDirectory() || !e.name.startsWith(STAGING_PREFIX)) continue;
       const age = now().getTime() - (await stat(join(modelDir, e.name))).mtimeMs;
       if (age > STAGING_MAX_AGE_MS) await rm(join(modelDir, e.name), { recursive: true, force: true });
     }
   };
 
   const commit = async (resolved: ResolvedModelVersion, client: MlflowClient): Promise<CachedModel> => {
-    const modelRoot = join(root, segment(resolved.name));
-    await mkdir(modelRoot, { recursive: true });
-    const staging = join(modelRoot, `.staging-${randomBytes(6).toString('hex')}`);
-    await mkdir(staging);
-    try {
+    const { created } = await writeDirectory(entryDir(resolved.name, resolved.version), async (staging) => {
       const downloaded = await downloadModelDirectory(resolved, client, join(staging, 'model'));
       const files: Record<string, { sha256: string; size: number }> = {};
       for (const f of downloaded.files) files[f.path] = { sha256: await sha256(join(downloaded.dir, ...f.path.split('/'))), size: f.size };
@@ -174,26 +186,13 @@ export function createModelCache(options: ModelCacheOptions) {
         runId: resolved.runId, modelId: resolved.modelId, onnxData: downloaded.mlmodel.onnxData, downloadedAt: at, files,
         resolutions: [{ uri: resolved.uri, ...(resolved.alias ? { alias: resolved.alias } : {}), at }],
       });
-      try {
-        await rename(staging, entryDir(resolved.name, resolved.version));
-      } catch (err) {
-        // why: another load of the same version committed first; its entry is as good as ours.
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-        await rm(staging, { recursive: true, force: true });
-        await recordResolution(resolved.name, resolved.version, resolved.uri, resolved.alias);
-      }
-    } catch (err) {
-      await rm(staging, { recursive: true, force: true });
-      throw err;
-    }
+    });
+    // why: another load of the same version committed first; its entry is as good as ours.
+    if (!created) await recordResolution(resolved.name, resolved.version, resolved.uri, resolved.alias);
     const cached = await get(resolved.name, resolved.version);
     if (!cached) throw new RegistryError('invalid_model', `model ${resolved.name} version ${resolved.version} vanished from the cache`);
     return { ...cached, fromCache: false };
   };
-
-  const lastGood = async (name: string, alias?: string): Promise<CachedModel | undefined> =>
-    firstGood(await newest(name, (r) => alias === undefined || r.alias === alias));
 
   return {
     root,
@@ -203,7 +202,7 @@ export function createModelCache(options: ModelCacheOptions) {
      * Resolves `uri` against the registry and returns the verified local copy, downloading it when it is
      * not cached (or its cached copy is corrupt). Records the resolution; keeps the last `keep` versions.
      */
-    async load(uri: string, client: MlflowClient): Promise<CachedModel> {
+    async load(uri: RegistryModelUri, client: MlflowClient): Promise<CachedModel> {
       const resolved = await resolveModelUri(uri, client, { logger: options.logger });
       let cached: CachedModel | undefined;
       try {
@@ -220,21 +219,24 @@ export function createModelCache(options: ModelCacheOptions) {
       return result;
     },
 
-    /**
-     * The most recently resolved cached version of `name` that still verifies, optionally only among
-     * versions `alias` resolved to: what to serve when the registry is down at start-up.
-     */
-    lastGood,
+    /** Records that the cached version loaded and warmed up for `uri` (what lastLoaded offers later). */
+    async recordLoad(uri: RegistryModelUri, name: string, version: string): Promise<void> {
+      await updateManifest(name, version, (m) => ({ ...m, loads: [{ uri: uri.text, at: now().toISOString() }, ...(m.loads ?? [])].slice(0, MAX_RESOLUTIONS) }));
+    },
 
-    /** Like lastGood, for the model URI the service was configured with (alias, version, stage…). */
-    async lastGoodFor(uri: string): Promise<CachedModel | undefined> {
-      const parsed = parseMlflowUri(uri);
-      if (parsed.kind === 'alias') return lastGood(parsed.name, parsed.alias);
-      if (parsed.kind === 'version') return firstGood((await manifests(parsed.name)).filter((m) => m.version === parsed.version));
-      const name = parsed.kind === 'logged-model' ? parsed.modelId : parsed.kind === 'run' ? parsed.runId : parsed.kind === 'artifacts' ? 'mlflow-artifacts' : parsed.name;
-      return firstGood(await newest(name, (r) => r.uri === parsed.text));
+    /**
+     * The cached version that most recently loaded and warmed up for `uri` and still verifies: what to
+     * serve when the version `uri` names now cannot be loaded (or the registry cannot be reached).
+     */
+    async lastLoaded(uri: RegistryModelUri): Promise<CachedModel | undefined> {
+      return firstGood(await loadedFor(cacheName(uri), uri.text));
     },
   };
+}
+
+/** The directory name a URI's versions are cached under (the registered name, or the run / logged model id). */
+function cacheName(uri: RegistryModelUri): string {
+  return uri.kind === 'logged-model' ? uri.modelId : uri.kind === 'run' ? uri.runId : uri.name;
 }
 
 /** A name or version as one directory name: no separators, never `.` or `..`. */

@@ -1,5 +1,5 @@
 /**
- * MODEL_URI parsing. The forms are MLflow's (mlflow-uri.ts holds the grammar):
+ * MODEL_URI parsing, done once by src/config.ts. The forms are MLflow's (src/mlflow/uri.ts holds the grammar):
  *   models:/<name>@<alias> (preferred), models:/<name>/<version>,
  *   models:/<name>/<stage> and models:/<name>/latest (deprecated by MLflow: accepted with a warning),
  *   models:/m-<id> (an MLflow 3 logged model), runs:/<run_id>/<path>
@@ -7,16 +7,13 @@
  *   file:<dir>             an MLflow Model directory on this machine (relative to the working directory)
  *   http(s)://…            a model directory (holding MLmodel) or a single .onnx file served over HTTP
  */
-import { MlflowUriError, parseMlflowUri } from './mlflow-uri.js';
+import { MlflowUriError, parseMlflowUri, type MlflowModelUri } from '../mlflow/uri.js';
 
-type Named = { readonly name: string; readonly text: string };
+/** A URI a registry resolves: MLflow's forms, less mlflow-artifacts: (a directory, not a model version). */
+export type RegistryModelUri = Exclude<MlflowModelUri, { kind: 'artifacts' }>;
+/** MODEL_URI, parsed; `text` is the variable as given (trimmed). */
 export type ModelUri =
-  | (Named & { readonly kind: 'alias'; readonly alias: string })
-  | (Named & { readonly kind: 'version'; readonly version: string })
-  | (Named & { readonly kind: 'stage'; readonly stage: string; readonly warning: string })
-  | (Named & { readonly kind: 'latest'; readonly warning: string })
-  | { readonly kind: 'logged-model'; readonly modelId: string; readonly text: string }
-  | { readonly kind: 'run'; readonly runId: string; readonly path: string; readonly text: string }
+  | RegistryModelUri
   | { readonly kind: 'path'; readonly path: string; readonly text: string }
   | { readonly kind: 'url'; readonly url: string; readonly text: string };
 
@@ -70,7 +67,7 @@ export function parseModelUri(input: string): ModelUri {
     return { kind: 'alias', name: parsed.name, alias: parsed.alias, text };
   }
   if (parsed.kind === 'version') {
-    // why: mlflow-uri normalises "007" to "7"; "0" is not a version MLflow ever assigns.
+    // why: src/mlflow/uri.ts normalises "007" to "7"; "0" is not a version MLflow ever assigns.
     if (!VERSION.test(parsed.version)) throw new Error(`version ${JSON.stringify(parsed.version)} must be a positive integer`);
     return { kind: 'version', name: parsed.name, version: parsed.version, text };
   }

@@ -2,10 +2,12 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { FeatureSet } from '../features/model-contract.js';
-import { mlflowClientOptionsFromEnv } from '../registry/mlflow-client.js';
-import { isRegistryError } from '../registry/mlflow-errors.js';
+import { loadMlflowOptions } from '../config.js';
+import { isRegistryError } from '../mlflow/errors.js';
 import { TrainingError } from './errors.js';
-import { PRESETS, type Preset, type SplitMetrics } from './pipeline.js';
+import { PRESETS, type Preset } from './presets.js';
+import type { SplitMetrics } from './trained-model.js';
+import type { CoverageReport } from './intervals.js';
 import { createProgress } from './progress.js';
 import { runTraining, type TrainOptions } from './run-training.js';
 
@@ -13,6 +15,7 @@ const USAGE = `usage: npm run train -- --train <path|url> --validation <path|url
        [--registry file:models | http(s)://<mlflow tracking server>] [--name taxi-ride-duration] [--alias production] [--seed 42]
        [--evaluate <path|url>]...   (more months to report metrics on)
        [--zones ../shared/data/taxi_zone_centroids.csv]   (zone centroids: LocationID,lon,lat)
+       [--zone-lookup ../shared/data/taxi_zone_lookup.csv]   (zone names for zones.json: LocationID,Borough,Zone,service_zone)
        [--preset serving|accurate]   (serving: few large trees, fast to run; accurate: ~750 small trees)`;
 
 /** Turns argv into options; throws TrainingError with the usage on anything it cannot use. */
@@ -32,6 +35,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
         alias: { type: 'string' },
         seed: { type: 'string', default: '42' },
         zones: { type: 'string' },
+        'zone-lookup': { type: 'string' },
         preset: { type: 'string', default: 'serving' },
         help: { type: 'boolean', default: false },
       },
@@ -49,7 +53,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
   if (/^https?:\/\//.test(values.registry)) {
     // why: credentials, timeout and retries come from MLflow's own variables (MLFLOW_TRACKING_TOKEN, …).
     try {
-      mlflow = mlflowClientOptionsFromEnv({ ...process.env, MLFLOW_TRACKING_URI: values.registry });
+      mlflow = loadMlflowOptions(process.env, values.registry);
     } catch (error) {
       throw new TrainingError((error as Error).message);
     }
@@ -65,6 +69,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
     alias: values.alias,
     seed,
     zones: values.zones,
+    zoneLookup: values['zone-lookup'],
     params: PRESETS[values.preset as Preset],
   };
 }
@@ -73,6 +78,17 @@ const fmt = (m: SplitMetrics) =>
   `RMSE ${m.overall.rmse.toFixed(3)}  MAE ${m.overall.mae.toFixed(3)}  (${m.overall.rows} trips` + (m.unseenPairs.rows ? `; unseen pairs ${(100 * m.unseenPairs.share).toFixed(1)}%: RMSE ${m.unseenPairs.rmse.toFixed(3)}  MAE ${m.unseenPairs.mae.toFixed(3)})` : `)`);
 
 class HelpRequested extends Error {}
+
+/** One line per month: the share of trips outside the 80 % interval on each side, and its median width. */
+function coverageLines(record: Record<string, unknown>): string[] {
+  const intervals = record.intervals as { validation: CoverageReport; evaluation: Record<string, CoverageReport> } | undefined;
+  if (!intervals) return [];
+  const line = (label: string, c: CoverageReport) =>
+    `  ${label}  80 % interval: ${pct(c.overall.below_p10)} below p10, ${pct(c.overall.above_p90)} above p90, median width ${c.overall.median_width_minutes.toFixed(1)} min`;
+  return [line('validation', intervals.validation), ...Object.entries(intervals.evaluation).map(([file, c]) => line(file, c))];
+}
+
+const pct = (share: number) => `${(100 * share).toFixed(1)} %`;
 
 export async function main(argv: string[]): Promise<number> {
   try {
@@ -84,6 +100,7 @@ export async function main(argv: string[]): Promise<number> {
       `  train       ${fmt(outcome.train)}`,
       `  validation  ${fmt(outcome.validation)}`,
       ...Object.entries(outcome.evaluation).map(([file, m]) => `  ${file}  ${fmt(m)}`),
+      ...coverageLines(outcome.record),
       `  peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -2,43 +2,122 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse } from 'yaml';
-import type { FeatureSet } from '../features/model-contract.js';
+import { INTERVAL_OUTPUTS, OUTPUT_NAME, type FeatureSet } from '../features/model-contract.js';
+import { readMlmodel } from '../mlflow/mlmodel.js';
+import { parseModelUri } from '../registry/model-uri.js';
 import { TrainingError } from './errors.js';
-import { errorMetrics } from './metrics.js';
-import { runOnnx, toInputColumns } from './onnx-check.js';
+import { errorMetrics } from './error-metrics.js';
+import { intervalCoverage, type CoverageStats } from './intervals.js';
+import { runOnnxOutputs, toInputColumns } from './onnx-check.js';
+import { parseRegistryUri, readAliases } from './registry-writer.js';
 import { filterTrips } from './trip-filter.js';
 import { readTripParquet } from './trip-parquet.js';
 import { loadSourceFile } from './trip-source.js';
 
-const USAGE = 'usage: npm run evaluate -- --model models/taxi-ride-duration/2 --data <path|url> [--data …]';
+const USAGE = `usage: npm run evaluate -- --model <model> --data <path|url> [--data …] [--registry file:models]
+  --model     a model directory (models/taxi-ride-duration/<version>), file:<dir>,
+              models:/<name>@<alias> or models:/<name>/<version> (resolved in --registry)
+  --data      a TLC trip parquet file to score (repeatable)
+  --registry  the embedded registry models:/ URIs are resolved in (default file:models)`;
 
 /**
- * Scores a registered model directory on more months, through onnxruntime-node and the same trip
- * filter as training: an independent check of the committed artifact, not of the trainer.
+ * Scores a registered model on more months, through onnxruntime-node and the same trip filter as
+ * training: an independent check of the committed artifact, not of the trainer. Reports the interval's
+ * coverage too when the graph has interval outputs.
  */
 export async function main(argv: string[]): Promise<number> {
   try {
-    const { values } = parseArgs({ args: argv, options: { model: { type: 'string' }, data: { type: 'string', multiple: true } } });
-    if (!values.model || !values.data?.length) throw new TrainingError(`--model and --data are required (${USAGE})`);
-    const dir = resolve(values.model);
-    const mlmodel = parse(await readFile(join(dir, 'MLmodel'), 'utf8').catch(() => {
-      throw new TrainingError(`${dir} is not a model directory (no MLmodel)`);
-    })) as { flavors?: { onnx?: { data?: string } }; metadata?: { feature_set?: FeatureSet } };
-    const onnx = await readFile(join(dir, mlmodel.flavors?.onnx?.data ?? 'model.onnx'));
-    const featureSet = mlmodel.metadata?.feature_set ?? 'time';
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        options: {
+          model: { type: 'string' },
+          data: { type: 'string', multiple: true },
+          registry: { type: 'string', default: 'file:models' },
+          help: { type: 'boolean', short: 'h', default: false },
+        },
+      }));
+    } catch (error) {
+      throw new TrainingError(`${(error as Error).message}\n${USAGE}`);
+    }
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (!values.model || !values.data?.length) throw new TrainingError(`--model and --data are required\n${USAGE}`);
+    const dir = await resolveModelDir(values.model, values.registry);
+    const mlmodel = await readMlmodel(dir).catch((error: unknown) => {
+      throw new TrainingError((error as Error).message);
+    });
+    const onnx = await readFile(mlmodel.onnxFile);
+    const featureSet = (mlmodel.metadata?.feature_set as FeatureSet | undefined) ?? 'time';
+    const seenPairs = await trainingPairs(dir);
     for (const source of values.data) {
       const file = await loadSourceFile(source);
       const { table } = filterTrips(await readTripParquet(file.bytes, source));
       if (table.rows === 0) throw new TrainingError(`${source}: no trips left after filtering`);
-      const pred = await runOnnx(onnx, featureSet, toInputColumns(table));
-      const m = errorMetrics(pred, table.duration);
-      process.stdout.write(`${file.name}: RMSE ${m.rmse.toFixed(3)}  MAE ${m.mae.toFixed(3)}  (${m.rows} trips, model ${dir})\n`);
+      const out = await runOnnxOutputs(onnx, featureSet, toInputColumns(table));
+      const m = errorMetrics(out[OUTPUT_NAME], table.duration);
+      const lines = [`${file.name}: RMSE ${m.rmse.toFixed(3)}  MAE ${m.mae.toFixed(3)}  (${m.rows} trips, model ${dir})`];
+      const [p10, p90] = INTERVAL_OUTPUTS;
+      if (out[p10] && out[p90]) {
+        const unseen = Uint8Array.from({ length: table.rows }, (_, i) => (seenPairs && !seenPairs.has(table.puLocationId[i] * 1000 + table.doLocationId[i]) ? 1 : 0));
+        const c = intervalCoverage(out[OUTPUT_NAME], out[p10], out[p90], table.duration, unseen);
+        lines.push(`  80 % interval (trips below p10 / above p90 / median width):`, `    overall          ${stats(c.overall)}`);
+        if (seenPairs) lines.push(`    seen pairs       ${stats(c.seen_pairs)}`, `    unseen pairs     ${stats(c.unseen_pairs)}`);
+        c.by_predicted_quintile.forEach((q, i) =>
+          lines.push(`    quintile ${i + 1} (${q.predicted_minutes[0].toFixed(1)}–${q.predicted_minutes[1].toFixed(1)} min)`.padEnd(34) + stats(q)),
+        );
+      } else {
+        lines.push('  no prediction intervals: this version has no duration_p10/duration_p90 outputs');
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
     }
     return 0;
   } catch (error) {
     process.stderr.write(`error: ${(error as Error).message}\n`);
     return 1;
+  }
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+const stats = (s: CoverageStats) => `${pct(s.below_p10)} / ${pct(s.above_p90)} / ${s.median_width_minutes.toFixed(1)} min  (${s.rows} trips)`;
+
+/** A directory, file:<dir>, or a models:/ URI resolved in the embedded registry as the service resolves it. */
+async function resolveModelDir(model: string, registry: string): Promise<string> {
+  if (!/^(models|runs|file):/.test(model)) return resolve(model);
+  let uri;
+  try {
+    uri = parseModelUri(model);
+  } catch (error) {
+    throw new TrainingError((error as Error).message);
+  }
+  if (uri.kind === 'path') return resolve(uri.path);
+  if (uri.kind !== 'alias' && uri.kind !== 'version') throw new TrainingError(`${model}: only models:/<name>@<alias> and models:/<name>/<version> resolve in a file registry`);
+  const modelDir = join(parseRegistryUri(registry), uri.name);
+  if (uri.kind === 'version') return join(modelDir, uri.version);
+  const version = (await readAliases(modelDir))[uri.alias];
+  if (!version) throw new TrainingError(`${model}: no alias ${uri.alias} in ${join(modelDir, 'aliases.json')}`);
+  return join(modelDir, version);
+}
+
+/**
+ * The pickup–dropoff pairs of the version's training month, read again from the training file its
+ * training.json names (the graph does not list them); undefined when that file is not here.
+ */
+async function trainingPairs(dir: string): Promise<Set<number> | undefined> {
+  try {
+    const record = JSON.parse(await readFile(join(dir, 'training.json'), 'utf8')) as { data?: { train?: { source?: string } } };
+    const source = record.data?.train?.source;
+    if (!source) return undefined;
+    const file = await loadSourceFile(source);
+    const { table } = filterTrips(await readTripParquet(file.bytes, source));
+    const pairs = new Set<number>();
+    for (let i = 0; i < table.rows; i++) pairs.add(table.puLocationId[i] * 1000 + table.doLocationId[i]);
+    return pairs;
+  } catch {
+    return undefined;
   }
 }
 

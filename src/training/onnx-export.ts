@@ -1,7 +1,8 @@
 import onnxProto from 'onnx-proto';
-import { INPUTS_BY_FEATURE_SET, OUTPUT_NAME, type InputSpec } from '../features/model-contract.js';
+import { INPUTS_BY_FEATURE_SET, INTERVAL_OUTPUTS, OUTPUT_NAME, type InputSpec } from '../features/model-contract.js';
 import { transform, type Featurizer } from './featurizer.js';
 import type { GbdtModel } from './gbdt.js';
+import type { IntervalModel, IntervalSegment } from './intervals.js';
 import { MAX_ZONE_ID } from './trip-filter.js';
 
 const { onnx } = onnxProto;
@@ -44,7 +45,7 @@ const PAIR_COLUMNS = ['pair_encoding', 'pair_trip_count', 'pair_mean_distance', 
  * centroids, centroid distance) is therefore precomputed by the featurizer itself into three dense tables
  * read with one Gather each: 16 nodes for the time-aware model instead of 37 with one LabelEncoder per feature.
  */
-export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: string): Uint8Array {
+export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: string, intervals?: IntervalModel): Uint8Array {
   const inputs = INPUTS_BY_FEATURE_SET[featurizer.featureSet];
   const tables = lookupTables(featurizer);
   const nodes: INodeProto[] = [
@@ -81,6 +82,21 @@ export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: s
     treeEnsemble(gbdt, graphIndex),
     node('Reshape', 'flatten', ['duration_2d', 'batch_shape'], [OUTPUT_NAME]),
   );
+  const outputs = [OUTPUT_NAME];
+  if (intervals) {
+    const [p10, p90] = INTERVAL_OUTPUTS;
+    // why: 5 small nodes, each costs every run about a microsecond. One tree picks the segment's offsets from the
+    // prediction and the pair's trip count (0 = unseen) as three targets [lower, upper, 0]; adding the duration
+    // gives [d + lower, d + upper, d], and a row's min and max of those hold p10 <= duration <= p90 whatever the input.
+    nodes.push(
+      node('Concat', 'interval_features', ['features', 'duration_2d'], ['interval_features'], [intAttr('axis', 1)]),
+      intervalTree(intervals, graphColumns.indexOf('pair_trip_count'), graphColumns.length),
+      node('Add', 'interval_bounds', ['duration_2d', 'interval_offsets'], ['interval_bounds']),
+      node('ReduceMin', 'clamp_p10', ['interval_bounds'], [p10], [intsAttr('axes', [1]), intAttr('keepdims', 0)]),
+      node('ReduceMax', 'clamp_p90', ['interval_bounds'], [p90], [intsAttr('axes', [1]), intAttr('keepdims', 0)]),
+    );
+    outputs.push(p10, p90);
+  }
 
   const model = onnx.ModelProto.create({
     irVersion: IR_VERSION,
@@ -95,7 +111,7 @@ export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: s
       name: 'taxi_ride_duration',
       node: nodes,
       input: inputs.map(valueInfo),
-      output: [valueInfo({ name: OUTPUT_NAME, type: 'float32' })],
+      output: outputs.map((name) => valueInfo({ name, type: 'float32' })),
       initializer: [
         floatTable('pu_table', tables.pu),
         floatTable('do_table', tables.do),
@@ -211,6 +227,68 @@ function treeEnsemble(gbdt: GbdtModel, graphIndex: readonly number[]): INodeProt
       intsAttr('target_treeids', target.treeIds),
       intsAttr('target_nodeids', target.nodeIds),
       intsAttr('target_ids', target.treeIds.map(() => 0)),
+      floatsAttr('target_weights', target.weights),
+    ],
+    'ai.onnx.ml',
+  );
+}
+
+/**
+ * The interval segments as one decision tree with three targets (lower offset, upper offset, and 0 for the duration column): the root splits on the
+ * pair's trip count (<= 0: unseen), each side then bisects its predicted-duration bins with the same
+ * `pred <= edge` test intervals.ts uses.
+ */
+function intervalTree(intervals: IntervalModel, countFeature: number, predFeature: number): INodeProto {
+  if (countFeature < 0) throw new Error('the exported graph has no pair_trip_count column for the interval segments');
+  const n = { nodeIds: [] as number[], featureIds: [] as number[], values: [] as number[], modes: [] as string[], trueIds: [] as number[], falseIds: [] as number[] };
+  const target = { nodeIds: [] as number[], ids: [] as number[], weights: [] as number[] };
+  const add = (feature: number, value: number, mode: string) => {
+    const id = n.nodeIds.length;
+    n.nodeIds.push(id);
+    n.featureIds.push(feature);
+    n.values.push(value);
+    n.modes.push(mode);
+    n.trueIds.push(0);
+    n.falseIds.push(0);
+    return id;
+  };
+  const bins = (segment: IntervalSegment, lo: number, hi: number): number => {
+    if (lo === hi) {
+      const id = add(0, 0, 'LEAF');
+      target.nodeIds.push(id, id);
+      target.ids.push(0, 1);
+      target.weights.push(segment.lower[lo], segment.upper[lo]);
+      return id;
+    }
+    const mid = (lo + hi) >> 1;
+    const id = add(predFeature, segment.edges[mid], 'BRANCH_LEQ');
+    n.trueIds[id] = bins(segment, lo, mid);
+    n.falseIds[id] = bins(segment, mid + 1, hi);
+    return id;
+  };
+  const root = add(countFeature, 0, 'BRANCH_LEQ');
+  n.trueIds[root] = bins(intervals.unseen, 0, intervals.unseen.lower.length - 1);
+  n.falseIds[root] = bins(intervals.seen, 0, intervals.seen.lower.length - 1);
+  return node(
+    'TreeEnsembleRegressor',
+    'interval_offsets',
+    ['interval_features'],
+    ['interval_offsets'],
+    [
+      intAttr('n_targets', 3),
+      stringAttr('aggregate_function', 'SUM'),
+      stringAttr('post_transform', 'NONE'),
+      floatsAttr('base_values', [0, 0, 0]),
+      intsAttr('nodes_treeids', n.nodeIds.map(() => 0)),
+      intsAttr('nodes_nodeids', n.nodeIds),
+      intsAttr('nodes_featureids', n.featureIds),
+      floatsAttr('nodes_values', n.values),
+      stringsAttr('nodes_modes', n.modes),
+      intsAttr('nodes_truenodeids', n.trueIds),
+      intsAttr('nodes_falsenodeids', n.falseIds),
+      intsAttr('target_treeids', target.nodeIds.map(() => 0)),
+      intsAttr('target_nodeids', target.nodeIds),
+      intsAttr('target_ids', target.ids),
       floatsAttr('target_weights', target.weights),
     ],
     'ai.onnx.ml',

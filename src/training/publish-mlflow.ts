@@ -4,13 +4,14 @@
  * the run's artifacts (through the artifact proxy), a new version of the registered model, and the
  * alias moved to it, so the service (MODEL_URI=models:/<name>@<alias>) picks it up.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureSet } from '../features/model-contract.js';
-import type { MlflowClient } from '../registry/mlflow-client.js';
-import { RegistryError } from '../registry/mlflow-errors.js';
-import { mlmodelYaml } from './registry-writer.js';
+import type { MlflowClient } from '../mlflow/client.js';
+import { RegistryError } from '../mlflow/errors.js';
+import { writeModelFiles } from './registry-writer.js';
+import type { ZoneTable } from '../features/zones.js';
 
 export interface MlflowPublishRequest {
   readonly client: MlflowClient;
@@ -20,6 +21,8 @@ export interface MlflowPublishRequest {
   /** training.json; its params, metrics and data fingerprints are logged on the run too. */
   readonly trainingRecord: Record<string, unknown>;
   readonly alias?: string;
+  readonly zoneTable?: ZoneTable;
+  readonly intervals?: boolean;
   /** Experiment name; defaults to the model name. */
   readonly experiment?: string;
 }
@@ -50,9 +53,7 @@ export async function publishToMlflow(request: MlflowPublishRequest): Promise<Ml
       throw new RegistryError('rejected', `run artifacts at ${artifactUri} are not behind the artifact proxy; start the server with --serve-artifacts`);
     }
     await client.logBatch(run.run_id, runLog(request.trainingRecord));
-    await writeFile(join(staging, 'model.onnx'), request.onnx);
-    await writeFile(join(staging, 'training.json'), `${JSON.stringify(request.trainingRecord, null, 2)}\n`);
-    await writeFile(join(staging, 'MLmodel'), mlmodelYaml({ featureSet: request.featureSet, onnx: request.onnx }));
+    await writeModelFiles(staging, request);
     await client.uploadArtifactDir(location, staging, 'model');
     await client.updateRun(run.run_id, 'FINISHED');
   } catch (err) {

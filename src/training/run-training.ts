@@ -3,10 +3,15 @@ import path from 'node:path';
 import type { FeatureSet } from '../features/model-contract.js';
 import { TrainingError } from './errors.js';
 import { exportOnnx } from './onnx-export.js';
-import { checkParity } from './onnx-check.js';
-import { DEFAULT_PARAMS, evaluate, fitModel, predict, type ModelParams, type SplitMetrics } from './pipeline.js';
+import { checkParity, runOnnxOutputs, toInputColumns } from './onnx-check.js';
+import { calibrateIntervals, intervalCoverage, type CoverageReport, type IntervalModel } from './intervals.js';
+import { buildDriftReference } from './drift-reference.js';
+import { buildZoneTable, ZONE_LOOKUP_PATH } from './zone-table.js';
+import { INTERVAL_OUTPUTS, OUTPUT_NAME } from '../features/model-contract.js';
+import { DEFAULT_PARAMS, type ModelParams } from './presets.js';
+import { evaluate, fitModel, predict, unseenPairMask, type SplitMetrics, type TrainedModel } from './trained-model.js';
 import type { Progress } from './progress.js';
-import { createMlflowClient, type MlflowClientOptions } from '../registry/mlflow-client.js';
+import { createMlflowClient, type MlflowClientOptions } from '../mlflow/client.js';
 import { publishToMlflow } from './publish-mlflow.js';
 import { parseRegistryUri, publishModel } from './registry-writer.js';
 import { dataRecord, referenceHistograms, trainingRecord, type DataRecord } from './training-record.js';
@@ -27,6 +32,8 @@ export interface TrainOptions {
   readonly seed: number;
   /** Zone centroid table (LocationID,lon,lat); default ../shared/data/taxi_zone_centroids.csv. */
   readonly zones?: string;
+  /** TLC zone lookup (LocationID,Borough,Zone,service_zone) for zones.json; default ../shared/data/taxi_zone_lookup.csv. */
+  readonly zoneLookup?: string;
   readonly params?: ModelParams;
   /** Client options (credentials, retries) when `registry` is an http(s):// MLflow server. */
   readonly mlflow?: MlflowClientOptions;
@@ -63,6 +70,7 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
   }
 
   const geometry = loadZoneGeometry(options.zones);
+  const zoneTable = buildZoneTable(options.zoneLookup ?? ZONE_LOOKUP_PATH, options.zones ?? CENTROIDS_PATH);
   const model = await progress.stage('fit', (tick) =>
     fitModel(train.table, options.featureSet, params, options.seed, (round, rmse) =>
       tick(round + 1, params.gbdt.maxRounds, `early-stopping RMSE ${rmse.toFixed(4)}`),
@@ -79,10 +87,24 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
       metrics: { train: evaluate(model, train.table, trainPred), validation: evaluate(model, validation.table, validationPred), evaluation },
     };
   });
+  const intervals = await progress.stage('calibrate intervals', () => calibrateIntervals(train.table, options.featureSet, params, options.seed, geometry));
   const onnx = await progress.stage('export ONNX', () =>
-    exportOnnx(model.featurizer, model.gbdt, `NYC taxi ride duration in minutes (${options.featureSet} feature set); see training.json beside this file`),
+    exportOnnx(
+      model.featurizer,
+      model.gbdt,
+      `NYC taxi ride duration in minutes (${options.featureSet} feature set) with an 80 % prediction interval; see training.json beside this file`,
+      intervals,
+    ),
   );
-  const parity = await progress.stage('check ONNX parity', () => checkParity(onnx, options.featureSet, validation.table, validationPred));
+  const parity = await progress.stage('check ONNX parity', () =>
+    checkParity(onnx, options.featureSet, validation.table, validationPred, { model: intervals, unseen: unseenPairMask(model, validation.table) }),
+  );
+  const coverage = await progress.stage('measure interval coverage', async () => {
+    const evaluation: Record<string, CoverageReport> = {};
+    for (const e of extra) evaluation[e.data.file] = await measureCoverage(onnx, options.featureSet, model, e.table);
+    return { validation: await measureCoverage(onnx, options.featureSet, model, validation.table), evaluation };
+  });
+  const driftReference = await progress.stage('drift reference', () => buildDriftReference(train.table, trainPred, train.data.month, options.seed));
 
   const record = trainingRecord({
     name: options.name,
@@ -98,14 +120,16 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
     metrics,
     parity,
     histograms: referenceHistograms(model, train.table, trainPred),
+    intervals: intervalRecord(intervals, coverage),
+    driftReference,
     timings: progress.timings,
     onnxBytes: onnx.byteLength,
     onnxSha256: createHash('sha256').update(onnx).digest('hex'),
   });
   const published = await progress.stage('register', () =>
     mlflow
-      ? publishToMlflow({ client: mlflow, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias })
-      : publishModel({ root: registryRoot!, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias }),
+      ? publishToMlflow({ client: mlflow, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias, zoneTable, intervals: true })
+      : publishModel({ root: registryRoot!, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias, zoneTable, intervals: true }),
   );
   return { ...published, record, train: metrics.train, validation: metrics.validation, evaluation: metrics.evaluation };
 }
@@ -126,4 +150,15 @@ async function loadTrips(source: string, label: string, progress: Progress): Pro
   );
   if (report.rowsKept === 0) throw new TrainingError(`${label} ${source}: no trips left after filtering (${report.rowsRead} rows read)`);
   return { table, data: dataRecord(file, report) };
+}
+
+/** Coverage of the graph's own interval outputs on a month with known durations. */
+async function measureCoverage(onnx: Uint8Array, featureSet: TrainOptions['featureSet'], model: TrainedModel, trips: TripTable): Promise<CoverageReport> {
+  const out = await runOnnxOutputs(onnx, featureSet, toInputColumns(trips));
+  const [p10, p90] = INTERVAL_OUTPUTS;
+  return intervalCoverage(out[OUTPUT_NAME], out[p10], out[p90], trips.duration, unseenPairMask(model, trips));
+}
+
+function intervalRecord(intervals: IntervalModel, coverage: { validation: CoverageReport; evaluation: Record<string, CoverageReport> }) {
+  return { outputs: [...INTERVAL_OUTPUTS], ...intervals, validation: coverage.validation, evaluation: coverage.evaluation };
 }

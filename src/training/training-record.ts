@@ -2,11 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { INPUTS_BY_FEATURE_SET, OUTPUT_NAME } from '../features/model-contract.js';
-import { evenEdges, histogram, type Histogram } from './metrics.js';
-import type { ModelParams, SplitMetrics, TrainedModel } from './pipeline.js';
+import { evenEdges, histogram, type Histogram } from './histograms.js';
+import type { ModelParams } from './presets.js';
+import type { SplitMetrics, TrainedModel } from './trained-model.js';
 import type { FilterReport, TripTable } from './trip-filter.js';
 import type { SourceFile } from './trip-source.js';
 import { PARITY_TOLERANCE_MIN, type ParityReport } from './onnx-check.js';
+import type { DriftReference } from '../monitoring/drift.js';
+import { INTERVAL_OUTPUTS } from '../features/model-contract.js';
+import { ZONES_FILE } from '../features/zones.js';
 
 /** What a data file contributed, so a reader can tell exactly which bytes made the model. */
 export interface DataRecord {
@@ -73,6 +77,9 @@ export interface TrainingRecordParts {
   readonly metrics: { train: SplitMetrics; validation: SplitMetrics; evaluation: Record<string, SplitMetrics> };
   readonly parity: ParityReport;
   readonly histograms: Record<string, Histogram>;
+  /** Interval segments and coverage on the validation and evaluation months (absent: no intervals). */
+  readonly intervals?: Record<string, unknown>;
+  readonly driftReference?: DriftReference;
   readonly timings: Record<string, number>;
   readonly onnxBytes: number;
   readonly onnxSha256: string;
@@ -86,6 +93,7 @@ export function trainingRecord(parts: TrainingRecordParts): Record<string, unkno
     feature_set: model.featurizer.featureSet,
     inputs: INPUTS_BY_FEATURE_SET[model.featurizer.featureSet],
     output: { name: OUTPUT_NAME, type: 'float32', unit: 'minutes' },
+    ...(parts.intervals ? { interval_outputs: INTERVAL_OUTPUTS.map((name) => ({ name, type: 'float32', unit: 'minutes' })), zones: ZONES_FILE } : {}),
     model_onnx: { bytes: parts.onnxBytes, sha256: parts.onnxSha256 },
     code: { ...codeVersion(), node_version: process.version },
     created_at: new Date().toISOString(),
@@ -111,8 +119,13 @@ export function trainingRecord(parts: TrainingRecordParts): Record<string, unkno
       max_abs_diff_minutes: parts.parity.maxAbsDiff,
       tolerance_minutes: PARITY_TOLERANCE_MIN,
       out_of_range_zone_predictions: parts.parity.outOfRangePredictions,
+      ...(parts.parity.intervals
+        ? { interval_max_abs_diff_minutes: parts.parity.intervals.maxAbsDiff, interval_edge_inputs_p10_duration_p90: parts.parity.intervals.edgeInputs }
+        : {}),
     },
+    ...(parts.intervals ? { intervals: parts.intervals } : {}),
     reference_histograms: { data: 'train', ...parts.histograms },
+    ...(parts.driftReference ? { drift_reference: parts.driftReference } : {}),
     resources: { stage_seconds: parts.timings, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) },
   };
 }

@@ -9,6 +9,8 @@ export interface TripTable {
   readonly tripDistance: Float32Array;
   readonly pickupHour: Int32Array;
   readonly pickupDow: Int32Array;
+  /** Pickup time as New York wall-clock time held as UTC epoch ms (as the file stores it): its UTC date is the New York date. */
+  readonly pickupMs: Float64Array;
   /** Minutes from pickup to dropoff: the target. */
   readonly duration: Float64Array;
 }
@@ -64,6 +66,7 @@ export function filterTrips(raw: RawTrips): { table: TripTable; report: FilterRe
     table.tripDistance[j] = raw.tripDistance[i];
     table.pickupHour[j] = hour;
     table.pickupDow[j] = dow;
+    table.pickupMs[j] = raw.pickupMs[i];
     table.duration[j] = (raw.dropoffMs[i] - raw.pickupMs[i]) / 60_000;
     j++;
   }
@@ -107,6 +110,17 @@ export function allocateTable(rows: number): TripTable {
     tripDistance: new Float32Array(rows),
     pickupHour: new Int32Array(rows),
     pickupDow: new Int32Array(rows),
+    pickupMs: new Float64Array(rows),
     duration: new Float64Array(rows),
   };
+}
+
+/** The rows of a table that `keep` accepts, in order. */
+export function selectTrips(table: TripTable, keep: (i: number) => boolean): TripTable {
+  const index: number[] = [];
+  for (let i = 0; i < table.rows; i++) if (keep(i)) index.push(i);
+  const out = allocateTable(index.length);
+  const columns = ['puLocationId', 'doLocationId', 'tripDistance', 'pickupHour', 'pickupDow', 'pickupMs', 'duration'] as const;
+  for (const c of columns) index.forEach((i, j) => (out[c][j] = table[c][i]));
+  return out;
 }

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { createMlflowModelSource, loadFailureReason } from '../../src/registry/mlflow-model-source.js';
+import { ModelLoadError } from '../../src/errors.js';
+import { createMlflowModelSource } from '../../src/registry/mlflow-model-source.js';
 import { createModelCache } from '../../src/registry/model-cache.js';
-import { MODEL, SKLEARN_MLMODEL, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from './support.js';
+import { parseModelUri } from '../../src/registry/model-uri.js';
+import { MODEL, SKLEARN_MLMODEL, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../mlflow/support.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -12,7 +14,7 @@ afterEach(async () => {
   await h.close();
 });
 
-const champion = { text: `models:/${MODEL}@champion` };
+const champion = parseModelUri(`models:/${MODEL}@champion`);
 const sourceWith = (logger = recordingLogger()) =>
   createMlflowModelSource({ client: h.client, cache: createModelCache({ dir: join(h.tmp, 'cache'), logger }), logger });
 
@@ -42,27 +44,26 @@ describe('MLflow model source', () => {
     expect(got).toMatchObject({ version: '2', fromCache: false, stale: false });
   });
 
-  test('When the registry is down at start-up with a cache, then the last good version is served, marked stale and logged', async () => {
+  test('When the registry is down with a version that loaded before, then resolve fails transient and lastLoaded offers that version, stale', async () => {
     registerMlflow2Version(h.fake, undefined, { aliases: ['champion'] });
-    await sourceWith().resolve(champion);
+    const first = sourceWith();
+    await first.recordLoaded(champion, await first.resolve(champion));
     await h.fake.down();
-    const logger = recordingLogger();
+    const source = sourceWith();
 
-    const got = await sourceWith(logger).resolve(champion);
+    const err = await source.resolve(champion).catch((e: unknown) => e);
+    const fallback = await source.lastLoaded(champion);
 
-    expect(got).toMatchObject({ version: '1', alias: 'champion', stale: true, fromCache: true });
-    expect(logger.lines).toContainEqual(expect.objectContaining({
-      level: 'warn', msg: 'MLflow registry unreachable; serving the last good cached version', obj: expect.objectContaining({ version: '1' }),
-    }));
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err).toMatchObject({ reason: 'resolve', transient: true, message: expect.stringMatching(/ECONNREFUSED/), cause: { code: 'unavailable' } });
+    expect(fallback).toMatchObject({ version: '1', alias: 'champion', stale: true, fromCache: true });
   });
 
-  test('When the registry is down at start-up without a cache, then the unavailable error comes through', async () => {
-    await h.fake.down();
+  test('When a version was downloaded but never recorded as loaded, then lastLoaded does not offer it', async () => {
+    registerMlflow2Version(h.fake, undefined, { aliases: ['champion'] });
+    await sourceWith().resolve(champion);
 
-    const err = await sourceWith().resolve(champion).catch((e: unknown) => e);
-
-    expect(err).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/ECONNREFUSED/) });
-    expect(loadFailureReason(err)).toBe('resolve');
+    expect(await sourceWith().lastLoaded(champion)).toBeUndefined();
   });
 
   test('When the alias was removed, then the cache does not mask it', async () => {
@@ -71,7 +72,7 @@ describe('MLflow model source', () => {
     await source.resolve(champion);
     await h.client.deleteModelVersionAlias(MODEL, 'champion');
 
-    await expect(source.resolve(champion)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(source.resolve(champion)).rejects.toMatchObject({ reason: 'resolve', transient: false, cause: { code: 'not_found' } });
   });
 
   test('When the new version has no onnx flavor, then it is refused as an artifact failure', async () => {
@@ -79,8 +80,6 @@ describe('MLflow model source', () => {
 
     const err = await sourceWith().resolve(champion).catch((e: unknown) => e);
 
-    expect(err).toMatchObject({ code: 'invalid_model', message: expect.stringMatching(/its flavors are: python_function, sklearn/) });
-    expect(loadFailureReason(err)).toBe('artifact');
-    expect(sourceWith().failureReason(err)).toBe('artifact');
+    expect(err).toMatchObject({ reason: 'artifact', transient: false, message: expect.stringMatching(/its flavors are: python_function, sklearn/), cause: { code: 'invalid_model' } });
   });
 });

@@ -3,7 +3,8 @@ import { appendFile, mkdir, readdir, readFile, rm, utimes, writeFile } from 'nod
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createModelCache } from '../../src/registry/model-cache.js';
-import { MODEL, modelFiles, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from './support.js';
+import { parseModelUri, type RegistryModelUri } from '../../src/registry/model-uri.js';
+import { MODEL, modelFiles, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../mlflow/support.js';
 
 let h: Harness;
 let tick: number;
@@ -18,6 +19,7 @@ afterEach(async () => {
 
 const cacheDir = () => join(h.tmp, 'cache');
 const newCache = (keep?: number) => createModelCache({ dir: cacheDir(), keep, now: clock, logger: recordingLogger() });
+const u = (text: string) => parseModelUri(text) as RegistryModelUri;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const artifactGets = () => h.fake.requests.filter((r) => r.path.startsWith('/api/2.0/mlflow-artifacts/artifacts/')).length;
 
@@ -26,7 +28,7 @@ describe('load', () => {
     const files = modelFiles({ externalData: true });
     registerMlflow2Version(h.fake, files, { aliases: ['champion'] });
 
-    const got = await newCache().load(`models:/${MODEL}@champion`, h.client);
+    const got = await newCache().load(u(`models:/${MODEL}@champion`), h.client);
 
     expect(got).toMatchObject({ name: MODEL, version: '1', fromCache: false, dir: join(cacheDir(), MODEL, '1', 'model') });
     expect(got.onnxFile).toBe(join(cacheDir(), MODEL, '1', 'model', 'model.onnx'));
@@ -39,10 +41,10 @@ describe('load', () => {
   test('When the same version is loaded again, then nothing is downloaded and the resolution is recorded', async () => {
     registerMlflow2Version(h.fake, undefined, { aliases: ['champion'] });
     const cache = newCache();
-    await cache.load(`models:/${MODEL}@champion`, h.client);
+    await cache.load(u(`models:/${MODEL}@champion`), h.client);
     const downloads = artifactGets();
 
-    const again = await cache.load(`models:/${MODEL}/1`, h.client);
+    const again = await cache.load(u(`models:/${MODEL}/1`), h.client);
 
     expect(again.fromCache).toBe(true);
     expect(artifactGets()).toBe(downloads);
@@ -52,10 +54,10 @@ describe('load', () => {
   test('When the cached copy is corrupt and the registry is up, then it is replaced by a fresh download', async () => {
     registerMlflow2Version(h.fake);
     const cache = newCache();
-    const first = await cache.load(`models:/${MODEL}/1`, h.client);
+    const first = await cache.load(u(`models:/${MODEL}/1`), h.client);
     await appendFile(first.onnxFile, 'x');
 
-    const again = await cache.load(`models:/${MODEL}/1`, h.client);
+    const again = await cache.load(u(`models:/${MODEL}/1`), h.client);
 
     expect(again.fromCache).toBe(false);
     expect(sha(await readFile(again.onnxFile))).toBe(again.manifest.files['model.onnx'].sha256);
@@ -65,10 +67,10 @@ describe('load', () => {
     for (let i = 0; i < 4; i++) registerMlflow2Version(h.fake);
     const cache = newCache(2);
 
-    for (const v of ['1', '2', '3', '4']) await cache.load(`models:/${MODEL}/${v}`, h.client);
-    await cache.load(`models:/${MODEL}/3`, h.client);
+    for (const v of ['1', '2', '3', '4']) await cache.load(u(`models:/${MODEL}/${v}`), h.client);
+    await cache.load(u(`models:/${MODEL}/3`), h.client);
     registerMlflow2Version(h.fake);
-    await cache.load(`models:/${MODEL}/5`, h.client);
+    await cache.load(u(`models:/${MODEL}/5`), h.client);
 
     expect((await readdir(join(cacheDir(), MODEL))).sort()).toEqual(['3', '5']);
   });
@@ -76,7 +78,7 @@ describe('load', () => {
   test('When an MLflow 3 logged model is loaded by id, then it is cached under its model id', async () => {
     const { logged } = registerMlflow3Version(h.fake);
 
-    const got = await newCache().load(`models:/${logged.model_id}`, h.client);
+    const got = await newCache().load(u(`models:/${logged.model_id}`), h.client);
 
     expect(got.dir).toBe(join(cacheDir(), logged.model_id, logged.model_id, 'model'));
     expect(got.manifest.modelId).toBe(logged.model_id);
@@ -86,7 +88,7 @@ describe('load', () => {
     registerMlflow2Version(h.fake, undefined, { aliases: ['champion'] });
     const cache = newCache();
 
-    const [a, b] = await Promise.all([cache.load(`models:/${MODEL}@champion`, h.client), cache.load(`models:/${MODEL}/1`, h.client)]);
+    const [a, b] = await Promise.all([cache.load(u(`models:/${MODEL}@champion`), h.client), cache.load(u(`models:/${MODEL}/1`), h.client)]);
 
     expect([a.version, b.version]).toEqual(['1', '1']);
     expect(a.dir).toBe(b.dir);
@@ -105,7 +107,7 @@ describe('load', () => {
     await utimes(old, twoHoursAgo, twoHoursAgo);
     await utimes(fresh, now, now);
 
-    await newCache().load(`models:/${MODEL}/1`, h.client);
+    await newCache().load(u(`models:/${MODEL}/1`), h.client);
 
     expect((await readdir(join(cacheDir(), MODEL))).sort()).toEqual(['.staging-live01', '1']);
   });
@@ -114,7 +116,7 @@ describe('load', () => {
     registerMlflow2Version(h.fake);
     h.fake.failNext(10, { status: 503, body: 'down', contentType: 'text/plain' }, { path: /model\.onnx$/ });
 
-    await expect(newCache().load(`models:/${MODEL}/1`, h.client)).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(newCache().load(u(`models:/${MODEL}/1`), h.client)).rejects.toMatchObject({ code: 'unavailable' });
 
     expect(await readdir(join(cacheDir(), MODEL))).toEqual([]);
   });
@@ -125,7 +127,7 @@ describe('get and verification', () => {
     registerMlflow2Version(h.fake);
     const logger = recordingLogger();
     const cache = createModelCache({ dir: cacheDir(), logger, now: clock });
-    const got = await cache.load(`models:/${MODEL}/1`, h.client);
+    const got = await cache.load(u(`models:/${MODEL}/1`), h.client);
     await writeFile(join(got.dir, 'MLmodel'), 'flavors: {}\n');
 
     await expect(cache.get(MODEL, '1')).rejects.toMatchObject({
@@ -141,7 +143,7 @@ describe('get and verification', () => {
   ])('When %s, then the entry is refused', async (_what, damage, message) => {
     registerMlflow2Version(h.fake);
     const cache = newCache();
-    const got = await cache.load(`models:/${MODEL}/1`, h.client);
+    const got = await cache.load(u(`models:/${MODEL}/1`), h.client);
     await damage(got.dir);
 
     await expect(cache.get(MODEL, '1')).rejects.toMatchObject({ code: 'invalid_model', message: expect.stringMatching(message) });
@@ -152,46 +154,59 @@ describe('get and verification', () => {
   });
 });
 
-describe('lastGood (registry down at start-up)', () => {
-  async function cacheThreeChampions() {
+describe('lastLoaded (what a restart falls back to)', () => {
+  const champion = u(`models:/${MODEL}@champion`);
+  /** Versions 1..3 resolved by @champion in turn; 1 and 2 loaded and warmed up, 3 (newest) never did. */
+  async function championsWithABadNewest() {
     for (let i = 0; i < 3; i++) registerMlflow2Version(h.fake);
     const cache = newCache(5);
     for (const v of ['1', '2', '3']) {
       h.fake.setAlias(MODEL, 'champion', v);
-      await cache.load(`models:/${MODEL}@champion`, h.client);
+      await cache.load(champion, h.client);
+      if (v !== '3') await cache.recordLoad(champion, MODEL, v);
     }
-    await cache.load(`models:/${MODEL}/1`, h.client);
     return cache;
   }
 
-  test('When the registry is down, then lastGood returns the version the alias resolved to most recently', async () => {
-    await cacheThreeChampions();
+  test('When the newest resolution never loaded, then lastLoaded returns the version that loaded most recently, not the newest intact one', async () => {
+    await championsWithABadNewest();
     await h.fake.down();
-    const cache = newCache(5);
 
-    const got = await cache.lastGood(MODEL, 'champion');
-    const anyAlias = await cache.lastGood(MODEL);
+    const got = await newCache(5).lastLoaded(champion);
 
-    expect(got).toMatchObject({ version: '3', fromCache: true });
-    expect(anyAlias?.version).toBe('1');
-    expect(await cache.lastGoodFor(`models:/${MODEL}@champion`)).toMatchObject({ version: '3' });
-    expect(await cache.lastGoodFor(`models:/${MODEL}/2`)).toMatchObject({ version: '2' });
+    expect(got).toMatchObject({ version: '2', fromCache: true });
+    expect(got?.manifest.loads).toEqual([{ uri: champion.text, at: expect.any(String) }]);
   });
 
-  test('When the newest cached version is corrupt, then lastGood skips it for the previous good one', async () => {
-    await cacheThreeChampions();
-    await appendFile(join(cacheDir(), MODEL, '3', 'model', 'model.onnx'), 'bitrot');
+  test('When the version that loaded most recently is corrupt, then lastLoaded skips it for the one before', async () => {
+    await championsWithABadNewest();
+    await appendFile(join(cacheDir(), MODEL, '2', 'model', 'model.onnx'), 'bitrot');
 
-    const got = await newCache(5).lastGood(MODEL, 'champion');
+    const got = await newCache(5).lastLoaded(champion);
 
-    expect(got?.version).toBe('2');
+    expect(got?.version).toBe('1');
+    expect((await readdir(join(cacheDir(), MODEL))).sort()).toEqual(['1', '3']);
+  });
+
+  test('When nothing loaded for that URI, then lastLoaded returns undefined', async () => {
+    await championsWithABadNewest();
+
+    expect(await newCache().lastLoaded(u(`models:/${MODEL}@challenger`))).toBeUndefined();
+    expect(await newCache().lastLoaded(u(`models:/${MODEL}/3`))).toBeUndefined();
+    expect(await newCache().lastLoaded(u('models:/other-model@champion'))).toBeUndefined();
+  });
+
+  test('When keep is 1 and a new version is downloaded, then the version that loaded last is kept too', async () => {
+    registerMlflow2Version(h.fake, undefined, { aliases: ['champion'] });
+    registerMlflow2Version(h.fake);
+    const cache = newCache(1);
+    await cache.load(champion, h.client);
+    await cache.recordLoad(champion, MODEL, '1');
+
+    h.fake.setAlias(MODEL, 'champion', '2');
+    await cache.load(champion, h.client);
+
     expect((await readdir(join(cacheDir(), MODEL))).sort()).toEqual(['1', '2']);
-  });
-
-  test('When nothing is cached for the alias, then lastGood returns undefined', async () => {
-    await cacheThreeChampions();
-
-    expect(await newCache().lastGood(MODEL, 'challenger')).toBeUndefined();
-    expect(await newCache().lastGood('other-model')).toBeUndefined();
+    expect((await cache.lastLoaded(champion))?.version).toBe('1');
   });
 });

@@ -44,7 +44,10 @@ describe('service with an MLflow registry', () => {
 
     const err = await svc.started.catch((e: unknown) => e);
 
-    expect(err).toMatchObject({ code: 'not_found', message: `alias "nope" of registered model "${NAME}" not found: the alias is not set or the model does not exist` });
+    expect(err).toMatchObject({
+      reason: 'resolve', transient: false, cause: { code: 'not_found' },
+      message: `alias "nope" of registered model "${NAME}" not found: the alias is not set or the model does not exist`,
+    });
     expect(svc.predictor.model).toBeUndefined();
   });
 
@@ -133,9 +136,12 @@ describe('alias poller', () => {
     const bad = await registerModelDir(fake, FIXTURE_BROKEN);
     const good = await registerModelDir(fake, EMBEDDED_V2);
 
+    const aliasLookups = () => fake.requests.filter((r) => r.path === '/api/2.0/mlflow/registered-models/alias').length;
     fake.setAlias(NAME, 'production', bad);
     await waitFor(async () => (svc.logs.some((l) => l.level === 50 && /new model version refused/.test(l.msg)) ? true : undefined), 'the refusal');
-    await new Promise((r) => setTimeout(r, 300));
+    // why: three more polls that saw the refused version; had any of them loaded it again, the count would be above 1.
+    const afterRefusal = aliasLookups();
+    await waitFor(async () => (aliasLookups() >= afterRefusal + 3 ? true : undefined), 'three more polls of the alias');
     const failuresWhileBad = (await request(svc.app).get('/metrics')).text.match(/model_load_failures_total\{reason="signature"\} (\d+)/)?.[1];
     fake.setAlias(NAME, 'production', good);
     await waitFor(async () => (svc.predictor.model?.version === good ? true : undefined), 'the swap to the good version');

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createProgress } from '../../src/training/progress.js';
 import { parseCliArgs } from '../../src/training/cli.js';
-import { DEFAULT_PARAMS } from '../../src/training/pipeline.js';
+import { DEFAULT_PARAMS } from '../../src/training/presets.js';
 import { runTraining, type TrainOptions } from '../../src/training/run-training.js';
 import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
 import { syntheticTrips, writeTripParquet } from '../training/trip-fixtures.js';

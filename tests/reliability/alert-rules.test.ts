@@ -9,9 +9,9 @@ const promtool = findSystemTool('promtool');
 const rulesDir = path.resolve('k8s/prometheus');
 
 describe.skipIf(!promtool)('Prometheus alerting rules (promtool)', () => {
-  test('When promtool checks the rule file, then all six rules are valid', async () => {
+  test('When promtool checks the rule file, then all seven rules are valid', async () => {
     const { stdout } = await run(promtool!, ['check', 'rules', 'alert-rules.yaml'], { cwd: rulesDir });
-    expect(stdout).toContain('SUCCESS: 6 rules found');
+    expect(stdout).toContain('SUCCESS: 7 rules found');
   });
 
   test('When the rule unit tests run, then every alert fires exactly when expected', async () => {

@@ -1,15 +1,20 @@
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, loadConfig, parseByteSize } from '../../src/config.js';
+import { ConfigError, loadConfig, loadMlflowOptions, parseByteSize } from '../../src/config.js';
+import { MLFLOW_HTTP_DEFAULTS } from '../../src/mlflow/client.js';
 
 describe('loadConfig', () => {
   test('When the environment is empty, then the documented defaults apply', () => {
     expect(loadConfig({})).toEqual({
       PORT: 9696,
       HOST: '0.0.0.0',
-      MODEL_URI: 'models:/taxi-ride-duration@production',
+      MODEL_URI: { kind: 'alias', name: 'taxi-ride-duration', alias: 'production', text: 'models:/taxi-ride-duration@production' },
       REGISTRY_URI: 'file:models',
+      MLFLOW_HTTP_REQUEST_TIMEOUT: 120,
+      MLFLOW_HTTP_REQUEST_MAX_RETRIES: 7,
+      MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: 2,
+      MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: 1,
       LOG_LEVEL: 'info',
       LOG_PRETTY: false,
       BODY_LIMIT: 2 * 1024 * 1024,
@@ -25,10 +30,19 @@ describe('loadConfig', () => {
       HEADERS_TIMEOUT_MS: 10_000,
       REQUEST_TIMEOUT_MS: 30_000,
       WORKERS: 1,
+      BATCHING: 'adaptive',
+      BATCH_MAX_ROWS: 512,
       MICROBATCH_MAX_SIZE: 1,
       MICROBATCH_MAX_DELAY_US: 0,
       deprecations: [],
     });
+  });
+
+  test('When micro-batching is configured, then BATCHING is delay; delay without a size is refused; off is off', () => {
+    expect(loadConfig({ MICROBATCH_MAX_SIZE: '64' }).BATCHING).toBe('delay');
+    expect(loadConfig({ BATCHING: 'off' }).BATCHING).toBe('off');
+    expect(() => loadConfig({ BATCHING: 'delay' })).toThrow('BATCHING=delay: needs MICROBATCH_MAX_SIZE of 2 or more');
+    expect(() => loadConfig({ BATCHING: 'sometimes' })).toThrow('BATCHING="sometimes": expected adaptive, delay or off');
   });
 
   test('When a renamed variable is set, then it keeps working with a deprecation; the new name wins when both are set', () => {
@@ -63,7 +77,7 @@ describe('loadConfig', () => {
 
     expect(config).toMatchObject({
       PORT: 0,
-      MODEL_URI: 'models:/other/3',
+      MODEL_URI: { kind: 'version', name: 'other', version: '3', text: 'models:/other/3' },
       BODY_LIMIT: 524_288,
       CORS_ORIGINS: ['https://a.example.com', 'http://localhost:3000'],
       LOG_PRETTY: true,
@@ -95,6 +109,10 @@ describe('loadConfig', () => {
     ['SHUTDOWN_TIMEOUT_MS', 'soon', 'invalid configuration: SHUTDOWN_TIMEOUT_MS="soon": expected a number of milliseconds'],
     ['MAX_IN_FLIGHT', '-1', 'invalid configuration: MAX_IN_FLIGHT="-1": expected 0 (no limit) or more'],
     ['HEADERS_TIMEOUT_MS', '10', 'invalid configuration: HEADERS_TIMEOUT_MS="10": expected at least 100 ms'],
+    ['MLFLOW_HTTP_REQUEST_MAX_RETRIES', '11', 'invalid configuration: MLFLOW_HTTP_REQUEST_MAX_RETRIES="11": expected an integer from 0 to 10'],
+    ['MLFLOW_HTTP_REQUEST_TIMEOUT', 'soon', 'invalid configuration: MLFLOW_HTTP_REQUEST_TIMEOUT="soon": expected seconds > 0'],
+    ['MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', '500', 'invalid configuration: MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="500": expected seconds from 0 to 120'],
+    ['MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', '-1', 'invalid configuration: MLFLOW_HTTP_REQUEST_BACKOFF_JITTER="-1": expected seconds ≥ 0'],
     ['REQUEST_TIMEOUT_MS', '5000', 'invalid configuration: HEADERS_TIMEOUT_MS=10000: expected at most REQUEST_TIMEOUT_MS (5000)'],
   ])('When %s=%s, then one line names the variable and the rule', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new ConfigError(message));
@@ -104,6 +122,31 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ PORT: 'x', MAX_BATCH: 'y' })).toThrow(
       'invalid configuration: PORT="x": expected a port number; MAX_BATCH="y": expected a number of trips',
     );
+  });
+});
+
+describe('MLflow client variables', () => {
+  test("When only MLFLOW_TRACKING_URI is set, then it is the registry and MLflow's defaults apply", () => {
+    expect(loadConfig({ MLFLOW_TRACKING_URI: 'http://127.0.0.1:5000' }).MLFLOW).toEqual({
+      trackingUri: 'http://127.0.0.1:5000', token: undefined, username: undefined, password: undefined,
+      timeoutMs: 120_000, maxRetries: 7, backoffFactor: 2, backoffJitter: 1,
+    });
+    expect(MLFLOW_HTTP_DEFAULTS).toEqual({ timeoutMs: 120_000, maxRetries: 7, backoffFactor: 2, backoffJitter: 1 });
+  });
+
+  test('When every variable is set, then each is read, for the service and for the training CLI alike', () => {
+    const env = {
+      MLFLOW_TRACKING_TOKEN: 'tok', MLFLOW_TRACKING_USERNAME: 'u', MLFLOW_TRACKING_PASSWORD: 'p', MLFLOW_HTTP_REQUEST_TIMEOUT: '5',
+      MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2', MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0.5', MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0',
+    };
+    const expected = {
+      trackingUri: 'https://mlflow.example/prefix', token: 'tok', username: 'u', password: 'p',
+      timeoutMs: 5000, maxRetries: 2, backoffFactor: 0.5, backoffJitter: 0,
+    };
+
+    expect(loadConfig({ ...env, REGISTRY_URI: 'https://mlflow.example/prefix' }).MLFLOW).toEqual(expected);
+    expect(loadMlflowOptions(env, 'https://mlflow.example/prefix')).toEqual(expected);
+    expect(() => loadMlflowOptions({ MLFLOW_HTTP_REQUEST_MAX_RETRIES: 'x' }, 'http://x')).toThrow(/MLFLOW_HTTP_REQUEST_MAX_RETRIES="x": expected an integer from 0 to 10/);
   });
 });
 

@@ -157,7 +157,7 @@ describe('Dockerfile', () => {
       const health = execFileSync(process.execPath, healthcheck.slice(1), { env: runEnv, stdio: 'pipe' });
 
       expect(res.status).toBe(200);
-      expect(await res.json()).toEqual({ duration: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\//), ride_id: expect.any(String) });
+      expect(await res.json()).toEqual({ duration: expect.any(Number), duration_p10: expect.any(Number), duration_p90: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\//), ride_id: expect.any(String) });
       expect(healthcheck[0]).toBe('node');
       expect(health.toString()).toBe('');
       child.kill('SIGTERM');

@@ -10,8 +10,8 @@ import type { LoadedModel, ModelInfo, ModelOutputs } from '../../src/model/onnx-
 import { createPredictor, type Predictor } from '../../src/model/predictor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import { createModelSource } from '../../src/registry/model-source.js';
-import { parseModelUri } from '../../src/registry/model-uri.js';
+import { createModelSource } from '../../src/registry/create-source.js';
+import type { ModelSource } from '../../src/registry/model-source.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 /** The embedded registry the service ships with (REGISTRY_URI=file:models). */
@@ -41,7 +41,14 @@ export async function loadTestModel(
   registryUri = EMBEDDED_REGISTRY,
   metrics: Metrics = createMetrics(undefined, { defaultMetrics: false }),
 ): Promise<LoadedModel> {
-  return loadModel(createModelSource(registryUri, { cwd: REPO_ROOT }), parseModelUri(modelUri), metrics);
+  const config = loadConfig({ MODEL_URI: modelUri, REGISTRY_URI: registryUri });
+  return loadModel(createModelSource(config, { cwd: REPO_ROOT }), config.MODEL_URI, metrics);
+}
+
+/** The source server.ts would build for these settings, and the parsed MODEL_URI. */
+export function sourceFor(modelUri: string, registryUri = EMBEDDED_REGISTRY): { source: ModelSource; uri: Config['MODEL_URI'] } {
+  const config = loadConfig({ MODEL_URI: modelUri, REGISTRY_URI: registryUri });
+  return { source: createModelSource(config, { cwd: REPO_ROOT }), uri: config.MODEL_URI };
 }
 
 /** An app as server.ts builds it, with logs captured from a real pino destination. */
@@ -110,18 +117,26 @@ export function gate<T = void>(): { promise: Promise<T>; open: (value: T) => voi
   return { promise, open };
 }
 
+/** One prediction as the API rounds it: the duration, and the interval when the model has one. */
+export interface DirectPrediction {
+  duration: number;
+  duration_p10?: number;
+  duration_p90?: number;
+}
+
 /**
- * The served model's prediction computed without the service: its ONNX file run directly, with the
- * inputs built by hand from the contract. Durations are rounded as the API rounds them.
+ * The served model's predictions computed without the service: its ONNX file run directly, with the
+ * inputs built by hand from the contract. Values are rounded as the API rounds them.
  */
 export async function predictDirectly(
   rows: { PULocationID: number; DOLocationID: number; trip_distance: number; pickup_hour: number; pickup_dow: number }[],
   modelUri = PRODUCTION_URI,
   registryUri = EMBEDDED_REGISTRY,
-): Promise<number[]> {
+): Promise<DirectPrediction[]> {
   const ort = await import('onnxruntime-node');
-  const { readModelDirectory } = await import('../../src/registry/model-source.js');
-  const resolved = await createModelSource(registryUri, { cwd: REPO_ROOT }).resolve(parseModelUri(modelUri));
+  const { readModelDirectory } = await import('../../src/registry/model-directory.js');
+  const { source, uri } = sourceFor(modelUri, registryUri);
+  const resolved = await source.resolve(uri);
   const session = await ort.InferenceSession.create((await readModelDirectory(resolved.dir)).onnxFile);
   const int64 = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [rows.length]);
   const all: Record<string, InstanceType<typeof ort.Tensor>> = {
@@ -134,5 +149,10 @@ export async function predictDirectly(
   const feeds = Object.fromEntries(session.inputNames.map((name) => [name, all[name]]));
   const out = await session.run(feeds);
   await session.release();
-  return Array.from(out.duration.data as Float32Array, (d) => Math.round(d * 1000) / 1000);
+  const round = (d: number) => Math.round(d * 1000) / 1000;
+  const column = (name: string) => (out[name]?.data as Float32Array | undefined);
+  const [duration, p10, p90] = [column('duration')!, column('duration_p10'), column('duration_p90')];
+  return Array.from(duration, (d, i) =>
+    p10 === undefined || p90 === undefined ? { duration: round(d) } : { duration: round(d), duration_p10: round(p10[i]), duration_p90: round(p90[i]) },
+  );
 }

@@ -1,11 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import { ModelLoadError } from '../../src/errors.js';
+import { loadConfig } from '../../src/config.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { createModelSource, readModelDirectory } from '../../src/registry/model-source.js';
+import { createModelSource } from '../../src/registry/create-source.js';
+import { readModelDirectory } from '../../src/registry/model-directory.js';
 import { parseModelUri } from '../../src/registry/model-uri.js';
 import { EMBEDDED_REGISTRY, FIXTURE_REGISTRY, REPO_ROOT, loadTestModel } from './helpers.js';
 
-const fixtures = createModelSource(FIXTURE_REGISTRY, { cwd: REPO_ROOT });
+const fixtures = createModelSource(loadConfig({ REGISTRY_URI: FIXTURE_REGISTRY }), { cwd: REPO_ROOT });
 
 describe('parseModelUri', () => {
   test('When the URI names an alias or a version, then both parts are read', () => {
@@ -68,7 +70,8 @@ describe('file registry', () => {
   });
 
   test('When the registry URI is http(s) but no MLflow client is given, then the source refuses it', () => {
-    expect(() => createModelSource('http://mlflow:5000', { cwd: REPO_ROOT })).toThrow(/with an MLflow client/);
+    const config = { ...loadConfig({}), REGISTRY_URI: 'http://mlflow:5000' };
+    expect(() => createModelSource(config, { cwd: REPO_ROOT })).toThrow(/with MLflow client options/);
   });
 });
 
@@ -102,6 +105,25 @@ describe('loading a model', () => {
     expect(await metrics.registry.getSingleMetricAsString('model_load_failures_total')).toContain(
       `model_load_failures_total{reason="${reason}"} 1`,
     );
+  });
+
+  test('When a model has the interval outputs as well, then it loads and returns the duration with its interval', async () => {
+    const { loadOnnxModel } = await import('../../src/model/onnx-model.js');
+    const { allocateInputColumns } = await import('../../src/features/model-contract.js');
+    const resolved = { name: 'x', version: '1', alias: undefined, dir: `${REPO_ROOT}/tests/fixtures/models` };
+    const model = await loadOnnxModel(resolved, { onnxFile: `${REPO_ROOT}/tests/fixtures/models/intervals.onnx`, training: undefined });
+    const columns = allocateInputColumns(1);
+    columns.trip_distance[0] = 2;
+
+    const out = await model.run(columns, 1);
+
+    expect(model.info.featureSet).toBe('time');
+    expect(model.info.intervals).toBe(true);
+    expect(model.info.outputs.map((o) => o.name)).toEqual(['duration', 'duration_p10', 'duration_p90']);
+    expect(out.duration[0]).toBeCloseTo(8, 5);
+    expect(out.p10![0]).toBeCloseTo(7, 5);
+    expect(out.p90![0]).toBeCloseTo(10, 5);
+    await model.release();
   });
 
   test('When the output is not named duration, then the signature check refuses it', async () => {
@@ -139,19 +161,18 @@ describe('loading a model', () => {
     await Promise.all([slow.release(), base.release()]);
   });
 
-  test("When a source fails with its own error type, then the failure is counted with the source's reason, or as resolve", async () => {
+  test("When a source fails, then the failure is counted with the ModelLoadError's reason, or as resolve", async () => {
     const { loadModel } = await import('../../src/model/load-model.js');
     const metrics = createMetrics(undefined, { defaultMetrics: false });
-    const failing = (failureReason?: () => 'artifact') => ({
+    const failing = (err: Error) => ({
       description: 'test',
       resolve: async () => {
-        throw new Error('registry said no');
+        throw err;
       },
-      failureReason,
     });
 
-    await expect(loadModel(failing(), parseModelUri('models:/m@a'), metrics)).rejects.toThrow('registry said no');
-    await expect(loadModel(failing(() => 'artifact'), parseModelUri('models:/m@a'), metrics)).rejects.toThrow('registry said no');
+    await expect(loadModel(failing(new Error('registry said no')), parseModelUri('models:/m@a'), metrics)).rejects.toThrow('registry said no');
+    await expect(loadModel(failing(new ModelLoadError('artifact', 'registry said no')), parseModelUri('models:/m@a'), metrics)).rejects.toThrow('registry said no');
 
     const text = await metrics.registry.getSingleMetricAsString('model_load_failures_total');
     expect(text).toContain('model_load_failures_total{reason="resolve"} 1');

@@ -65,13 +65,15 @@ describe('GET /model', () => {
           { name: 'pickup_hour', type: 'int64' },
           { name: 'pickup_dow', type: 'int64' },
         ],
-        outputs: [{ name: 'duration', type: 'float32' }],
+        outputs: info.outputs,
       },
       metrics: info.training?.metrics,
       trained_at: info.training?.created_at,
       loaded_at: info.loadedAt.toISOString(),
       stale: false,
+      stale_reason: null,
     });
+    expect(info.outputs.map((o) => o.name)).toEqual(info.intervals ? ['duration', 'duration_p10', 'duration_p90'] : ['duration']);
     expect(res.body.metrics).toEqual(expect.any(Object));
   });
 

@@ -75,7 +75,7 @@ describe('the server process', () => {
     expect(ready.status).toBe(200);
     expect(ready.headers.connection).toBe('keep-alive');
     expect(predicted.status).toBe(200);
-    expect(JSON.parse(predicted.text)).toEqual({ duration: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\/\d+$/), ride_id: expect.any(String) });
+    expect(JSON.parse(predicted.text)).toEqual({ duration: expect.any(Number), duration_p10: expect.any(Number), duration_p90: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\/\d+$/), ride_id: expect.any(String) });
     expect(scraped.text).toMatch(/predictions_total\{model_version="taxi-ride-duration\/\d+",outcome="success"\} 1/);
     expect(scraped.text).toMatch(/model_info\{name="taxi-ride-duration",version="\d+",alias="production",stale="false"\} 1/);
 

@@ -15,6 +15,8 @@ export interface SpawnedServer {
   onLine(listener: (line: LogLine) => void): void;
   stderr(): string;
   exited: Promise<number | null>;
+  /** The first log line (already written or still to come) that matches; rejects if the process exits first. */
+  waitForLine(match: (line: LogLine) => boolean, what: string): Promise<LogLine>;
 }
 
 /**
@@ -41,8 +43,16 @@ export function spawnServer(env: Record<string, string> = {}): SpawnedServer {
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, logs, onLine: (listener) => listeners.push(listener), stderr: () => errText, exited };
+  // why: 'close' comes after the pipes are drained; on 'exit' the last log lines may still be unread.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const waitForLine = (match: (line: LogLine) => boolean, what: string) =>
+    new Promise<LogLine>((resolve, reject) => {
+      const seen = logs.find(match);
+      if (seen) return resolve(seen);
+      listeners.push((line) => match(line) && resolve(line));
+      void exited.then((code) => reject(new Error(`server exited (${code}) before logging ${what}: ${errText}`)));
+    });
+  return { child, logs, onLine: (listener) => listeners.push(listener), stderr: () => errText, exited, waitForLine };
 }
 
 export interface ServiceProcess {

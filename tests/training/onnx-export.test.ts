@@ -4,7 +4,8 @@ import { allocateInputColumns, INPUTS_BY_FEATURE_SET, type FeatureSet } from '..
 import { exportOnnx } from '../../src/training/onnx-export.js';
 import { checkParity, runOnnx, toInputColumns } from '../../src/training/onnx-check.js';
 import { parseCliArgs } from '../../src/training/cli.js';
-import { DEFAULT_PARAMS, fitModel, predict, PRESETS, type ModelParams } from '../../src/training/pipeline.js';
+import { DEFAULT_PARAMS, PRESETS, type ModelParams } from '../../src/training/presets.js';
+import { fitModel, predict } from '../../src/training/trained-model.js';
 import { aTrip, syntheticTrips, tripTable } from './trip-fixtures.js';
 
 const params: ModelParams = { ...DEFAULT_PARAMS, gbdt: { ...DEFAULT_PARAMS.gbdt, maxLeaves: 15, maxRounds: 120, earlyStoppingRounds: 10 } };

@@ -90,6 +90,7 @@ export function tripTable(trips: FixtureTrip[]): TripTable {
     table.tripDistance[i] = t.trip_distance!;
     table.pickupHour[i] = t.pickup!.getUTCHours();
     table.pickupDow[i] = (t.pickup!.getUTCDay() + 6) % 7;
+    table.pickupMs[i] = t.pickup!.getTime();
     table.duration[i] = (t.dropoff!.getTime() - t.pickup!.getTime()) / 60_000;
   });
   return table;

@@ -19,6 +19,8 @@ export function modelHandler(predictor: Pick<Predictor, 'model'>) {
       trained_at: (training?.created_at as unknown) ?? null,
       loaded_at: info.loadedAt.toISOString(),
       stale: info.stale === true,
+      // why: a stale model is the newest cached version that loaded before; this says why it serves (docs/registries.md).
+      stale_reason: info.stale ? (info.staleReason ?? null) : null,
     });
   };
 }

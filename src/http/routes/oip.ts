@@ -9,7 +9,7 @@
  */
 import type { Express, Request, Response } from 'express';
 import { ServiceError, type FieldError } from '../../errors.js';
-import { INTERVAL_OUTPUT_NAMES, OUTPUT_NAME } from '../../features/model-contract.js';
+import { INTERVAL_OUTPUTS, OUTPUT_NAME } from '../../features/model-contract.js';
 import { checkTripRow } from '../../features/trip-rows.js';
 import type { Trip } from '../../features/trip-inputs.js';
 import type { Lifecycle } from '../../lifecycle.js';
@@ -144,7 +144,7 @@ function parseInfer(body: unknown, maxBatch: number): { id: string | undefined; 
   if (rows === 0 && errors.length === 0) errors.push({ field: 'inputs', message: 'the tensors hold no trips' });
   const outputs = request.outputs?.map((o) => o.name);
   for (const name of outputs ?? []) {
-    if (name !== OUTPUT_NAME && !(INTERVAL_OUTPUT_NAMES as readonly string[]).includes(name)) {
+    if (name !== OUTPUT_NAME && !(INTERVAL_OUTPUTS as readonly string[]).includes(name)) {
       errors.push({ field: 'outputs', message: `${JSON.stringify(name)} is not an output of this model` });
     }
   }
@@ -191,8 +191,8 @@ export function oipInferHandler(deps: OipDeps): JsonHandler {
     };
     const available: [string, Float32Array | undefined][] = [
       [OUTPUT_NAME, p.duration],
-      [INTERVAL_OUTPUT_NAMES[0], p.p10],
-      [INTERVAL_OUTPUT_NAMES[1], p.p90],
+      [INTERVAL_OUTPUTS[0], p.p10],
+      [INTERVAL_OUTPUTS[1], p.p90],
     ];
     const outputs: string[] = [];
     for (const [name, data] of available) {

@@ -5,17 +5,17 @@
  *
  * Read calls serve the model loader; write calls (§5) serve the training CLI's `--registry http(s)://`.
  */
-import { createArtifactCalls } from './mlflow-artifacts.js';
-import { isRegistryError, notFoundAs, withMessage } from './mlflow-errors.js';
-import { createTransport, redact, type FetchLike, type RegistryLogger, type Transport } from './mlflow-http.js';
-import { createMlflowRest } from './mlflow-rest.js';
-import * as S from './mlflow-schemas.js';
-import { createTrackingCalls } from './mlflow-tracking.js';
+import { createArtifactCalls } from './artifacts.js';
+import { isRegistryError, notFoundAs, withMessage } from './errors.js';
+import { createTransport, redact, type FetchLike, type RegistryLogger, type Transport } from './http.js';
+import { createMlflowRest } from './rest.js';
+import * as S from './schemas.js';
+import { createTrackingCalls } from './tracking.js';
 
-export type { ArtifactLocation } from './mlflow-artifacts.js';
-export type { FetchLike, RegistryLogger } from './mlflow-http.js';
-export type { LogBatch } from './mlflow-tracking.js';
-export type { Experiment, FileInfo, LoggedModelInfo, ModelVersion, Run, RunInfo, Tag } from './mlflow-schemas.js';
+export type { ArtifactLocation } from './artifacts.js';
+export type { FetchLike, RegistryLogger } from './http.js';
+export type { LogBatch } from './tracking.js';
+export type { Experiment, FileInfo, LoggedModelInfo, ModelVersion, Run, RunInfo, Tag } from './schemas.js';
 
 export interface MlflowClientOptions {
   /** http(s):// URL of the tracking server; a path prefix (https://host/mlflow) is kept. */
@@ -37,36 +37,8 @@ export interface MlflowClientOptions {
   logger?: RegistryLogger;
 }
 
-/** MLflow's defaults (contract §4.2, MLflow ≥ 2.20: 7 retries). */
+/** MLflow's defaults (contract §4.2, MLflow ≥ 2.20: 7 retries); the MLFLOW_* variables are read in src/config.ts. */
 export const MLFLOW_HTTP_DEFAULTS = { timeoutMs: 120_000, maxRetries: 7, backoffFactor: 2, backoffJitter: 1 } as const;
-const MAX_RETRIES_LIMIT = 10;
-const MAX_BACKOFF_FACTOR_LIMIT = 120;
-
-/** Reads MLflow's own environment variables. Throws on a malformed value, naming the variable. */
-export function mlflowClientOptionsFromEnv(env: NodeJS.ProcessEnv): MlflowClientOptions {
-  const trackingUri = env.MLFLOW_TRACKING_URI?.trim();
-  if (!trackingUri) throw new Error('MLFLOW_TRACKING_URI is not set (expected the http(s):// URL of the MLflow tracking server)');
-  const num = (key: string, fallback: number, check: (n: number) => boolean, expected: string) => {
-    const raw = env[key]?.trim();
-    if (raw === undefined || raw === '') return fallback;
-    const n = Number(raw);
-    if (!Number.isFinite(n) || !check(n)) throw new Error(`${key}=${JSON.stringify(raw)}: expected ${expected}`);
-    return n;
-  };
-  return {
-    trackingUri,
-    token: env.MLFLOW_TRACKING_TOKEN || undefined,
-    username: env.MLFLOW_TRACKING_USERNAME || undefined,
-    password: env.MLFLOW_TRACKING_PASSWORD || undefined,
-    timeoutMs: num('MLFLOW_HTTP_REQUEST_TIMEOUT', MLFLOW_HTTP_DEFAULTS.timeoutMs / 1000, (n) => n > 0, 'seconds > 0') * 1000,
-    maxRetries: num('MLFLOW_HTTP_REQUEST_MAX_RETRIES', MLFLOW_HTTP_DEFAULTS.maxRetries,
-      (n) => Number.isInteger(n) && n >= 0 && n <= MAX_RETRIES_LIMIT, `an integer from 0 to ${MAX_RETRIES_LIMIT}`),
-    backoffFactor: num('MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', MLFLOW_HTTP_DEFAULTS.backoffFactor,
-      (n) => n >= 0 && n <= MAX_BACKOFF_FACTOR_LIMIT, `seconds from 0 to ${MAX_BACKOFF_FACTOR_LIMIT}`),
-    backoffJitter: num('MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', MLFLOW_HTTP_DEFAULTS.backoffJitter, (n) => n >= 0, 'seconds ≥ 0'),
-  };
-}
-
 export type MlflowClient = ReturnType<typeof createMlflowClient>;
 
 export function createMlflowClient(options: MlflowClientOptions) {

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { resolveAndDownload, resolveModelUri } from '../../src/registry/artifact-download.js';
+import { resolveAndDownload, resolveModelUri } from '../../src/mlflow/download.js';
 import { startFakeMlflow } from '../fixtures/mlflow-fake-server.js';
 import {
   MODEL, SKLEARN_MLMODEL, modelFiles, onnxMlmodel, recordingLogger, registerMlflow2Version, registerMlflow3Version,

@@ -3,9 +3,9 @@
  * experiment, run, log-batch, finish, registered model, model version and alias.
  */
 import { z } from 'zod';
-import { RegistryError, isRegistryError } from './mlflow-errors.js';
-import { Empty, type MlflowRest } from './mlflow-rest.js';
-import * as S from './mlflow-schemas.js';
+import { RegistryError, isRegistryError } from './errors.js';
+import { Empty, type MlflowRest } from './rest.js';
+import * as S from './schemas.js';
 
 export interface LogBatch {
   params?: Record<string, string | number | boolean>;

@@ -5,10 +5,10 @@
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { RegistryError, isRegistryError, withMessage } from './mlflow-errors.js';
-import { Empty, type MlflowRest } from './mlflow-rest.js';
-import * as S from './mlflow-schemas.js';
-import { joinArtifactPath } from './mlflow-uri.js';
+import { RegistryError, isRegistryError, withMessage } from './errors.js';
+import { Empty, type MlflowRest } from './rest.js';
+import * as S from './schemas.js';
+import { joinArtifactPath } from './uri.js';
 
 /**
  * Where a directory of artifacts can be read. `proxy`: the server's artifact proxy
@@ -72,7 +72,7 @@ export function createArtifactCalls(rest: MlflowRest) {
     /**
      * Downloads everything under `location`/`subPath` into `destDir` (created as needed), recursing into
      * directories. Each file's size is checked against the listing. Not atomic by itself: callers that
-     * need all-or-nothing download into a staging directory (artifact-download.ts does).
+     * need all-or-nothing download into a staging directory (download.ts does).
      */
     async downloadArtifacts(location: ArtifactLocation, destDir: string, subPath = ''): Promise<{ path: string; size: number }[]> {
       const root = joinArtifactPath(subPath);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createMlflowClient, type MlflowClientOptions } from '../../src/registry/mlflow-client.js';
+import { createMlflowClient, type MlflowClientOptions } from '../../src/mlflow/client.js';
 import { startFakeMlflow, type FakeMlflow, type FakeMlflowOptions } from '../fixtures/mlflow-fake-server.js';
 
 export const MODEL = 'nyc-taxi-duration';

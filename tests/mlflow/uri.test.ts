@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { isMlflowUri, joinArtifactPath, parseMlflowUri } from '../../src/registry/mlflow-uri.js';
+import { isMlflowUri, joinArtifactPath, parseMlflowUri } from '../../src/mlflow/uri.js';
 
 describe('parseMlflowUri', () => {
   test.each([

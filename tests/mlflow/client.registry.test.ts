@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { RegistryError } from '../../src/registry/mlflow-errors.js';
+import { RegistryError } from '../../src/mlflow/errors.js';
 import { MODEL, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from './support.js';
 
 let h: Harness;

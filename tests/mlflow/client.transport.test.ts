@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { MLFLOW_HTTP_DEFAULTS, createMlflowClient, mlflowClientOptionsFromEnv } from '../../src/registry/mlflow-client.js';
+import { createMlflowClient } from '../../src/mlflow/client.js';
 import { MODEL, recordingLogger, registerMlflow2Version, startHarness, type Harness } from './support.js';
 
 let h: Harness;
@@ -178,35 +178,7 @@ describe('retries and failures', () => {
   });
 });
 
-describe('mlflowClientOptionsFromEnv', () => {
-  test("When only MLFLOW_TRACKING_URI is set, then MLflow's defaults apply", () => {
-    expect(mlflowClientOptionsFromEnv({ MLFLOW_TRACKING_URI: 'http://127.0.0.1:5000' })).toEqual({
-      trackingUri: 'http://127.0.0.1:5000', token: undefined, username: undefined, password: undefined,
-      timeoutMs: 120_000, maxRetries: 7, backoffFactor: 2, backoffJitter: 1,
-    });
-    expect(MLFLOW_HTTP_DEFAULTS).toEqual({ timeoutMs: 120_000, maxRetries: 7, backoffFactor: 2, backoffJitter: 1 });
-  });
-
-  test('When every variable is set, then each is read', () => {
-    expect(mlflowClientOptionsFromEnv({
-      MLFLOW_TRACKING_URI: 'https://mlflow.example/prefix', MLFLOW_TRACKING_TOKEN: 'tok', MLFLOW_TRACKING_USERNAME: 'u',
-      MLFLOW_TRACKING_PASSWORD: 'p', MLFLOW_HTTP_REQUEST_TIMEOUT: '5', MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2',
-      MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0.5', MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0',
-    })).toEqual({
-      trackingUri: 'https://mlflow.example/prefix', token: 'tok', username: 'u', password: 'p',
-      timeoutMs: 5000, maxRetries: 2, backoffFactor: 0.5, backoffJitter: 0,
-    });
-  });
-
-  test.each([
-    [{}, /MLFLOW_TRACKING_URI is not set/],
-    [{ MLFLOW_TRACKING_URI: 'http://x', MLFLOW_HTTP_REQUEST_MAX_RETRIES: '11' }, /MLFLOW_HTTP_REQUEST_MAX_RETRIES="11": expected an integer from 0 to 10/],
-    [{ MLFLOW_TRACKING_URI: 'http://x', MLFLOW_HTTP_REQUEST_TIMEOUT: 'soon' }, /MLFLOW_HTTP_REQUEST_TIMEOUT="soon"/],
-    [{ MLFLOW_TRACKING_URI: 'http://x', MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '500' }, /BACKOFF_FACTOR="500"/],
-  ])('When the environment is %o, then it is refused naming the variable', (env, message) => {
-    expect(() => mlflowClientOptionsFromEnv(env)).toThrow(message);
-  });
-
+describe('createMlflowClient', () => {
   test('When the tracking URI is not http(s), then the client refuses it', () => {
     expect(() => createMlflowClient({ trackingUri: 'file:./mlruns' })).toThrow(/only http:\/\/ and https:\/\//);
   });

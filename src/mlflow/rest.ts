@@ -3,8 +3,8 @@
  * building under the tracking URI, and JSON replies parsed against the documented shape.
  */
 import { z } from 'zod';
-import { RegistryError } from './mlflow-errors.js';
-import { redact, type HttpRequest, type Transport } from './mlflow-http.js';
+import { RegistryError } from './errors.js';
+import { redact, type HttpRequest, type Transport } from './http.js';
 
 export type Query = Record<string, string | string[] | undefined>;
 

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { resolveAndDownload } from '../../src/registry/artifact-download.js';
+import { resolveAndDownload } from '../../src/mlflow/download.js';
 import { externalDataModel } from './onnx-external-data.js';
 import { MODEL, modelFiles, registerMlflow3Version, startHarness, type Harness } from './support.js';
 

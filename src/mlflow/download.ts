@@ -5,13 +5,15 @@
  * weights included), then check MLmodel has an onnx flavor. Files land in a sibling staging directory
  * that is renamed into place only when complete, so a failure never leaves a partial model behind.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import type { ArtifactLocation, MlflowClient, ModelVersion, RegistryLogger } from './mlflow-client.js';
-import { RegistryError, isRegistryError } from './mlflow-errors.js';
-import { joinArtifactPath, parseMlflowUri, type MlflowModelUri } from './mlflow-uri.js';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { ArtifactLocation, MlflowClient, ModelVersion, RegistryLogger } from './client.js';
+import { RegistryError, isRegistryError } from './errors.js';
+import { readMlmodel, type MlmodelInfo } from './mlmodel.js';
+import { writeDirectory } from './staging.js';
+import { joinArtifactPath, parseMlflowUri, type MlflowModelUri } from './uri.js';
+
+export type { MlmodelInfo } from './mlmodel.js';
 
 /** What a model URI resolved to, before any file is downloaded. */
 export interface ResolvedModelVersion {
@@ -34,19 +36,6 @@ export interface ResolvedModelVersion {
   readonly location: ArtifactLocation;
   /** Deprecation warnings (stages, latest); also logged. */
   readonly warnings: readonly string[];
-}
-
-/** What MLmodel says, reduced to what serving needs. */
-export interface MlmodelInfo {
-  /** Every flavor name in MLmodel, sorted. */
-  readonly flavors: readonly string[];
-  /** flavors.onnx.data: the ONNX file, relative to the model directory. */
-  readonly onnxData: string;
-  readonly runId: string | undefined;
-  readonly modelId: string | undefined;
-  readonly mlflowVersion: string | undefined;
-  /** signature.inputs / outputs as MLflow writes them (JSON strings), when present. */
-  readonly signature: { inputs?: string; outputs?: string } | undefined;
 }
 
 export interface DownloadedModel {
@@ -180,19 +169,14 @@ export async function downloadModelDirectory(resolved: ResolvedModelVersion, cli
     // why: a caller error, not a registry failure; replacing a directory in use would not be atomic.
     throw new Error(`cannot download ${resolved.uri} into ${dest}: it already exists`);
   }
-  await mkdir(dirname(dest), { recursive: true });
-  const staging = `${dest}.partial-${randomBytes(6).toString('hex')}`;
-  await mkdir(staging);
-  try {
+  const { created, value } = await writeDirectory(dest, async (staging) => {
     const files = await client.downloadArtifacts(resolved.location, staging);
     if (files.length === 0) throw new RegistryError('not_found', `${resolved.uri}: no files at ${resolved.storageUri}`);
-    const mlmodel = await readMlmodel(staging, describeModel(resolved));
-    await rename(staging, dest);
-    return { resolved, dir: dest, onnxFile: join(dest, mlmodel.onnxData), mlmodel, files };
-  } catch (err) {
-    await rm(staging, { recursive: true, force: true });
-    throw err;
-  }
+    const { onnxFile: _, ...mlmodel } = await readMlmodel(staging, describeModel(resolved));
+    return { files, mlmodel: mlmodel as MlmodelInfo };
+  });
+  if (!created) throw new Error(`cannot download ${resolved.uri} into ${dest}: another download created it first`);
+  return { resolved, dir: dest, onnxFile: join(dest, value.mlmodel.onnxData), mlmodel: value.mlmodel, files: value.files };
 }
 
 /** resolveModelUri + downloadModelDirectory. */
@@ -209,48 +193,4 @@ function describeModel(r: ResolvedModelVersion): string {
   return r.kind === 'alias' || r.kind === 'version' || r.kind === 'stage' || r.kind === 'latest'
     ? `model ${r.name} version ${r.version} (${r.uri})`
     : `model ${r.uri}`;
-}
-
-/**
- * Reads MLmodel in `dir` and requires the onnx flavor. Throws `invalid_model` naming the flavors the
- * model has when onnx is not among them, and when flavors.onnx.data points outside `dir` or is missing.
- */
-export async function readMlmodel(dir: string, what = dir): Promise<MlmodelInfo> {
-  let doc: unknown;
-  try {
-    doc = parseYaml(await readFile(join(dir, 'MLmodel'), 'utf8'));
-  } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'has no MLmodel file (not an MLflow Model directory)' : `has an unreadable MLmodel: ${(err as Error).message}`;
-    throw new RegistryError('invalid_model', `${what} ${why}`, { cause: err });
-  }
-  const m = (doc ?? {}) as Record<string, unknown>;
-  const flavors = m.flavors && typeof m.flavors === 'object' ? (m.flavors as Record<string, unknown>) : {};
-  const names = Object.keys(flavors).sort();
-  const onnx = flavors.onnx as Record<string, unknown> | null | undefined;
-  if (!onnx || typeof onnx !== 'object') {
-    throw new RegistryError(
-      'invalid_model',
-      `${what} has no onnx flavor; its flavors are: ${names.join(', ') || 'none'}. This service serves ONNX models only ` +
-        '(log the model with mlflow.onnx.log_model, or train it with this project)',
-    );
-  }
-  const data = typeof onnx.data === 'string' && onnx.data ? onnx.data : 'model.onnx';
-  const onnxFile = resolve(dir, data);
-  const rel = relative(resolve(dir), onnxFile);
-  // why: MLmodel comes from the registry; it must not point the loader outside the model directory.
-  if (rel.startsWith('..') || isAbsolute(rel)) throw new RegistryError('invalid_model', `${what}: flavors.onnx.data ${JSON.stringify(data)} points outside the model directory`);
-  if (!(await stat(onnxFile).then((s) => s.isFile(), () => false))) {
-    throw new RegistryError('invalid_model', `${what}: flavors.onnx.data names ${data}, which is not among the model's files`);
-  }
-  const sig = m.signature as Record<string, unknown> | undefined;
-  return {
-    flavors: names,
-    onnxData: rel.split('\\').join('/'),
-    runId: typeof m.run_id === 'string' ? m.run_id : undefined,
-    modelId: typeof m.model_id === 'string' ? m.model_id : undefined,
-    mlflowVersion: typeof m.mlflow_version === 'string' ? m.mlflow_version : undefined,
-    signature: sig && typeof sig === 'object'
-      ? { inputs: typeof sig.inputs === 'string' ? sig.inputs : undefined, outputs: typeof sig.outputs === 'string' ? sig.outputs : undefined }
-      : undefined,
-  };
 }
