@@ -138,7 +138,8 @@ export const ModelSchema = z.strictObject({
   metrics: z.unknown().describe('training.json metrics, or null'),
   trained_at: z.unknown(),
   loaded_at: z.string(),
-  stale: z.boolean(),
+  stale: z.boolean().describe('true when this is not what MODEL_URI names now but the newest version that loaded before'),
+  stale_reason: z.string().nullable().describe('why a stale version serves; null when not stale'),
 });
 responseSchema(ModelSchema, { id: 'Model' });
 

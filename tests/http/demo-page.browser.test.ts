@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { REPO_ROOT } from '../service/helpers.js';
+import { productionVersion, REPO_ROOT } from '../service/helpers.js';
 import { startAppsService, type AppsService } from '../support/apps-service.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -38,7 +38,8 @@ describe('the demo page in headless chromium', () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; .ci/run does)`);
-    app = await startAppsService();
+    // the embedded registry's production version: the real model and its zone table
+    app = await startAppsService({ REGISTRY_URI: 'file:models' });
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
@@ -73,7 +74,7 @@ describe('the demo page in headless chromium', () => {
   };
 
   test('When a person picks two zones by name and a pickup time, then the page shows the minutes POST /predict answers for the same trip, with the interval, the model version and the curl line', async () => {
-    expect(await page.$$eval('#zones option', (options) => options.length)).toBe(15);
+    expect(await page.$$eval('#zones option', (options) => options.length)).toBe(265);
     await fill('#pickup', 'JFK Airport');
     await fill('#dropoff', 'Midtown Center, Manhattan (161)');
     await page.$eval('#when', (el) => {
@@ -82,6 +83,7 @@ describe('the demo page in headless chromium', () => {
     });
     const distance = await page.$eval('#distance', (el) => (el as DomElement).value);
     expect(Number(distance)).toBeGreaterThan(10);
+    expect(Number(distance)).toBeLessThan(30);
     expect(await text('#distance-note')).toContain('× 1.33');
 
     await submitAndWait('#result');
@@ -92,7 +94,7 @@ describe('the demo page in headless chromium', () => {
     expect(await text('#minutes')).toBe(`≈ ${Math.round(answer.duration)} min`);
     expect(await text('#interval')).toBe(`${Math.round(answer.duration_p10)}–${Math.round(answer.duration_p90)} min (8 rides in 10)`);
     expect(await text('#result-model')).toBe(answer.model_version);
-    expect(await text('#model-version')).toBe('taxi-ride-duration/2');
+    expect(await text('#model-version')).toBe(`taxi-ride-duration/${productionVersion()}`);
     expect(await text('#curl')).toBe(`curl -s ${app.base}/predict -H 'Content-Type: application/json' -d '${JSON.stringify(trip)}'`);
     expect(await visible('#error')).toBe(false);
   });

@@ -195,3 +195,25 @@ describe('the other protocols over the predictor (zones fixture registry, versio
     });
   });
 });
+
+describe('the same two trips with the production model of the embedded registry', () => {
+  let app: AppsService;
+  beforeAll(async () => {
+    app = await startAppsService({ REGISTRY_URI: 'file:models' });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  test('When the trips go to OIP v2 and as dataframe_split, then both answer the durations POST /predict answers', async () => {
+    const json = async (path: string, body: unknown) =>
+      (await (await fetch(`${app.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as any;
+    const predicted = (await json('/predict', { trips: TRIPS })).predictions.map((p: { duration: number }) => p.duration);
+    const oip = await json(INFER, oipRequest(false));
+    expect(oip.outputs.find((o: { name: string }) => o.name === 'duration').data).toEqual(predicted);
+    const mlflow = await json('/invocations', { dataframe_split: { columns: COLUMNS, data: ROWS } });
+    const durations = mlflow.predictions.map((p: number | { duration: number }) => (typeof p === 'number' ? p : p.duration));
+    expect(durations).toEqual(predicted);
+    expect(new Set(predicted).size).toBe(2);
+  });
+});
