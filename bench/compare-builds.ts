@@ -10,9 +10,9 @@
  * BENCH_ROUNDS (default 3) set the length of each step and the number of turns.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { runClosedLoop } from './lib/wrk.js';
+import { freePort } from '../tests/support/ports.js';
 import { treeStats } from './lib/process-stats.js';
 import { stopTarget } from './lib/targets.js';
 
@@ -22,15 +22,6 @@ const body = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance:
 const [baselineDir, candidateDir = '.'] = process.argv.slice(2);
 if (baselineDir === undefined) throw new Error('usage: npx tsx bench/compare-builds.ts <baseline checkout> [candidate checkout]');
 
-/** A port free right now (other benchmarks may run on this machine at the same time). */
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 interface Target {
   name: string;
   cwd: string;
@@ -39,15 +30,36 @@ interface Target {
   ready: string;
 }
 const targets: Target[] = [
-  { name: 'bare Express 5', cwd: path.resolve(candidateDir), args: ['bench/baselines/bare-express.mjs'], port: await freePort(), ready: '/predict' },
-  { name: `baseline (${baselineDir})`, cwd: path.resolve(baselineDir), args: ['--max-semi-space-size=4', 'dist/server.js'], port: await freePort(), ready: '/readyz' },
-  { name: `candidate (${candidateDir})`, cwd: path.resolve(candidateDir), args: ['--max-semi-space-size=4', 'dist/server.js'], port: await freePort(), ready: '/readyz' },
+  {
+    name: 'bare Express 5',
+    cwd: path.resolve(candidateDir),
+    args: ['bench/baselines/bare-express.mjs'],
+    port: await freePort(),
+    ready: '/predict',
+  },
+  {
+    name: `baseline (${baselineDir})`,
+    cwd: path.resolve(baselineDir),
+    args: ['--max-semi-space-size=4', 'dist/server.js'],
+    port: await freePort(),
+    ready: '/readyz',
+  },
+  {
+    name: `candidate (${candidateDir})`,
+    cwd: path.resolve(candidateDir),
+    args: ['--max-semi-space-size=4', 'dist/server.js'],
+    port: await freePort(),
+    ready: '/readyz',
+  },
 ];
 
 async function waitReady(t: Target): Promise<void> {
   for (let i = 0; i < 3000; i++) {
     try {
-      const res = await fetch(`http://127.0.0.1:${t.port}${t.ready}`, t.ready === '/predict' ? { method: 'POST', headers: { 'content-type': 'application/json' }, body } : {});
+      const res = await fetch(
+        `http://127.0.0.1:${t.port}${t.ready}`,
+        t.ready === '/predict' ? { method: 'POST', headers: { 'content-type': 'application/json' }, body } : {},
+      );
       await res.arrayBuffer();
       if (res.status === 200) return;
     } catch {
@@ -84,7 +96,9 @@ try {
       const cpuMs = ((treeStats(pid).cpuSeconds - before) * 1000) / r.requests;
       results.get(t.name)!.push(r.requestsPerSecond);
       cpuPerRequest.get(t.name)!.push(cpuMs);
-      console.log(`round ${round + 1} ${t.name}: ${r.requestsPerSecond.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(2)} ms, ${(cpuMs * 1000).toFixed(0)} µs CPU/request, errors ${r.errors}`);
+      console.log(
+        `round ${round + 1} ${t.name}: ${r.requestsPerSecond.toFixed(0)} req/s, p99 ${r.p99Ms.toFixed(2)} ms, ${(cpuMs * 1000).toFixed(0)} µs CPU/request, errors ${r.errors}`,
+      );
     }
   }
 } finally {
@@ -95,5 +109,7 @@ const bare = median(results.get(targets[0].name)!);
 for (const t of targets) {
   const m = median(results.get(t.name)!);
   const cpu = median(cpuPerRequest.get(t.name)!);
-  console.log(`${t.name}: median ${m.toFixed(0)} req/s, ${(m / bare).toFixed(2)}× bare Express; median ${(cpu * 1000).toFixed(0)} µs server CPU per request`);
+  console.log(
+    `${t.name}: median ${m.toFixed(0)} req/s, ${(m / bare).toFixed(2)}× bare Express; median ${(cpu * 1000).toFixed(0)} µs server CPU per request`,
+  );
 }

@@ -14,7 +14,10 @@ export const TRIP_FIELDS = ['pickup_datetime', 'ride_id'] as const;
 
 function checkInt(value: unknown, field: string, max: number, what: string, errors: FieldError[]): number {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max) return value;
-  errors.push({ field, message: `must be ${what}, an integer from 0 to ${max}, got ${typeof value === 'string' ? 'a string' : JSON.stringify(value) ?? String(value)}` });
+  errors.push({
+    field,
+    message: `must be ${what}, an integer from 0 to ${max}, got ${typeof value === 'string' ? 'a string' : (JSON.stringify(value) ?? String(value))}`,
+  });
   return 0;
 }
 

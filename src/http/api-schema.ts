@@ -159,7 +159,21 @@ responseSchema(ReloadSchema, { id: 'Reload' });
 
 // ---- Open Inference Protocol v2 ----
 
-export const OIP_DATATYPES = ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] as const;
+export const OIP_DATATYPES = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+] as const;
 
 // why unknown items: nesting is checked against `shape` by the adapter with a depth bound; a recursive
 // schema would recurse as deep as a hostile body nests.
@@ -178,7 +192,10 @@ export const OipInferenceRequestSchema = z.object({
   id: z.string().max(128).optional(),
   parameters: z.record(z.string(), z.unknown()).optional(),
   inputs: z.array(OipTensorSchema).min(1).max(8),
-  outputs: z.array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() })).max(8).optional(),
+  outputs: z
+    .array(z.object({ name: z.string(), parameters: z.record(z.string(), z.unknown()).optional() }))
+    .max(8)
+    .optional(),
 });
 requestSchema(OipInferenceRequestSchema, {
   id: 'OipInferenceRequest',
@@ -235,7 +252,10 @@ responseSchema(OipReadySchema, { id: 'OipReady' });
 export const OipModelReadySchema = z.strictObject({ name: z.string(), ready: z.boolean() });
 responseSchema(OipModelReadySchema, { id: 'OipModelReady' });
 export const OipErrorSchema = z.strictObject({ error: z.string() });
-responseSchema(OipErrorSchema, { id: 'OipError', examples: [{ error: 'PULocationID[1]: must be an integer zone ID from 1 to 265, got 0' }] });
+responseSchema(OipErrorSchema, {
+  id: 'OipError',
+  examples: [{ error: 'PULocationID[1]: must be an integer zone ID from 1 to 265, got 0' }],
+});
 
 // ---- MLflow scoring protocol ----
 
@@ -244,7 +264,11 @@ const record = z.record(z.string(), z.unknown());
 const columnar = z.record(z.string(), z.array(cell));
 export const InvocationsRequestSchema = z.union([
   z.object({
-    dataframe_split: z.object({ columns: z.array(z.string()).min(1), data: z.array(z.array(cell)), index: z.array(z.unknown()).optional() }),
+    dataframe_split: z.object({
+      columns: z.array(z.string()).min(1),
+      data: z.array(z.array(cell)),
+      index: z.array(z.unknown()).optional(),
+    }),
     params: record.optional(),
   }),
   z.object({ dataframe_records: z.array(record), params: record.optional() }),
@@ -281,13 +305,19 @@ responseSchema(InvocationsResponseSchema, {
 export const MlflowErrorSchema = z.strictObject({ error_code: z.string(), message: z.string() });
 responseSchema(MlflowErrorSchema, {
   id: 'MlflowError',
-  examples: [{ error_code: 'BAD_REQUEST', message: 'dataframe_split.data[0]: PULocationID must be an integer zone ID from 1 to 265, got 0' }],
+  examples: [
+    { error_code: 'BAD_REQUEST', message: 'dataframe_split.data[0]: PULocationID must be an integer zone ID from 1 to 265, got 0' },
+  ],
 });
 
 /** zod issues → the service's field errors: `inputs[0].shape` and zod's message. */
 export function fieldErrorsOf(error: z.ZodError, limit = 20): { field: string; message: string }[] {
   return error.issues.slice(0, limit).map((issue) => ({
-    field: issue.path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc === '' ? String(key) : `${acc}.${String(key)}`), '') || '(body)',
+    field:
+      issue.path.reduce<string>(
+        (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc === '' ? String(key) : `${acc}.${String(key)}`),
+        '',
+      ) || '(body)',
     message: issue.message,
   }));
 }

@@ -19,10 +19,15 @@ const oipError = (description: string): Json => json('OipError', description);
 const mlflowError = (description: string): Json => json('MlflowError', description);
 const html = (description: string): Json => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
 
-const REQUEST_ID = { description: 'the caller\'s X-Request-ID when usable, else a new UUID', schema: { type: 'string' } };
+const REQUEST_ID = { description: "the caller's X-Request-ID when usable, else a new UUID", schema: { type: 'string' } };
 const SERVER_TIMING = { description: 'inference;dur=<ms>, total;dur=<ms>', schema: { type: 'string' } };
 const RETRY_AFTER = { description: 'seconds', schema: { type: 'string' } };
-const requestIdParam = { name: 'X-Request-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[\\w.:@/+=-]{1,128}$' } };
+const requestIdParam = {
+  name: 'X-Request-ID',
+  in: 'header',
+  required: false,
+  schema: { type: 'string', pattern: '^[\\w.:@/+=-]{1,128}$' },
+};
 
 /** Errors every JSON POST route shares (body reading, limits, model state), in problem+json or the protocol's own form. */
 function postErrors(error: (d: string) => Json, invalidStatus: '400' | '422'): Json {
@@ -37,9 +42,7 @@ function postErrors(error: (d: string) => Json, invalidStatus: '400' | '422'): J
   return errors;
 }
 
-const MODEL_PARAMS = [
-  { name: 'model', in: 'path', required: true, schema: { type: 'string', examples: ['taxi-ride-duration'] } },
-];
+const MODEL_PARAMS = [{ name: 'model', in: 'path', required: true, schema: { type: 'string', examples: ['taxi-ride-duration'] } }];
 const VERSION_PARAMS = [...MODEL_PARAMS, { name: 'version', in: 'path', required: true, schema: { type: 'string', examples: ['4'] } }];
 
 function paths(): Json {
@@ -51,10 +54,14 @@ function paths(): Json {
       parameters: [...params, requestIdParam],
       requestBody: { required: true, content: { 'application/json': { schema: ref('OipInferenceRequest') } } },
       responses: {
-        '200': json('OipInferenceResponse', 'duration (and duration_p10, duration_p90 when the model has an interval), shape [n, 1] or as the inputs; id echoed', {
-          'X-Request-ID': REQUEST_ID,
-          'Server-Timing': SERVER_TIMING,
-        }),
+        '200': json(
+          'OipInferenceResponse',
+          'duration (and duration_p10, duration_p90 when the model has an interval), shape [n, 1] or as the inputs; id echoed',
+          {
+            'X-Request-ID': REQUEST_ID,
+            'Server-Timing': SERVER_TIMING,
+          },
+        ),
         '404': oipError('unknown model, or a version that is not loaded'),
         ...postErrors(oipError, '400'),
       },
@@ -76,7 +83,10 @@ function paths(): Json {
           content: { 'application/json': { schema: { oneOf: [ref('Trip'), ref('PredictBatch')] } } },
         },
         responses: {
-          '200': json('PredictResponse', 'minutes per trip and the model version', { 'X-Request-ID': REQUEST_ID, 'Server-Timing': SERVER_TIMING }),
+          '200': json('PredictResponse', 'minutes per trip and the model version', {
+            'X-Request-ID': REQUEST_ID,
+            'Server-Timing': SERVER_TIMING,
+          }),
           ...postErrors(problem, '422'),
         },
       },
@@ -106,13 +116,23 @@ function paths(): Json {
         responses: { '200': json('Model', 'the served model'), '503': problem('no model loaded yet') },
       },
     },
-    '/healthz': { get: { tags: ['Operations'], operationId: 'healthz', summary: 'Liveness', responses: { '200': json('Health', 'the process answers') } } },
+    '/healthz': {
+      get: {
+        tags: ['Operations'],
+        operationId: 'healthz',
+        summary: 'Liveness',
+        responses: { '200': json('Health', 'the process answers') },
+      },
+    },
     '/readyz': {
       get: {
         tags: ['Operations'],
         operationId: 'readyz',
         summary: 'Readiness: a warmed model and not draining',
-        responses: { '200': json('Readiness', 'ready'), '503': json('Readiness', 'not ready, or draining', { 'Retry-After': RETRY_AFTER }) },
+        responses: {
+          '200': json('Readiness', 'ready'),
+          '503': json('Readiness', 'not ready, or draining', { 'Retry-After': RETRY_AFTER }),
+        },
       },
     },
     '/metrics': {
@@ -140,13 +160,34 @@ function paths(): Json {
     '/v2': oipGet('oipServer', 'Server metadata', [], json('OipServerMetadata', 'name, version, extensions')),
     '/v2/health/live': oipGet('oipLive', 'Liveness', [], json('OipLive', 'the process answers')),
     '/v2/health/ready': oipGet('oipReady', 'Readiness', [], json('OipReady', 'ready'), { '503': json('OipReady', 'not ready') }),
-    '/v2/models/{model}': oipGet('oipModel', 'Model metadata from its signature', MODEL_PARAMS, json('OipModelMetadata', 'inputs, outputs, platform'), modelErrors),
-    '/v2/models/{model}/versions/{version}': oipGet('oipModelVersion', 'Metadata of one version', VERSION_PARAMS, json('OipModelMetadata', 'inputs, outputs, platform'), modelErrors),
-    '/v2/models/{model}/ready': oipGet('oipModelReady', 'Model readiness', MODEL_PARAMS, json('OipModelReady', 'ready'), { ...modelErrors, '503': json('OipModelReady', 'draining') }),
-    '/v2/models/{model}/versions/{version}/ready': oipGet('oipModelVersionReady', 'Version readiness', VERSION_PARAMS, json('OipModelReady', 'ready'), {
+    '/v2/models/{model}': oipGet(
+      'oipModel',
+      'Model metadata from its signature',
+      MODEL_PARAMS,
+      json('OipModelMetadata', 'inputs, outputs, platform'),
+      modelErrors,
+    ),
+    '/v2/models/{model}/versions/{version}': oipGet(
+      'oipModelVersion',
+      'Metadata of one version',
+      VERSION_PARAMS,
+      json('OipModelMetadata', 'inputs, outputs, platform'),
+      modelErrors,
+    ),
+    '/v2/models/{model}/ready': oipGet('oipModelReady', 'Model readiness', MODEL_PARAMS, json('OipModelReady', 'ready'), {
       ...modelErrors,
       '503': json('OipModelReady', 'draining'),
     }),
+    '/v2/models/{model}/versions/{version}/ready': oipGet(
+      'oipModelVersionReady',
+      'Version readiness',
+      VERSION_PARAMS,
+      json('OipModelReady', 'ready'),
+      {
+        ...modelErrors,
+        '503': json('OipModelReady', 'draining'),
+      },
+    ),
     '/v2/models/{model}/infer': inferOperation(MODEL_PARAMS, false),
     '/v2/models/{model}/versions/{version}/infer': inferOperation(VERSION_PARAMS, true),
     '/invocations': {
@@ -171,7 +212,10 @@ function paths(): Json {
         tags: ['MLflow scoring protocol'],
         operationId: 'ping',
         summary: 'MLflow health: 200 when a model serves',
-        responses: { '200': { description: 'a model serves (body: a newline)' }, '404': { description: 'no model loaded, or draining (body: a newline)' } },
+        responses: {
+          '200': { description: 'a model serves (body: a newline)' },
+          '404': { description: 'no model loaded, or draining (body: a newline)' },
+        },
       },
     },
     '/health': {
@@ -182,7 +226,14 @@ function paths(): Json {
         responses: { '200': { description: 'a model serves' }, '404': { description: 'no model loaded, or draining' } },
       },
     },
-    '/': { get: { tags: ['Pages'], operationId: 'demo', summary: 'The demo page (off with DEMO_PAGE=false)', responses: { '200': html('the page'), '404': problem('DEMO_PAGE=false') } } },
+    '/': {
+      get: {
+        tags: ['Pages'],
+        operationId: 'demo',
+        summary: 'The demo page (off with DEMO_PAGE=false)',
+        responses: { '200': html('the page'), '404': problem('DEMO_PAGE=false') },
+      },
+    },
     '/docs': { get: { tags: ['Pages'], operationId: 'docs', summary: 'This document, rendered', responses: { '200': html('the page') } } },
     '/openapi.json': {
       get: {

@@ -18,17 +18,42 @@ function handWritten(body: unknown): boolean {
 
 /** Values near each rule's edges, and of the wrong types. */
 const fieldValue = fc.oneof(
-  fc.constantFrom(0, 1, 265, 266, -0, 0.5, 200, 200.0001, -1, 1e308, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 2, '10', '', null, true, [], {}),
+  fc.constantFrom(
+    0,
+    1,
+    265,
+    266,
+    -0,
+    0.5,
+    200,
+    200.0001,
+    -1,
+    1e308,
+    Number.MAX_SAFE_INTEGER,
+    Number.MAX_SAFE_INTEGER + 2,
+    '10',
+    '',
+    null,
+    true,
+    [],
+    {},
+  ),
   fc.integer({ min: -5, max: 300 }),
   fc.double({ min: -10, max: 300, noNaN: true }),
-  fc.constantFrom('2021-01-04T08:30:00', '2021-01-04T13:30:00Z', '2021-02-30T00:00:00', '2021-01-04 08:30', 'x'.repeat(65), '2021-01-04T08:30:00+05:30'),
+  fc.constantFrom(
+    '2021-01-04T08:30:00',
+    '2021-01-04T13:30:00Z',
+    '2021-02-30T00:00:00',
+    '2021-01-04 08:30',
+    'x'.repeat(65),
+    '2021-01-04T08:30:00+05:30',
+  ),
   fc.constantFrom('ride-1', 'a b', 'x'.repeat(64), 'x'.repeat(65), 7, -7, 1.5),
 );
 const KEYS = ['PULocationID', 'DOLocationID', 'trip_distance', 'pickup_datetime', 'ride_id'] as const;
-const trip = fc.record(
-  Object.fromEntries(KEYS.map((k) => [k, fieldValue])) as Record<(typeof KEYS)[number], fc.Arbitrary<unknown>>,
-  { requiredKeys: [] },
-);
+const trip = fc.record(Object.fromEntries(KEYS.map((k) => [k, fieldValue])) as Record<(typeof KEYS)[number], fc.Arbitrary<unknown>>, {
+  requiredKeys: [],
+});
 const validTrip = fc.record({
   PULocationID: fc.integer({ min: 1, max: 265 }),
   DOLocationID: fc.integer({ min: 1, max: 265 }),

@@ -37,7 +37,8 @@ describe('the demo page in headless chromium', () => {
   };
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; .ci/run does)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium; .ci/run does)`);
     // the embedded registry's production version: the real model and its zone table
     app = await startAppsService({ REGISTRY_URI: 'file:models' });
     browser = await puppeteer.launch({
@@ -88,7 +89,11 @@ describe('the demo page in headless chromium', () => {
 
     await submitAndWait('#result');
     const trip = { PULocationID: 132, DOLocationID: 161, trip_distance: Number(distance), pickup_datetime: '2021-03-01T08:30' };
-    const res = await fetch(`${app.base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(trip) });
+    const res = await fetch(`${app.base}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(trip),
+    });
     const answer = (await res.json()) as { duration: number; duration_p10: number; duration_p90: number; model_version: string };
     expect(Number(await text('#exact'))).toBe(answer.duration);
     expect(await text('#minutes')).toBe(`≈ ${Math.round(answer.duration)} min`);

@@ -36,8 +36,12 @@ describe('the OIP version hook a challenger model plugs into', () => {
       predictorFor: (version) => (version === '1' ? challenger : undefined),
     });
     const app = createApp({
-      config, logger: createLogger({ level: 'silent' }), metrics: createMetrics(undefined, { defaultMetrics: false }), predictor: served,
-      lifecycle: { draining: false }, frontEnds: [oip],
+      config,
+      logger: createLogger({ level: 'silent' }),
+      metrics: createMetrics(undefined, { defaultMetrics: false }),
+      predictor: served,
+      lifecycle: { draining: false },
+      frontEnds: [oip],
     });
     server = createServer(app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -62,7 +66,10 @@ describe('the OIP version hook a challenger model plugs into', () => {
     });
 
   test('When the challenger version is named, then it answers with its own version; an unknown version is still 404', async () => {
-    const challenger = (await (await infer('/v2/models/taxi-ride-duration/versions/1/infer')).json()) as { model_version: string; outputs: { name: string }[] };
+    const challenger = (await (await infer('/v2/models/taxi-ride-duration/versions/1/infer')).json()) as {
+      model_version: string;
+      outputs: { name: string }[];
+    };
     expect(challenger.model_version).toBe('1');
     expect(challenger.outputs.map((o) => o.name)).toEqual(['duration']);
     const served = (await (await infer('/v2/models/taxi-ride-duration/infer')).json()) as { model_version: string };

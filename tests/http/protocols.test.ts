@@ -24,9 +24,21 @@ function oipRequest(nested: boolean, extra: Record<string, unknown> = {}) {
   return {
     id: 'two-trips',
     inputs: [
-      tensor('PULocationID', 'INT64', TRIPS.map((t) => t.PULocationID)),
-      tensor('DOLocationID', 'INT64', TRIPS.map((t) => t.DOLocationID)),
-      tensor('trip_distance', 'FP32', TRIPS.map((t) => t.trip_distance)),
+      tensor(
+        'PULocationID',
+        'INT64',
+        TRIPS.map((t) => t.PULocationID),
+      ),
+      tensor(
+        'DOLocationID',
+        'INT64',
+        TRIPS.map((t) => t.DOLocationID),
+      ),
+      tensor(
+        'trip_distance',
+        'FP32',
+        TRIPS.map((t) => t.trip_distance),
+      ),
       tensor('pickup_hour', 'INT64', HOURS),
       tensor('pickup_dow', 'INT64', DOWS),
     ],
@@ -38,7 +50,11 @@ describe('the other protocols over the predictor (zones fixture registry, versio
   let app: AppsService;
   const { fetchChecked, checked } = openApiChecker();
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetchChecked(`${app.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    fetchChecked(`${app.base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const get = (path: string, headers: Record<string, string> = {}) => fetchChecked(`${app.base}${path}`, { headers });
   let expected: { duration: number; duration_p10: number; duration_p90: number }[];
 
@@ -46,7 +62,9 @@ describe('the other protocols over the predictor (zones fixture registry, versio
     app = await startAppsService({ CORS_ORIGINS: 'https://app.example.com', MAX_BATCH: '50' });
     const reply = await post('/predict', { trips: TRIPS });
     expect(reply.status).toBe(200);
-    expected = reply.json().predictions.map(({ duration, duration_p10, duration_p90 }: Record<string, number>) => ({ duration, duration_p10, duration_p90 }));
+    expected = reply
+      .json()
+      .predictions.map(({ duration, duration_p10, duration_p90 }: Record<string, number>) => ({ duration, duration_p10, duration_p90 }));
   });
   afterAll(async () => {
     await app.close();
@@ -60,7 +78,9 @@ describe('the other protocols over the predictor (zones fixture registry, versio
         expect(reply.status).toBe(200);
         const body = reply.json();
         expect(body).toMatchObject({ model_name: 'taxi-ride-duration', model_version: '2', id: 'two-trips' });
-        const out = Object.fromEntries(body.outputs.map((o: { name: string; data: number[]; shape: number[]; datatype: string }) => [o.name, o]));
+        const out = Object.fromEntries(
+          body.outputs.map((o: { name: string; data: number[]; shape: number[]; datatype: string }) => [o.name, o]),
+        );
         expect(out.duration).toEqual({ name: 'duration', shape: [2, 1], datatype: 'FP32', data: expected.map((e) => e.duration) });
         expect(out.duration_p10.data).toEqual(expected.map((e) => e.duration_p10));
         expect(out.duration_p90.data).toEqual(expected.map((e) => e.duration_p90));
@@ -68,7 +88,11 @@ describe('the other protocols over the predictor (zones fixture registry, versio
     });
 
     test('When the served version is named, or outputs are chosen, then it answers; without an id the request id is the id', async () => {
-      const reply = await post('/v2/models/taxi-ride-duration/versions/2/infer', { ...oipRequest(false), id: undefined, outputs: [{ name: 'duration' }] }, { 'x-request-id': 'rid-42' });
+      const reply = await post(
+        '/v2/models/taxi-ride-duration/versions/2/infer',
+        { ...oipRequest(false), id: undefined, outputs: [{ name: 'duration' }] },
+        { 'x-request-id': 'rid-42' },
+      );
       expect(reply.status).toBe(200);
       expect(reply.json().id).toBe('rid-42');
       expect(reply.json().outputs.map((o: { name: string }) => o.name)).toEqual(['duration']);
@@ -85,14 +109,38 @@ describe('the other protocols over the predictor (zones fixture registry, versio
     });
 
     test.each([
-      ['a shape that does not match the data', { inputs: [{ name: 'PULocationID', shape: [3, 1], datatype: 'INT64', data: [1, 2] }] }, 'inputs[0].data: does not match shape [3, 1]'],
-      ['the wrong datatype', { inputs: oipRequest(false).inputs.map((t) => (t.name === 'trip_distance' ? { ...t, datatype: 'FP64' } : t)) }, 'trip_distance must be FP32, got FP64'],
-      ['an unknown input', { inputs: [...oipRequest(false).inputs, { name: 'fare', shape: [2], datatype: 'FP32', data: [1, 2] }] }, '"fare" is not an input of this model'],
+      [
+        'a shape that does not match the data',
+        { inputs: [{ name: 'PULocationID', shape: [3, 1], datatype: 'INT64', data: [1, 2] }] },
+        'inputs[0].data: does not match shape [3, 1]',
+      ],
+      [
+        'the wrong datatype',
+        { inputs: oipRequest(false).inputs.map((t) => (t.name === 'trip_distance' ? { ...t, datatype: 'FP64' } : t)) },
+        'trip_distance must be FP32, got FP64',
+      ],
+      [
+        'an unknown input',
+        { inputs: [...oipRequest(false).inputs, { name: 'fare', shape: [2], datatype: 'FP32', data: [1, 2] }] },
+        '"fare" is not an input of this model',
+      ],
       ['a missing input', { inputs: oipRequest(false).inputs.filter((t) => t.name !== 'DOLocationID') }, 'input DOLocationID is missing'],
-      ['a zone out of range', { inputs: oipRequest(false).inputs.map((t) => (t.name === 'PULocationID' ? { ...t, data: [130, 0] } : t)) }, 'PULocationID[1]: must be an integer zone ID from 1 to 265, got 0'],
-      ['an hour out of range', { inputs: oipRequest(false).inputs.map((t) => (t.name === 'pickup_hour' ? { ...t, data: [8, 24] } : t)) }, 'pickup_hour[1]: must be the New York pickup hour, an integer from 0 to 23, got 24'],
+      [
+        'a zone out of range',
+        { inputs: oipRequest(false).inputs.map((t) => (t.name === 'PULocationID' ? { ...t, data: [130, 0] } : t)) },
+        'PULocationID[1]: must be an integer zone ID from 1 to 265, got 0',
+      ],
+      [
+        'an hour out of range',
+        { inputs: oipRequest(false).inputs.map((t) => (t.name === 'pickup_hour' ? { ...t, data: [8, 24] } : t)) },
+        'pickup_hour[1]: must be the New York pickup hour, an integer from 0 to 23, got 24',
+      ],
       ['no inputs', { inputs: [] }, 'inputs'],
-      ['a rank-3 shape', { inputs: [{ name: 'PULocationID', shape: [1, 1, 1], datatype: 'INT64', data: [[[1]]] }] }, 'must be [n] or [n, 1]'],
+      [
+        'a rank-3 shape',
+        { inputs: [{ name: 'PULocationID', shape: [1, 1, 1], datatype: 'INT64', data: [[[1]]] }] },
+        'must be [n] or [n, 1]',
+      ],
     ])('When the request has %s, then 400 {"error"} says what is wrong', async (_what, body, message) => {
       const reply = await post(INFER, body);
       expect(reply.status).toBe(400);
@@ -149,13 +197,33 @@ describe('the other protocols over the predictor (zones fixture registry, versio
     });
 
     test.each([
-      ['two formats at once', { dataframe_records: RECORDS, instances: RECORDS }, 'exactly one of dataframe_split, dataframe_records, instances, inputs; got dataframe_records and instances'],
+      [
+        'two formats at once',
+        { dataframe_records: RECORDS, instances: RECORDS },
+        'exactly one of dataframe_split, dataframe_records, instances, inputs; got dataframe_records and instances',
+      ],
       ['no known format', { data: ROWS }, 'exactly one of'],
-      ['a row shorter than the columns', { dataframe_split: { columns: COLUMNS, data: [[130, 205]] } }, 'dataframe_split.data[0]: has 2 values for 5 columns'],
-      ['a bad distance', { dataframe_records: [{ ...RECORDS[0], trip_distance: 'far' }] }, 'dataframe_records[0].trip_distance: must be a number of miles from 0 to 200, got a string'],
-      ['columns of different lengths', { inputs: { PULocationID: [1, 2], DOLocationID: [1], trip_distance: [1, 2] } }, 'inputs.DOLocationID: has 1 values'],
+      [
+        'a row shorter than the columns',
+        { dataframe_split: { columns: COLUMNS, data: [[130, 205]] } },
+        'dataframe_split.data[0]: has 2 values for 5 columns',
+      ],
+      [
+        'a bad distance',
+        { dataframe_records: [{ ...RECORDS[0], trip_distance: 'far' }] },
+        'dataframe_records[0].trip_distance: must be a number of miles from 0 to 200, got a string',
+      ],
+      [
+        'columns of different lengths',
+        { inputs: { PULocationID: [1, 2], DOLocationID: [1], trip_distance: [1, 2] } },
+        'inputs.DOLocationID: has 1 values',
+      ],
       ['no rows', { dataframe_records: [] }, 'holds no rows'],
-      ['an hour without a weekday', { dataframe_records: [{ ...RECORDS[0], pickup_dow: undefined }] }, 'pickup_dow: must be the New York pickup weekday'],
+      [
+        'an hour without a weekday',
+        { dataframe_records: [{ ...RECORDS[0], pickup_dow: undefined }] },
+        'pickup_dow: must be the New York pickup weekday',
+      ],
     ])('When the body has %s, then 400 {"error_code":"BAD_REQUEST","message"} says what is wrong', async (_what, body, message) => {
       const reply = await post('/invocations', body);
       expect(reply.status).toBe(400);
@@ -181,14 +249,24 @@ describe('the other protocols over the predictor (zones fixture registry, versio
       expect(reply.headers.get('x-request-id')).toBe('cors-1');
       const preflight = await fetch(`${app.base}/invocations`, {
         method: 'OPTIONS',
-        headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+        headers: {
+          origin: 'https://app.example.com',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
       });
       expect(preflight.status).toBe(204);
       expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
       const zones = await get('/zones', { origin: 'https://app.example.com' });
       expect(zones.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
       const metrics = await (await fetch(`${app.base}/metrics`)).text();
-      for (const route of ['/v2/models/:model/infer', '/v2/models/:model/versions/:version/infer', '/invocations', '/zones', '/v2/models/:model']) {
+      for (const route of [
+        '/v2/models/:model/infer',
+        '/v2/models/:model/versions/:version/infer',
+        '/invocations',
+        '/zones',
+        '/v2/models/:model',
+      ]) {
         expect(metrics).toContain(`route="${route}"`);
       }
       expect(metrics).not.toContain('route="/v2/models/taxi-ride-duration');
@@ -207,7 +285,9 @@ describe('the same two trips with the production model of the embedded registry'
 
   test('When the trips go to OIP v2 and as dataframe_split, then both answer the durations POST /predict answers', async () => {
     const json = async (path: string, body: unknown) =>
-      (await (await fetch(`${app.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as any;
+      (await (
+        await fetch(`${app.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      ).json()) as any;
     const predicted = (await json('/predict', { trips: TRIPS })).predictions.map((p: { duration: number }) => p.duration);
     const oip = await json(INFER, oipRequest(false));
     expect(oip.outputs.find((o: { name: string }) => o.name === 'duration').data).toEqual(predicted);

@@ -19,12 +19,19 @@ describe('GET /zones, the pages and the OpenAPI document', () => {
     await Promise.all([app.close(), withoutZones.close()]);
   });
 
-  test("When the served version ships zones.json, then /zones lists its zones with an ETag, and If-None-Match answers 304", async () => {
+  test('When the served version ships zones.json, then /zones lists its zones with an ETag, and If-None-Match answers 304', async () => {
     const reply = await fetchChecked(`${app.base}/zones`);
     expect(reply.status).toBe(200);
     const zones = reply.json();
     expect(zones).toHaveLength(15);
-    expect(zones.find((z: { id: number }) => z.id === 132)).toEqual({ id: 132, borough: 'Queens', zone: 'JFK Airport', service_zone: 'Airports', lon: -73.78653, lat: 40.64698 });
+    expect(zones.find((z: { id: number }) => z.id === 132)).toEqual({
+      id: 132,
+      borough: 'Queens',
+      zone: 'JFK Airport',
+      service_zone: 'Airports',
+      lon: -73.78653,
+      lat: 40.64698,
+    });
     expect(zones.find((z: { id: number }) => z.id === 264)).toMatchObject({ lon: null, lat: null });
     expect(reply.headers.get('cache-control')).toBe('public, max-age=300');
     expect(reply.headers.get('x-model-version')).toBe('taxi-ride-duration/2');
@@ -63,18 +70,40 @@ describe('GET /zones, the pages and the OpenAPI document', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
-        '/', '/admin/reload', '/docs', '/health', '/healthz', '/invocations', '/metrics', '/model', '/openapi.json', '/ping', '/predict', '/readyz',
-        '/v2', '/v2/health/live', '/v2/health/ready', '/v2/models/{model}', '/v2/models/{model}/infer', '/v2/models/{model}/ready',
-        '/v2/models/{model}/versions/{version}', '/v2/models/{model}/versions/{version}/infer', '/v2/models/{model}/versions/{version}/ready', '/zones',
+        '/',
+        '/admin/reload',
+        '/docs',
+        '/health',
+        '/healthz',
+        '/invocations',
+        '/metrics',
+        '/model',
+        '/openapi.json',
+        '/ping',
+        '/predict',
+        '/readyz',
+        '/v2',
+        '/v2/health/live',
+        '/v2/health/ready',
+        '/v2/models/{model}',
+        '/v2/models/{model}/infer',
+        '/v2/models/{model}/ready',
+        '/v2/models/{model}/versions/{version}',
+        '/v2/models/{model}/versions/{version}/infer',
+        '/v2/models/{model}/versions/{version}/ready',
+        '/zones',
       ].sort(),
     );
     // every request schema carries an example a client can copy
-    for (const id of ['Trip', 'PredictBatch', 'OipInferenceRequest', 'InvocationsRequest']) expect(doc.components.schemas[id].examples?.length, id).toBeGreaterThan(0);
+    for (const id of ['Trip', 'PredictBatch', 'OipInferenceRequest', 'InvocationsRequest'])
+      expect(doc.components.schemas[id].examples?.length, id).toBeGreaterThan(0);
   });
 
   test('When the probes, model metadata and /predict answer, then their bodies conform to the document too', async () => {
-    for (const path of ['/healthz', '/readyz', '/model', '/v2', '/v2/health/live']) expect((await fetchChecked(`${app.base}${path}`)).status).toBe(200);
-    const post = (body: unknown) => fetchChecked(`${app.base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const path of ['/healthz', '/readyz', '/model', '/v2', '/v2/health/live'])
+      expect((await fetchChecked(`${app.base}${path}`)).status).toBe(200);
+    const post = (body: unknown) =>
+      fetchChecked(`${app.base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect((await post({ PULocationID: 1, DOLocationID: 2, trip_distance: 3, ride_id: 'r1' })).status).toBe(200);
     expect((await post({ trips: [{ PULocationID: 1, DOLocationID: 2, trip_distance: 3 }] })).status).toBe(200);
     expect((await post({ PULocationID: 0, DOLocationID: 2, trip_distance: -3 })).status).toBe(422);

@@ -47,17 +47,23 @@ export function openApiChecker(doc: Json = openApiDocument()) {
     const operation = doc.paths[match.template][r.method.toLowerCase() === 'head' ? 'get' : r.method.toLowerCase()];
     if (operation === undefined) throw new Error(`${r.method} ${match.template}: not documented`);
     const response = operation.responses[String(r.status)];
-    if (response === undefined) throw new Error(`${r.method} ${match.template}: status ${r.status} not documented (body ${r.body.slice(0, 200)})`);
+    if (response === undefined)
+      throw new Error(`${r.method} ${match.template}: status ${r.status} not documented (body ${r.body.slice(0, 200)})`);
     checked.add(`${r.method.toUpperCase()} ${match.template} ${r.status}`);
     if (response.content === undefined || r.body === '' || r.body === '\n') return;
     const media = (r.contentType ?? '').split(';')[0].trim();
     const content = response.content[media];
-    if (content === undefined) throw new Error(`${r.method} ${match.template} ${r.status}: media type ${media} not documented (${Object.keys(response.content).join(', ')})`);
+    if (content === undefined)
+      throw new Error(
+        `${r.method} ${match.template} ${r.status}: media type ${media} not documented (${Object.keys(response.content).join(', ')})`,
+      );
     if (!media.endsWith('json')) return;
     const validate = validatorOf(content.schema);
     const body = JSON.parse(r.body);
     if (!validate(body)) {
-      throw new Error(`${r.method} ${match.template} ${r.status}: body does not match the schema: ${ajv.errorsText(validate.errors)}\n${r.body.slice(0, 400)}`);
+      throw new Error(
+        `${r.method} ${match.template} ${r.status}: body does not match the schema: ${ajv.errorsText(validate.errors)}\n${r.body.slice(0, 400)}`,
+      );
     }
   }
 
@@ -65,7 +71,13 @@ export function openApiChecker(doc: Json = openApiDocument()) {
   async function fetchChecked(url: string, init?: RequestInit): Promise<{ status: number; headers: Headers; text: string; json(): any }> {
     const res = await fetch(url, init);
     const text = await res.text();
-    conforms({ method: init?.method ?? 'GET', path: new URL(url).pathname, status: res.status, contentType: res.headers.get('content-type'), body: text });
+    conforms({
+      method: init?.method ?? 'GET',
+      path: new URL(url).pathname,
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      body: text,
+    });
     return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
   }
 

@@ -34,7 +34,13 @@ function errorCode(status: number): string {
 export const mlflowErrorStyle: ErrorStyle = (problem) => {
   const status = problem.status === 422 ? 400 : problem.status;
   const fields = problem.errors?.map((e) => `${e.field}: ${e.message}`).join('; ');
-  return { status, body: JSON.stringify({ error_code: errorCode(status), message: fields === undefined ? problem.detail : `${problem.detail}: ${fields}` }) };
+  return {
+    status,
+    body: JSON.stringify({
+      error_code: errorCode(status),
+      message: fields === undefined ? problem.detail : `${problem.detail}: ${fields}`,
+    }),
+  };
 };
 
 const invalid = (errors: FieldError[]) =>
@@ -49,7 +55,8 @@ function columnsToRows(columns: Record<string, unknown[]>, field: string): Row[]
   const names = Object.keys(columns);
   const n = names.length === 0 ? 0 : columns[names[0]].length;
   for (const name of names) {
-    if (columns[name].length !== n) throw invalid([{ field: `${field}.${name}`, message: `has ${columns[name].length} values; ${names[0]} has ${n}` }]);
+    if (columns[name].length !== n)
+      throw invalid([{ field: `${field}.${name}`, message: `has ${columns[name].length} values; ${names[0]} has ${n}` }]);
   }
   const rows: Row[] = new Array(n);
   for (let i = 0; i < n; i++) {
@@ -64,17 +71,25 @@ function columnsToRows(columns: Record<string, unknown[]>, field: string): Row[]
 function rowsOf(body: unknown, maxBatch: number): { rows: Row[]; path: (i: number) => string } {
   const given = isRecord(body) ? FORMATS.filter((f) => body[f] !== undefined) : [];
   if (given.length !== 1) {
-    throw invalid([{ field: '(body)', message: `must be a JSON object with exactly one of ${FORMATS.join(', ')}${given.length > 1 ? `; got ${given.join(' and ')}` : ''}` }]);
+    throw invalid([
+      {
+        field: '(body)',
+        message: `must be a JSON object with exactly one of ${FORMATS.join(', ')}${given.length > 1 ? `; got ${given.join(' and ')}` : ''}`,
+      },
+    ]);
   }
   const format: Format = given[0];
   // why: count before the schema walks every row, so an oversized batch is refused cheaply.
   const raw = (body as Row)[format];
-  const count = format === 'dataframe_split' ? (isRecord(raw) && Array.isArray(raw.data) ? raw.data.length : 0) : Array.isArray(raw) ? raw.length : 0;
+  const count =
+    format === 'dataframe_split' ? (isRecord(raw) && Array.isArray(raw.data) ? raw.data.length : 0) : Array.isArray(raw) ? raw.length : 0;
   if (count > maxBatch) throw new ServiceError('batch_too_large', `the request has ${count} rows; the limit is ${maxBatch}`);
   const parsed = InvocationsRequestSchema.safeParse(body);
   if (!parsed.success) {
     // why: of the union's four alternatives, report the issues of the one the body chose.
-    const issues = parsed.error.issues.flatMap((i) => (i.code === 'invalid_union' ? i.errors.flat() : [i])).filter((i) => i.path[0] === format);
+    const issues = parsed.error.issues
+      .flatMap((i) => (i.code === 'invalid_union' ? i.errors.flat() : [i]))
+      .filter((i) => i.path[0] === format);
     throw invalid(issues.length > 0 ? fieldErrorsOf({ issues } as never) : fieldErrorsOf(parsed.error));
   }
   const request = parsed.data as Record<Format, unknown>;
@@ -86,7 +101,7 @@ function rowsOf(body: unknown, maxBatch: number): { rows: Row[]; path: (i: numbe
         throw invalid([{ field: `dataframe_split.data[${i}]`, message: `has ${values.length} values for ${columns.length} columns` }]);
       }
       const row: Row = {};
-      columns.forEach((c, j) => (row[c] = values[j]));
+      for (let j = 0; j < columns.length; j++) row[columns[j]] = values[j];
       return row;
     });
     return { rows, path: (i) => `dataframe_split.data[${i}].` };
@@ -120,7 +135,7 @@ export interface InvocationsDeps {
 
 export function invocationsHandler({ predictor, maxBatch, now }: InvocationsDeps): JsonHandler {
   return async (body, ctx) => {
-    let trips;
+    let trips: Trip[];
     try {
       trips = parseInvocations(body, maxBatch);
     } catch (err) {

@@ -100,7 +100,10 @@ function flatten(data: readonly unknown[], depth: number, out: unknown[]): boole
 }
 
 /** Validates the tensors and turns them into trips; throws 400 listing each problem. */
-function parseInfer(body: unknown, maxBatch: number): { id: string | undefined; trips: Trip[]; outputs: string[] | undefined; rank: number } {
+function parseInfer(
+  body: unknown,
+  maxBatch: number,
+): { id: string | undefined; trips: Trip[]; outputs: string[] | undefined; rank: number } {
   const parsed = OipInferenceRequestSchema.safeParse(body);
   if (!parsed.success) throw invalid(fieldErrorsOf(parsed.error));
   const request = parsed.data;
@@ -112,14 +115,18 @@ function parseInfer(body: unknown, maxBatch: number): { id: string | undefined; 
     const field = `inputs[${i}]`;
     const expected = INPUT_DATATYPES[input.name];
     if (expected === undefined) {
-      errors.push({ field: `${field}.name`, message: `${JSON.stringify(input.name)} is not an input of this model; inputs are ${Object.keys(INPUT_DATATYPES).join(', ')}` });
+      errors.push({
+        field: `${field}.name`,
+        message: `${JSON.stringify(input.name)} is not an input of this model; inputs are ${Object.keys(INPUT_DATATYPES).join(', ')}`,
+      });
       continue;
     }
     if (columns.has(input.name)) {
       errors.push({ field: `${field}.name`, message: `${input.name} is given twice` });
       continue;
     }
-    if (input.datatype !== expected) errors.push({ field: `${field}.datatype`, message: `${input.name} must be ${expected}, got ${input.datatype}` });
+    if (input.datatype !== expected)
+      errors.push({ field: `${field}.datatype`, message: `${input.name} must be ${expected}, got ${input.datatype}` });
     const { shape } = input;
     if (!(shape.length === 1 || (shape.length === 2 && shape[1] === 1))) {
       errors.push({ field: `${field}.shape`, message: `must be [n] or [n, 1] (one value per trip), got [${shape.join(', ')}]` });
@@ -137,7 +144,8 @@ function parseInfer(body: unknown, maxBatch: number): { id: string | undefined; 
     rows ??= n;
     columns.set(input.name, values);
   }
-  for (const name of REQUIRED) if (!columns.has(name) && errors.length === 0) errors.push({ field: 'inputs', message: `input ${name} is missing` });
+  for (const name of REQUIRED)
+    if (!columns.has(name) && errors.length === 0) errors.push({ field: 'inputs', message: `input ${name} is missing` });
   if (columns.has('pickup_hour') !== columns.has('pickup_dow') && errors.length === 0) {
     errors.push({ field: 'inputs', message: 'pickup_hour and pickup_dow come together (or neither: now in New York)' });
   }
@@ -168,7 +176,7 @@ function parseInfer(body: unknown, maxBatch: number): { id: string | undefined; 
 export function oipInferHandler(deps: OipDeps): JsonHandler {
   return async (body, ctx, _req, params) => {
     const predictor = resolve(deps, params.model, params.version);
-    let request;
+    let request: ReturnType<typeof parseInfer>;
     try {
       request = parseInfer(body, deps.maxBatch);
     } catch (err) {
@@ -178,7 +186,10 @@ export function oipInferHandler(deps: OipDeps): JsonHandler {
     const wantsInterval = request.outputs?.some((name) => name !== OUTPUT_NAME) ?? false;
     if (wantsInterval && predictor.model?.intervals === false) {
       predictor.rejected();
-      throw new ServiceError('invalid_input', `outputs duration_p10 and duration_p90 need a model with a prediction interval; ${predictor.model.modelVersion} has none`);
+      throw new ServiceError(
+        'invalid_input',
+        `outputs duration_p10 and duration_p90 need a model with a prediction interval; ${predictor.model.modelVersion} has none`,
+      );
     }
     const p = await predictor.predict(request.trips, deps.now());
     ctx.modelVersion = p.modelVersion;
@@ -198,7 +209,8 @@ export function oipInferHandler(deps: OipDeps): JsonHandler {
     for (const [name, data] of available) {
       if (request.outputs !== undefined && !request.outputs.includes(name)) continue;
       if (data === undefined) {
-        if (request.outputs !== undefined) throw new ServiceError('invalid_input', `output ${name} needs a model with a prediction interval; ${p.modelVersion} has none`);
+        if (request.outputs !== undefined)
+          throw new ServiceError('invalid_input', `output ${name} needs a model with a prediction interval; ${p.modelVersion} has none`);
         continue;
       }
       outputs.push(tensor(name, data));
@@ -233,7 +245,8 @@ function sendJson(res: Response, status: number, body: unknown): void {
 export function oipFrontEnd(deps: OipDeps): FrontEnd {
   const infer = oipInferHandler(deps);
   const ready = () => !deps.lifecycle.draining && deps.predictor.model !== undefined;
-  const modelOf = (req: Request) => resolve(deps, String(req.params.model), req.params.version === undefined ? undefined : String(req.params.version)).model!;
+  const modelOf = (req: Request) =>
+    resolve(deps, String(req.params.model), req.params.version === undefined ? undefined : String(req.params.version)).model!;
   return {
     jsonRoutes: [
       { path: OIP_ROUTES.infer, handler: infer, errorStyle: oipErrorStyle },
