@@ -30,6 +30,8 @@ COPY package.json package-lock.json .npmrc ./
 # ships inside the package.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
+# The demo page and the API docs page (Swagger UI itself comes from the swagger-ui-dist dependency).
+COPY public ./public
 COPY models ./models
 # The image's `node` user (uid 1000); files stay root-owned and read-only to it.
 USER node

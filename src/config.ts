@@ -173,6 +173,8 @@ const Schema = MlflowSchema.extend({
     .refine((origins) => origins.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), {
       error: 'expected a comma-separated list of origins such as https://app.example.com (no path), or *',
     }),
+  /** The demo page at GET / (zone names, a prediction, the curl line); false answers 404 there. */
+  DEMO_PAGE: booleanText.default(true),
   /**
    * Most requests to /predict in progress at once in this process (each worker, once WORKERS > 1);
    * beyond it, 503 with Retry-After at once instead of a growing queue. 0 = no limit. Probes and

@@ -16,6 +16,11 @@ import type { Config } from './config.js';
 import { createChallenger, type Challenger } from './experiment/challenger.js';
 import { experimentFrontEnd } from './experiment/experiment-route.js';
 import { createOnlineStats, type OnlineStats } from './experiment/online-stats.js';
+import { demoFrontEnd } from './http/routes/demo.js';
+import { invocationsFrontEnd } from './http/routes/invocations.js';
+import { oipFrontEnd } from './http/routes/oip.js';
+import { openApiFrontEnd } from './http/routes/openapi.js';
+import { zonesFrontEnd } from './http/routes/zones.js';
 import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createAdaptiveBatcher } from './model/adaptive-batcher.js';
@@ -114,7 +119,19 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     const arm = predictor.challenger;
     return arm && { mode: arm.mode, champion: predictor.model?.modelVersion, challenger: arm.model?.modelVersion };
   });
-  const frontEnds: FrontEnd[] = [experimentFrontEnd({ predictor, stats: experiment })];
+  const now = options.now ?? Date.now;
+  // why: OIP clients may address the challenger by its version (docs/api.md); it gets a predictor of its own slot.
+  const challengerPredictor = challenger && createPredictor({ slot: challenger.slot, metrics });
+  const predictorFor = (version: string) => (challengerPredictor?.model?.version === version ? challengerPredictor : undefined);
+  const protocol = { predictor, lifecycle, maxBatch: config.MAX_BATCH, now };
+  const frontEnds: FrontEnd[] = [
+    experimentFrontEnd({ predictor, stats: experiment }),
+    zonesFrontEnd(predictor),
+    oipFrontEnd({ ...protocol, predictorFor }),
+    invocationsFrontEnd(protocol),
+    openApiFrontEnd(),
+    ...(config.DEMO_PAGE ? [demoFrontEnd()] : []),
+  ];
   const monitor = createMonitoring(config, { predictor, metrics: metrics.monitoring, logger, clustered: options.clustered === true, now: options.now });
   if (monitor !== undefined) {
     frontEnds.push(monitoringFrontEnd(monitor, config.MAX_BATCH));

@@ -24,7 +24,7 @@ export function methodNotAllowed(allow: string) {
 
 export function notFound() {
   return (): void => {
-    throw new ServiceError('not_found', 'no such route; see the API in docs/api.md (POST /predict, GET /healthz, /readyz, /metrics, /model)');
+    throw new ServiceError('not_found', 'no such route; see GET /docs or docs/api.md (POST /predict, /v2/models/<name>/infer, /invocations; GET /zones, /model, /healthz, /readyz, /metrics)');
   };
 }
 

@@ -57,7 +57,17 @@ export interface Problem {
   errors?: readonly FieldError[];
 }
 
-/** Sends the problem document; `detail` must be safe for clients (never an internal message). */
+/**
+ * How a protocol that is not ours words its errors (the Open Inference Protocol's `{"error"}`,
+ * MLflow's `{"error_code", "message"}`): the status and JSON body for a problem. Set per route on the
+ * request context, so every error of that route — body reading, shedding, validation, 5xx — uses it.
+ */
+export type ErrorStyle = (problem: Problem) => { status: number; body: string };
+
+/**
+ * Sends the problem document (or the route's own error style); `detail` must be safe for clients
+ * (never an internal message).
+ */
 export function sendProblem(
   res: ServerResponse,
   code: ErrorCode,
@@ -73,6 +83,15 @@ export function sendProblem(
     instance: contextOf(res)?.requestId ?? '',
   };
   if (errors !== undefined && errors.length > 0) problem.errors = errors;
+  const style = contextOf(res)?.errorStyle;
+  if (style !== undefined) {
+    const styled = style(problem);
+    res.statusCode = styled.status;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(styled.body));
+    res.end(styled.body);
+    return;
+  }
   const body = JSON.stringify(problem);
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { ErrorStyle } from './problem.js';
 
 export interface RequestContext {
   readonly requestId: string;
@@ -18,6 +19,8 @@ export interface RequestContext {
   route: string | undefined;
   /** The model version that answered, for the log line. */
   modelVersion: string | undefined;
+  /** Errors in a protocol's own format instead of problem+json (problem.ts); undefined for our routes. */
+  errorStyle?: ErrorStyle;
 }
 
 const CONTEXT = Symbol('requestContext');
@@ -41,7 +44,7 @@ export function requestContext(logger: Logger, metrics: Metrics): BeginRequest {
     const started = performance.now();
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const ctx: RequestContext = { requestId, startedAt: started, route: undefined, modelVersion: undefined };
+    const ctx: RequestContext = { requestId, startedAt: started, route: undefined, modelVersion: undefined, errorStyle: undefined };
     (res as WithContext)[CONTEXT] = ctx;
     res.setHeader('X-Request-ID', requestId);
 

@@ -15,6 +15,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { ErrorResponder } from './error-middleware.js';
 import type { Admission } from './in-flight-limit.js';
 import type { JsonBodyReader } from './json-body.js';
+import type { ErrorStyle } from './problem.js';
 import type { BeginRequest, RequestContext } from './request-context.js';
 
 export interface JsonReply {
@@ -37,6 +38,8 @@ export interface JsonRoute {
   /** Pattern such as `/predict` or `/v2/models/:model/infer`; also the metrics' route label. */
   readonly path: string;
   readonly handler: JsonHandler;
+  /** Errors in the protocol's own format (OIP, MLflow); problem+json when absent. */
+  readonly errorStyle?: ErrorStyle;
 }
 
 /** Connect-style middleware that runs on every request before routing (CORS). */
@@ -115,6 +118,7 @@ export function createRouter(deps: RouterDeps): RequestListener {
   const serve = (route: JsonRoute, params: Readonly<Record<string, string>>, req: IncomingMessage, res: ServerResponse) => {
     const ctx = begin(req, res);
     ctx.route = route.path;
+    if (route.errorStyle !== undefined) ctx.errorStyle = route.errorStyle;
     const run = () => {
       if (!admit(res)) return;
       readBody(req, res)

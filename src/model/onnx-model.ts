@@ -13,6 +13,7 @@ import {
   type InputSpec,
   type ModelInputColumns,
 } from '../features/model-contract.js';
+import type { ZoneTable } from '../features/zones.js';
 import type { ModelDirectory } from '../registry/model-directory.js';
 import type { ResolvedModel } from '../registry/model-source.js';
 
@@ -29,6 +30,8 @@ export interface ModelInfo {
   readonly intervals: boolean;
   /** training.json, when the model directory has one. */
   readonly training: Record<string, unknown> | undefined;
+  /** zones.json: the zones this version knows, with names and centroids; undefined before version 4. */
+  readonly zones?: ZoneTable;
   readonly loadedAt: Date;
   /** True when this is not what MODEL_URI names now but the newest version that loaded before (docs/registries.md). */
   readonly stale?: boolean;
@@ -154,6 +157,7 @@ export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDir
       outputs: [OUTPUT_NAME, ...(intervals ? INTERVAL_OUTPUTS : [])].map((name) => ({ name, type: 'float32' })),
       intervals,
       training: directory.training,
+      zones: directory.zones,
       loadedAt: new Date(),
       stale: resolved.stale === true,
       ...(resolved.stale && resolved.staleReason ? { staleReason: resolved.staleReason } : {}),

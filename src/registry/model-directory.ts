@@ -1,7 +1,11 @@
-/** What a model directory says about the model, read from MLmodel (src/mlflow/mlmodel.ts) and training.json. */
+/**
+ * What a model directory says about the model, read from MLmodel (src/mlflow/mlmodel.ts), training.json
+ * and zones.json (src/features/zones.ts).
+ */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ModelLoadError } from '../errors.js';
+import { loadZoneTable, type ZoneTable } from '../features/zones.js';
 import { isRegistryError } from '../mlflow/errors.js';
 import { readMlmodel } from '../mlflow/mlmodel.js';
 
@@ -10,9 +14,11 @@ export interface ModelDirectory {
   readonly onnxFile: string;
   /** training.json as written by the training pipeline, or undefined when the directory has none. */
   readonly training: Record<string, unknown> | undefined;
+  /** zones.json (versions 4 on), or undefined when the directory has none. */
+  readonly zones?: ZoneTable;
 }
 
-/** Reads MLmodel and training.json from an MLflow Model directory; throws ModelLoadError('artifact'). */
+/** Reads MLmodel, training.json and zones.json (when present) from an MLflow Model directory; throws ModelLoadError('artifact'). */
 export async function readModelDirectory(dir: string): Promise<ModelDirectory> {
   let onnxFile: string;
   try {
@@ -30,5 +36,11 @@ export async function readModelDirectory(dir: string): Promise<ModelDirectory> {
       throw new ModelLoadError('artifact', `cannot read ${join(dir, 'training.json')}: ${(err as Error).message}`, { cause: err });
     }
   }
-  return { onnxFile, training };
+  let zones: ZoneTable | undefined;
+  try {
+    zones = await loadZoneTable(dir);
+  } catch (err) {
+    throw new ModelLoadError('artifact', `cannot read the zone table: ${(err as Error).message}`, { cause: err });
+  }
+  return { onnxFile, training, zones };
 }

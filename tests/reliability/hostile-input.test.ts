@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { aTrip, buildApp, REPO_ROOT } from '../service/helpers.js';
-import { contentType, HUGE_BODIES, hostileHeaders, hostileJsonText, hostileTripText, invalidUtf8Body, leaksInternals, randomBytes } from '../support/hostile.js';
+import { startAppsService, type AppsService } from '../support/apps-service.js';
+import {
+  contentType, HUGE_BODIES, hostileHeaders, hostileInvocationsText, hostileJsonText, hostileOipText, hostileTripText, invalidUtf8Body, leaksInternals, randomBytes,
+} from '../support/hostile.js';
 
 const ALLOWED = [200, 400, 413, 415, 422];
 const VALID = JSON.stringify(aTrip());
@@ -112,5 +115,103 @@ describe('hostile input against the app (in process)', () => {
     expect({ object: prototypeNames(Object.prototype), array: prototypeNames(Array.prototype), fn: prototypeNames(Function.prototype) }).toEqual(BEFORE);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).PULocationID).toBeUndefined();
+  });
+});
+
+describe('hostile input against the other protocols (Open Inference Protocol, MLflow /invocations)', () => {
+  let app: AppsService;
+  const tally = new Map<string, number>();
+  const TWO_TRIPS = [
+    { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 },
+    { PULocationID: 74, DOLocationID: 75, trip_distance: 1.1 },
+  ];
+  const ROUTES = {
+    oip: {
+      path: '/v2/models/taxi-ride-duration/infer',
+      valid: JSON.stringify({
+        inputs: (['PULocationID', 'DOLocationID', 'trip_distance'] as const).map((name) => ({
+          name,
+          shape: [2, 1],
+          datatype: name === 'trip_distance' ? 'FP32' : 'INT64',
+          data: TWO_TRIPS.map((t) => t[name]),
+        })),
+      }),
+      durations: (body: { outputs: { name: string; data: number[] }[] }) => body.outputs.find((o) => o.name === 'duration')!.data,
+      errorKeys: ['error'],
+    },
+    invocations: {
+      path: '/invocations',
+      valid: JSON.stringify({ dataframe_split: { columns: ['PULocationID', 'DOLocationID', 'trip_distance'], data: TWO_TRIPS.map((t) => Object.values(t)) } }),
+      durations: (body: { predictions: { duration: number }[] }) => body.predictions.map((p) => p.duration),
+      errorKeys: ['error_code', 'message'],
+    },
+  } as const;
+  type RouteName = keyof typeof ROUTES;
+  let expected: number[];
+
+  const post = async (route: RouteName, body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<Reply> => {
+    const res = await fetch(`${app.base}${ROUTES[route].path}`, { method: 'POST', headers, body });
+    return { status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
+  };
+  /** Only 200 or a 4xx in the protocol's own error form, without internals. */
+  const expectHandled = (route: RouteName, reply: Reply) => {
+    tally.set(`${route} ${reply.status}`, (tally.get(`${route} ${reply.status}`) ?? 0) + 1);
+    expect([200, 400, 413, 415]).toContain(reply.status);
+    expect(leaksInternals(reply.text, REPO_ROOT)).toBe(false);
+    expect(reply.contentType).toBe('application/json; charset=utf-8');
+    if (reply.status !== 200) expect(Object.keys(JSON.parse(reply.text))).toEqual(ROUTES[route].errorKeys);
+  };
+  const expectStillCorrect = async (route: RouteName) => {
+    const reply = await post(route, ROUTES[route].valid);
+    expect(reply.status).toBe(200);
+    expect(ROUTES[route].durations(JSON.parse(reply.text))).toEqual(expected);
+  };
+
+  beforeAll(async () => {
+    app = await startAppsService();
+    const res = await fetch(`${app.base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ trips: TWO_TRIPS }) });
+    expected = ((await res.json()) as { predictions: { duration: number }[] }).predictions.map((p) => p.duration);
+    for (const route of Object.keys(ROUTES) as RouteName[]) await expectStillCorrect(route);
+  });
+  afterAll(async () => {
+    console.log(`[hostile input, other protocols] statuses: ${[...tally].sort().map(([s, n]) => `${s}×${n}`).join(', ')}`);
+    await app.close();
+  });
+
+  test.each([
+    ['oip', hostileOipText],
+    ['invocations', hostileInvocationsText],
+  ] as const)('When %s bodies carry hostile tensors, rows, columns and values, then only 200 or 4xx in the protocol\'s error form come back', async (route, bodies) => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(bodies, hostileJsonText, hostileTripText), async (body) => {
+        expectHandled(route, await post(route, body));
+        await expectStillCorrect(route);
+      }),
+      { numRuns: 250 },
+    );
+  });
+
+  test.each(['oip', 'invocations'] as const)('When %s gets invalid UTF-8, random bytes or odd headers, then only 4xx come back', async (route) => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(invalidUtf8Body, randomBytes), contentType, hostileHeaders, async (body, type, headers) => {
+        expectHandled(route, await post(route, body, { ...headers, 'content-type': type }));
+      }),
+      { numRuns: 100 },
+    );
+    await expectStillCorrect(route);
+  });
+
+  test.each(
+    (['oip', 'invocations'] as const).flatMap((route) => [
+      ...Object.entries(HUGE_BODIES).map(([name, body]) => [route, name, body] as const),
+      [route, 'tensor data nested 300,000 deep', `{"inputs":[{"name":"PULocationID","shape":[1],"datatype":"INT64","data":${'['.repeat(300_000)}${']'.repeat(300_000)}}]}`] as const,
+      [route, 'a tensor of 600,000 values', `{"inputs":[{"name":"PULocationID","shape":[600000],"datatype":"INT64","data":[${'1,'.repeat(599_999)}1]}]}`] as const,
+      [route, '300,000 records', `{"dataframe_records":[${'{},'.repeat(299_999)}{}]}`] as const,
+    ]),
+  )('When %s gets %s, then a 4xx comes back and the next request is answered', async (route, _name, body) => {
+    const reply = await post(route, body);
+    expectHandled(route, reply);
+    expect(reply.status).toBeGreaterThanOrEqual(400);
+    await expectStillCorrect(route);
   });
 });

@@ -165,6 +165,10 @@ describe('Dockerfile', () => {
       expect(res.status).toBe(200);
       // why the interval fields: the production version (4 on) has the 80 % interval outputs (docs/model.md).
       expect(await res.json()).toEqual({ duration: expect.any(Number), duration_p10: expect.any(Number), duration_p90: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\//), ride_id: expect.any(String) });
+      // the pages ship too: public/ is copied, and Swagger UI comes from a production dependency
+      for (const path of ['/', '/demo.js', '/docs', '/docs/swagger-ui-bundle.js', '/zones']) {
+        expect((await fetch(`http://127.0.0.1:${port}${path}`)).status, path).toBe(200);
+      }
       expect(healthcheck[0]).toBe('node');
       expect(health.toString()).toBe('');
       child.kill('SIGTERM');

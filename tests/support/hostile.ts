@@ -106,3 +106,47 @@ export const HUGE_BODIES: Record<string, string> = {
 export function leaksInternals(text: string, repoRoot: string): boolean {
   return /\n\s+at |node_modules|\/src\/[\w/-]+\.[jt]s|\bdist\/[\w/-]+\.js/.test(text) || text.includes(repoRoot);
 }
+
+const OIP_NAMES = ['PULocationID', 'DOLocationID', 'trip_distance', 'pickup_hour', 'pickup_dow', '__proto__', 'constructor', ''];
+const OIP_TYPES = ['INT64', 'FP32', 'FP64', 'INT32', 'BYTES', 'BOOL', 'int64', ''];
+const pairs = (entries: [string, string][]) => `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+
+/** Open Inference Protocol requests whose tensors get hostile names, datatypes, shapes and data. */
+export const hostileOipText: fc.Arbitrary<string> = fc
+  .array(
+    fc.tuple(
+      fc.oneof(fc.constantFrom(...OIP_NAMES).map((n) => JSON.stringify(n)), hostileJsonText),
+      fc.oneof(fc.constantFrom(...OIP_TYPES).map((t) => JSON.stringify(t)), hostileJsonText),
+      fc.oneof(fc.constantFrom('[2]', '[2,1]', '[1,2]', '[0]', '[-1]', '[1e999]', '[2,1,1]', '[]', '[9007199254740993]'), hostileJsonText),
+      fc.oneof(fc.constantFrom('[130,43]', '[[130],[43]]', '[[[1]]]', '[]', '[1.5,"a"]', '[null,true]'), hostileJsonText),
+    ),
+    { maxLength: 6 },
+  )
+  .chain((tensors) =>
+    fc
+      .tuple(fc.option(hostileJsonText), fc.option(hostileJsonText))
+      .map(([id, outputs]) =>
+        pairs([
+          ...(id === null ? [] : ([['id', id]] as [string, string][])),
+          ['inputs', `[${tensors.map(([name, type, shape, data]) => pairs([['name', name], ['datatype', type], ['shape', shape], ['data', data]])).join(',')}]`],
+          ...(outputs === null ? [] : ([['outputs', outputs]] as [string, string][])),
+        ]),
+      ),
+  );
+
+const MLFLOW_KEYS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs', 'params'];
+const rowText = fc
+  .array(fc.tuple(fc.oneof(fc.constantFrom(...OIP_NAMES, 'pickup_datetime', 'ride_id'), key), hostileJsonText), { maxLength: 6 })
+  .map((entries) => pairs(entries));
+
+/** MLflow scoring requests: each format with hostile rows, columns and values, or formats mixed. */
+export const hostileInvocationsText: fc.Arbitrary<string> = fc.oneof(
+  fc.tuple(fc.array(fc.oneof(fc.constantFrom(...OIP_NAMES).map((n) => JSON.stringify(n)), hostileJsonText), { maxLength: 6 }), fc.array(hostileJsonText, { maxLength: 4 })).map(
+    ([columns, data]) => `{"dataframe_split":{"columns":[${columns.join(',')}],"data":[${data.join(',')}]}}`,
+  ),
+  fc.tuple(fc.constantFrom('dataframe_records', 'instances', 'inputs'), fc.array(rowText, { maxLength: 4 })).map(([k, rows]) => `{"${k}":[${rows.join(',')}]}`),
+  fc.tuple(fc.constantFrom('instances', 'inputs'), fc.array(fc.tuple(fc.constantFrom(...OIP_NAMES), fc.array(hostileJsonText, { maxLength: 3 })), { maxLength: 5 })).map(
+    ([k, columns]) => `{"${k}":${pairs(columns.map(([c, values]) => [c, `[${values.join(',')}]`]))}}`,
+  ),
+  fc.array(fc.tuple(fc.constantFrom(...MLFLOW_KEYS), hostileJsonText), { maxLength: 4 }).map((entries) => pairs(entries)),
+);
