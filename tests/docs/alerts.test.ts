@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { anchorsOf, readDoc, repoRoot, slugOf } from './markdown.js';
+import { anchorsOf, readDoc, repoRoot, slugOf } from '../support/markdown.js';
 
 interface RuleFile {
   groups: { rules: { alert?: string }[] }[];

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createMlflowModelSource, loadFailureReason } from '../../src/registry/mlflow-model-source.js';
 import { createModelCache } from '../../src/registry/model-cache.js';
-import { MODEL, SKLEARN_MLMODEL, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from './support.js';
+import { MODEL, SKLEARN_MLMODEL, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../support/mlflow-harness.js';
 
 let h: Harness;
 beforeEach(async () => {

@@ -3,7 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rm, utimes, writeFile } from 'nod
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createModelCache } from '../../src/registry/model-cache.js';
-import { MODEL, modelFiles, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from './support.js';
+import { MODEL, modelFiles, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../support/mlflow-harness.js';
 
 let h: Harness;
 let tick: number;

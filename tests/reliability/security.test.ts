@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import request from 'supertest';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { SECURITY_HEADERS } from '../../src/http/security-headers.js';
-import { aTrip, buildApp, fakeModel, REPO_ROOT, type TestApp } from '../service/helpers.js';
+import { aTrip, buildApp, fakeModel, REPO_ROOT, type TestApp } from '../support/app.js';
 import { leaksInternals } from '../support/hostile.js';
 
 const EXPECTED_HEADERS = Object.fromEntries(SECURITY_HEADERS.map(([k, v]) => [k.toLowerCase(), v]));

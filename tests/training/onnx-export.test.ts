@@ -5,7 +5,7 @@ import { exportOnnx } from '../../src/training/onnx-export.js';
 import { checkParity, runOnnx, toInputColumns } from '../../src/training/onnx-check.js';
 import { parseCliArgs } from '../../src/training/cli.js';
 import { DEFAULT_PARAMS, fitModel, predict, PRESETS, type ModelParams } from '../../src/training/pipeline.js';
-import { aTrip, syntheticTrips, tripTable } from './trip-fixtures.js';
+import { aTrip, syntheticTrips, tripTable } from '../support/trip-fixtures.js';
 
 const params: ModelParams = { ...DEFAULT_PARAMS, gbdt: { ...DEFAULT_PARAMS.gbdt, maxLeaves: 15, maxRounds: 120, earlyStoppingRounds: 10 } };
 const train = tripTable(syntheticTrips(3000, 11, 0));

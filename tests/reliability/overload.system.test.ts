@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { aTrip, FIXTURE_REGISTRY } from '../service/helpers.js';
+import { aTrip, FIXTURE_REGISTRY } from '../support/app.js';
 import { percentile } from '../support/load.js';
 import { waitFor } from '../support/ports.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';

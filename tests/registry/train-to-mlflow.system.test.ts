@@ -5,9 +5,9 @@ import { createProgress } from '../../src/training/progress.js';
 import { parseCliArgs } from '../../src/training/cli.js';
 import { DEFAULT_PARAMS } from '../../src/training/pipeline.js';
 import { runTraining, type TrainOptions } from '../../src/training/run-training.js';
-import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
-import { syntheticTrips, writeTripParquet } from '../training/trip-fixtures.js';
-import { startMlflowService, tempDir } from './service-support.js';
+import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
+import { syntheticTrips, writeTripParquet } from '../support/trip-fixtures.js';
+import { startMlflowService, tempDir } from '../support/mlflow-service.js';
 
 let fake: FakeMlflow;
 let work: { path: string; remove: () => Promise<void> };

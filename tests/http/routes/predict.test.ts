@@ -2,8 +2,8 @@ import { createServer, request as httpRequest, type RequestListener } from 'node
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { newYorkHourAndDow } from '../../src/features/pickup-time.js';
-import { aTrip, buildApp, fakeModel, predictDirectly, type TestApp } from './helpers.js';
+import { newYorkHourAndDow } from '../../../src/features/pickup-time.js';
+import { aTrip, buildApp, fakeModel, predictDirectly, type TestApp } from '../../support/app.js';
 
 // why a pinned clock: trips without a pickup time are predicted for "now"; a test that reads the
 // clock separately from the service could straddle an hour boundary.

@@ -3,7 +3,7 @@ import { ModelLoadError } from '../../src/errors.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createModelSource, readModelDirectory } from '../../src/registry/model-source.js';
 import { parseModelUri } from '../../src/registry/model-uri.js';
-import { EMBEDDED_REGISTRY, FIXTURE_REGISTRY, REPO_ROOT, loadTestModel } from './helpers.js';
+import { EMBEDDED_REGISTRY, FIXTURE_REGISTRY, REPO_ROOT, loadTestModel } from '../support/app.js';
 
 const fixtures = createModelSource(FIXTURE_REGISTRY, { cwd: REPO_ROOT });
 

@@ -1,7 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, test } from 'vitest';
-import { productionVersion } from './helpers.js';
+import { productionVersion } from '../support/app.js';
 import { spawnServer, type LogLine } from '../support/service-process.js';
 
 type Line = LogLine;

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { tripsToColumns } from '../../src/features/trip-inputs.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
-import { FIXTURE_REGISTRY, fakeModel, gate, loadTestModel } from './helpers.js';
+import { FIXTURE_REGISTRY, fakeModel, gate, loadTestModel } from '../support/app.js';
 
 const instant = () => fakeModel(async (_c, n) => new Float32Array(n).fill(1));
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
-import { EMBEDDED_V1, EMBEDDED_V2, NAME, registerModelDir, startMlflowService, tempDir, type MlflowService } from './service-support.js';
+import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
+import { EMBEDDED_V1, EMBEDDED_V2, NAME, registerModelDir, startMlflowService, tempDir, type MlflowService } from '../support/mlflow-service.js';
 
 let fake: FakeMlflow;
 let cache: { path: string; remove: () => Promise<void> };

@@ -9,7 +9,7 @@ import { silentProgress } from '../../src/training/progress.js';
 import { runTraining } from '../../src/training/run-training.js';
 import { filterTrips } from '../../src/training/trip-filter.js';
 import { readTripParquet } from '../../src/training/trip-parquet.js';
-import { productionVersion } from '../service/helpers.js';
+import { productionVersion } from '../support/app.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 /** The committed model the embedded registry's `production` alias points at. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { aTrip, syntheticTrips, writeTripParquet } from './trip-fixtures.js';
+import { aTrip, syntheticTrips, writeTripParquet } from '../support/trip-fixtures.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const tsx = join(repo, 'node_modules', '.bin', 'tsx');

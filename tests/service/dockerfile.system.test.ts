@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { REPO_ROOT } from './helpers.js';
+import { REPO_ROOT } from '../support/app.js';
 
 interface Instruction {
   op: string;
