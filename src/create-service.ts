@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { createApp, type FrontEnd } from './app.js';
 import type { Config } from './config.js';
+import { gracefulClose } from './http/graceful-close.js';
 import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createMicroBatcher } from './model/micro-batcher.js';
@@ -36,6 +37,17 @@ export interface ServiceOptions {
   retryMs?: { initial: number; max: number };
 }
 
+/**
+ * How long a keep-alive connection must stay quiet, once the port is closed, before it is closed: a
+ * client under load sends its next request within this and gets it answered with `Connection: close`.
+ */
+const IDLE_GRACE_MS = 500;
+
+export interface StopOptions {
+  /** Skip the drain window and close quiet connections at once (an interactive Ctrl-C). */
+  immediate?: boolean;
+}
+
 export interface Service {
   /** The request listener (for supertest, or another server). */
   readonly listener: RequestListener;
@@ -53,11 +65,12 @@ export interface Service {
   /** Opens the port only (no model load); resolves with the address. */
   listen(): Promise<AddressInfo>;
   /**
-   * Drains: readiness 503 at once, serves on for SHUTDOWN_DRAIN_MS, stops accepting, lets in-flight
-   * requests finish within SHUTDOWN_TIMEOUT_MS, releases the model. Resolves true when everything
-   * finished in time, false when connections had to be cut. Calling it again returns the same promise.
+   * Drains: readiness 503 at once, serves on for SHUTDOWN_DRAIN_MS, stops accepting, answers what is
+   * in flight or arriving on open connections (with `Connection: close`) within SHUTDOWN_TIMEOUT_MS,
+   * releases the model. Resolves true when everything finished in time, false when connections had to
+   * be cut. Calling it again returns the same promise.
    */
-  stop(reason?: string): Promise<boolean>;
+  stop(reason?: string, options?: StopOptions): Promise<boolean>;
 }
 
 export function createService(config: Config, logger: Logger, options: ServiceOptions): Service {
@@ -87,6 +100,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
   });
   // why: client timeouts (keep-alive for load balancers, slowloris guards) are explained in server-options.ts.
   const server = createServer(serverOptions(config), listener);
+  const connections = gracefulClose(server);
 
   let listening: Promise<AddressInfo> | undefined;
   const listen = () =>
@@ -101,7 +115,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     }));
 
   let stopping: Promise<boolean> | undefined;
-  const stop = (reason = 'stop') =>
+  const stop = (reason = 'stop', { immediate = false }: StopOptions = {}) =>
     (stopping ??= (async () => {
       lifecycle.draining = true;
       updater.stop();
@@ -110,32 +124,26 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
         logger.info('stopped');
         return true;
       }
-      // why: readiness only stops new connections from being routed here; clients holding keep-alive
-      // connections (kube-proxy, most HTTP clients) would keep using them. `Connection: close` on every
-      // response from now on moves them to other replicas during the drain window.
-      server.prependListener('request', (_req, res) => {
-        res.shouldKeepAlive = false;
+      // why: during the drain, keep-alive connections stay open and are served: closing them would only
+      // make their clients reconnect, to this instance when they talk to it directly. They are closed,
+      // each between two requests, once the port closes (http/graceful-close.ts).
+      if (!immediate) {
+        logger.info({ reason, drain_ms: config.SHUTDOWN_DRAIN_MS }, 'shutting down: readiness is 503, still serving');
+        await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
+      } else {
+        logger.info({ reason }, 'shutting down now, without the drain');
+      }
+      // why: the port is closed synchronously here, before the line says so.
+      const closed = connections.close({
+        idleGraceMs: immediate ? 0 : Math.min(IDLE_GRACE_MS, config.SHUTDOWN_TIMEOUT_MS / 2),
+        timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+        onTimeout: () => logger.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time; closing connections'),
       });
-      logger.info({ reason, drain_ms: config.SHUTDOWN_DRAIN_MS }, 'shutting down: readiness is 503, still serving');
-      await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
-
-      let timedOut = false;
-      const timeout = setTimeout(() => {
-        timedOut = true;
-        logger.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time; closing connections');
-        server.closeAllConnections();
-      }, config.SHUTDOWN_TIMEOUT_MS);
-      // why: close() stops accepting and drops idle keep-alive connections once; connections that were
-      // busy become idle after their response and are dropped by this sweep.
-      const sweep = setInterval(() => server.closeIdleConnections(), 100);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       logger.info({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'no longer accepting connections; finishing in-flight requests');
-      await closed;
-      clearInterval(sweep);
-      clearTimeout(timeout);
+      const clean = await closed;
       await slot.close();
       logger.info('stopped');
-      return !timedOut;
+      return clean;
     })());
 
   return {

@@ -55,6 +55,8 @@ export function errorResponder(logger: Logger): ErrorResponder {
         sendProblem(res, err.code, detail);
         return;
       }
+      const ctx = contextOf(res);
+      if (ctx !== undefined && err.errors !== undefined) ctx.invalidFields = err.errors.map((e) => e.field);
       sendProblem(res, err.code, err.message, err.errors);
       return;
     }

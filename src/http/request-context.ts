@@ -18,6 +18,8 @@ export interface RequestContext {
   route: string | undefined;
   /** The model version that answered, for the log line. */
   modelVersion: string | undefined;
+  /** The fields a 4xx named (at most the listed ones), for the log line: what clients get wrong. */
+  invalidFields?: readonly string[];
 }
 
 const CONTEXT = Symbol('requestContext');
@@ -63,6 +65,7 @@ export function requestContext(logger: Logger, metrics: Metrics): BeginRequest {
           status,
           latency_ms: Math.round(seconds * 1e6) / 1000,
           model_version: ctx.modelVersion,
+          invalid_fields: ctx.invalidFields,
           aborted: aborted || undefined,
         },
         'request',

@@ -14,7 +14,8 @@ export interface LoggerOptions {
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const base = { level: options.level, base: { service: 'taxi-ride-duration' } };
+  // why: ISO 8601 times read the same in a terminal, a log store and a bug report; epoch milliseconds do not.
+  const base = { level: options.level, base: { service: 'taxi-ride-duration' }, timestamp: pino.stdTimeFunctions.isoTime };
   if (options.pretty) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true } } });
   }

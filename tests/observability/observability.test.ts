@@ -47,6 +47,16 @@ describe('request logs', () => {
     });
   });
 
+  test('When a prediction is refused with 422, then its line names the invalid fields and the time is ISO 8601', async () => {
+    const before = requestLines(t).length;
+
+    await request(t.app).post('/predict').send({ trips: [aTrip(), aTrip({ trip_distance: -1, DOLocationID: 'x' })] });
+
+    const [line] = requestLines(t).slice(before);
+    expect(line).toMatchObject({ status: 422, invalid_fields: ['trips[1].DOLocationID', 'trips[1].trip_distance'] });
+    expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
   test('When probes are called, then they are not logged at info', async () => {
     const before = requestLines(t).length;
 

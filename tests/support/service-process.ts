@@ -41,7 +41,8 @@ export function spawnServer(env: Record<string, string> = {}): SpawnedServer {
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (errText += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // why: 'close' comes after stdout's last line; 'exit' can come before it.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return { child, logs, onLine: (listener) => listeners.push(listener), stderr: () => errText, exited };
 }
 
