@@ -29,10 +29,13 @@ function hasCommand(name: string): boolean {
 /** Micro-batching settings of the `+ micro-batching` targets. */
 const MICRO_BATCHING = { MICROBATCH_MAX_SIZE: '64', MICROBATCH_MAX_DELAY_US: '0' };
 
-/** `npm start`'s node arguments (V8 flags, then the entry point): the bench runs the service as users do. */
-function startArgs(): string[] {
+/**
+ * `npm start`'s node arguments (V8 flags, then the entry point): the bench runs the service as users
+ * do. The script is `exec node …` (the shell hands its process to node, so npm's signal reaches it).
+ */
+export function npmStartNodeArgs(): string[] {
   const start: string = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts.start;
-  const [command, ...args] = start.split(' ');
+  const [command, ...args] = start.replace(/^exec /, '').split(' ');
   if (command !== 'node') throw new Error(`npm start runs ${command}, expected node`);
   return args;
 }
@@ -41,11 +44,11 @@ function serviceTarget(workers: number, microBatching = false): Target {
   return {
     name: `service (WORKERS=${workers}${microBatching ? ', micro-batching' : ''})`,
     description:
-      `this service, node ${startArgs().join(' ')} (npm start), ${workers} worker(s), LOG_LEVEL=info` +
+      `this service, node ${npmStartNodeArgs().join(' ')} (npm start), ${workers} worker(s), LOG_LEVEL=info` +
       (microBatching ? `, MICROBATCH_MAX_SIZE=${MICRO_BATCHING.MICROBATCH_MAX_SIZE} MICROBATCH_MAX_DELAY_US=${MICRO_BATCHING.MICROBATCH_MAX_DELAY_US}` : ', default settings'),
     isService: true,
     command: process.execPath,
-    args: startArgs(),
+    args: npmStartNodeArgs(),
     env: { WORKERS: String(workers), HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0', ...(microBatching ? MICRO_BATCHING : {}) },
     unavailable: () => (existsSync(path.join(repoRoot, 'dist/server.js')) ? undefined : 'dist/server.js missing: run npm run build'),
   };

@@ -1,15 +1,17 @@
 /**
  * No Docker engine runs here, so this test replays the Dockerfile itself: each stage gets a directory,
  * COPY/RUN/WORKDIR/ENV are executed in order on a clean copy of the repository (tracked files minus
- * .dockerignore), then the runtime stage's CMD is started and its HEALTHCHECK command is run.
+ * .dockerignore), then the runtime stage's CMD is started and its HEALTHCHECK command is run, and
+ * `npm start` in it is stopped with one signal.
  */
-import { execFileSync, execSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { execFileSync, execSync, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { npmStartNodeArgs } from '../../bench/lib/targets.js';
 import { REPO_ROOT } from '../support/app.js';
+import { freePort } from '../support/ports.js';
 
 interface Instruction {
   op: string;
@@ -48,89 +50,132 @@ function ignored(path: string, patterns: string[]): boolean {
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
 const work = mkdtempSync(join(tmpdir(), 'dockerfile-replay-'));
+// why: every npm command of the replay (npm ci, the image's `npm cache clean --force`, npm start) uses
+// this cache, never the user's ~/.npm.
+const npmCache = join(work, 'npm-cache');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe('Dockerfile', () => {
-  test('When its steps run on a clean copy of the repo, then the runtime stage serves a prediction, passes its HEALTHCHECK and stops on SIGTERM', async () => {
-    const stages = parseDockerfile(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
-    const patterns = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
-    const context = join(work, 'context');
-    const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
-    for (const file of tracked.filter((f) => !ignored(f, patterns) && existsSync(join(REPO_ROOT, f)))) {
-      mkdirSync(dirname(join(context, file)), { recursive: true });
-      cpSync(join(REPO_ROOT, file), join(context, file));
-    }
-    expect(existsSync(join(context, 'models/taxi-ride-duration/aliases.json'))).toBe(true);
+interface Replayed {
+  /** The runtime stage's working directory. */
+  app: string;
+  cmd: string[];
+  healthcheck: string[];
+  user: string;
+  env: Record<string, string>;
+}
 
-    const roots = new Map<string, string>();
-    let cmd: string[] = [];
-    let healthcheck: string[] = [];
-    let user = 'root';
-    let env: Record<string, string> = {};
-    let workdir = '/';
-    for (const stage of stages) {
-      const root = join(work, `stage-${stage.name}`);
-      roots.set(stage.name, root);
-      env = {};
-      workdir = '/';
-      const inStage = (p: string) => join(root, p.startsWith('/') ? p : join(workdir, p));
-      for (const step of stage.steps) {
-        switch (step.op) {
-          case 'FROM':
-            expect(step.args[0]).toBe('node:20-slim');
-            break;
-          case 'WORKDIR':
-            workdir = step.args[0];
-            mkdirSync(inStage('.'), { recursive: true });
-            break;
-          case 'ENV':
-            for (const pair of step.args) env[pair.split('=')[0]] = pair.split('=').slice(1).join('=');
-            break;
-          case 'COPY': {
-            const from = step.flags.from ? roots.get(step.flags.from)! : context;
-            const sources = step.args.slice(0, -1);
-            const dest = step.args.at(-1)!;
-            for (const src of sources) {
-              const source = join(from, src);
-              const target = dest.endsWith('/') ? join(inStage(dest), basename(src)) : inStage(dest);
-              mkdirSync(dirname(target), { recursive: true });
-              cpSync(source, target, { recursive: statSync(source).isDirectory() });
-            }
-            break;
+function replay(): Replayed {
+  const stages = parseDockerfile(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
+  const patterns = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const context = join(work, 'context');
+  const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const file of tracked.filter((f) => !ignored(f, patterns) && existsSync(join(REPO_ROOT, f)))) {
+    mkdirSync(dirname(join(context, file)), { recursive: true });
+    cpSync(join(REPO_ROOT, file), join(context, file));
+  }
+  expect(existsSync(join(context, 'models/taxi-ride-duration/aliases.json'))).toBe(true);
+
+  const roots = new Map<string, string>();
+  let cmd: string[] = [];
+  let healthcheck: string[] = [];
+  let user = 'root';
+  let env: Record<string, string> = {};
+  let workdir = '/';
+  for (const stage of stages) {
+    const root = join(work, `stage-${stage.name}`);
+    roots.set(stage.name, root);
+    env = {};
+    workdir = '/';
+    const inStage = (p: string) => join(root, p.startsWith('/') ? p : join(workdir, p));
+    for (const step of stage.steps) {
+      switch (step.op) {
+        case 'FROM':
+          expect(step.args[0]).toBe('node:20-slim');
+          break;
+        case 'WORKDIR':
+          workdir = step.args[0];
+          mkdirSync(inStage('.'), { recursive: true });
+          break;
+        case 'ENV':
+          for (const pair of step.args) env[pair.split('=')[0]] = pair.split('=').slice(1).join('=');
+          break;
+        case 'COPY': {
+          const from = step.flags.from ? roots.get(step.flags.from)! : context;
+          const sources = step.args.slice(0, -1);
+          const dest = step.args.at(-1)!;
+          for (const src of sources) {
+            const source = join(from, src);
+            const target = dest.endsWith('/') ? join(inStage(dest), basename(src)) : inStage(dest);
+            mkdirSync(dirname(target), { recursive: true });
+            cpSync(source, target, { recursive: statSync(source).isDirectory() });
           }
-          case 'RUN':
-            execSync(step.raw, { cwd: inStage('.'), env: { ...process.env, ...env, CI: 'true' }, stdio: 'pipe' });
-            break;
-          case 'USER':
-            user = step.args[0];
-            break;
-          case 'HEALTHCHECK':
-            healthcheck = step.json!;
-            break;
-          case 'CMD':
-            cmd = step.json!;
-            break;
-          case 'EXPOSE':
-            break;
-          default:
-            throw new Error(`the replay does not know ${step.op}; extend this test`);
+          break;
         }
+        case 'RUN':
+          execSync(step.raw, { cwd: inStage('.'), env: { ...process.env, ...env, CI: 'true', npm_config_cache: npmCache }, stdio: 'pipe' });
+          break;
+        case 'USER':
+          user = step.args[0];
+          break;
+        case 'HEALTHCHECK':
+          healthcheck = step.json!;
+          break;
+        case 'CMD':
+          cmd = step.json!;
+          break;
+        case 'EXPOSE':
+          break;
+        default:
+          throw new Error(`the replay does not know ${step.op}; extend this test`);
       }
     }
-    const app = join(roots.get('runtime')!, workdir);
+  }
+  return { app: join(roots.get('runtime')!, workdir), cmd, healthcheck, user, env };
+}
 
+/** Resolves when `text()` contains `needle`, or rejects when the process exits first. */
+function outputContains(child: ChildProcess, text: () => string, needle: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => text().includes(needle) && resolve();
+    child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
+    child.once('exit', (code) => reject(new Error(`exited (${code}) before printing ${needle}: ${text()}`)));
+    check();
+  });
+}
+
+/** The process and every descendant still alive, from /proc. */
+function processTree(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parents) if (ppid === tree[i]) tree.push(pid);
+  return tree.filter((pid) => parents.has(pid));
+}
+
+const READY = '"msg":"model loaded and warmed up; ready"';
+const TRIP = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 });
+
+describe('Dockerfile', () => {
+  let image: Replayed;
+  beforeAll(() => {
+    image = replay();
+  }, 300_000);
+
+  test('When its steps run on a clean copy of the repo, then the runtime stage serves a prediction, passes its HEALTHCHECK and stops on SIGTERM', async () => {
+    const { app, cmd, healthcheck, user, env } = image;
     expect(user).not.toBe('root');
     // why: the image and `npm start` must run the service the same way (V8 flags included).
-    expect(cmd).toEqual(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts.start.split(' '));
+    expect(cmd).toEqual(['node', ...npmStartNodeArgs()]);
     expect(existsSync(join(app, 'node_modules/onnxruntime-node'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/typescript'))).toBe(false);
     expect(existsSync(join(app, 'src'))).toBe(false);
@@ -138,22 +183,14 @@ describe('Dockerfile', () => {
     const port = await freePort();
     const runEnv = { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port), SHUTDOWN_DRAIN_MS: '0' };
     const child = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1), { cwd: app, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<number | null>((r) => child.on('exit', r));
+    const exited = new Promise<number | null>((r) => child.on('close', r));
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     try {
-      for (let i = 0; i < 100 && !out.includes('"msg":"model loaded and warmed up; ready"'); i++) {
-        if (child.exitCode !== null) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(out).toContain('"msg":"model loaded and warmed up; ready"');
+      await outputContains(child, () => out, READY);
 
-      const res = await fetch(`http://127.0.0.1:${port}/predict`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 }),
-      });
+      const res = await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: TRIP });
       const health = execFileSync(process.execPath, healthcheck.slice(1), { env: runEnv, stdio: 'pipe' });
 
       expect(res.status).toBe(200);
@@ -165,5 +202,37 @@ describe('Dockerfile', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
-  }, 300_000);
+  });
+
+  test('When `npm start` gets one SIGTERM (WORKERS=2), then npm exits 0, the port is closed and no process of it remains', async () => {
+    const port = await freePort();
+    const env = { PATH: process.env.PATH ?? '', HOME: work, npm_config_cache: npmCache, HOST: '127.0.0.1', PORT: String(port), WORKERS: '2', SHUTDOWN_DRAIN_MS: '0' };
+    const npm = spawn('npm', ['start'], { cwd: image.app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // why: 'exit', not 'close': an orphaned server would hold the pipes open and 'close' never come.
+    const exited = new Promise<number | null>((r) => npm.on('exit', r));
+    let out = '';
+    npm.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    npm.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    let tree: number[] = [];
+    try {
+      await outputContains(npm, () => out, '"msg":"all workers ready"');
+      tree = processTree(npm.pid!);
+      expect(tree.length).toBeGreaterThanOrEqual(4); // npm, the primary, two workers
+
+      npm.kill('SIGTERM');
+
+      expect(await exited).toBe(0);
+      expect(processTree(npm.pid!)).toEqual([]);
+      expect(tree.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
+      expect(await fetch(`http://127.0.0.1:${port}/healthz`).catch((err: Error & { cause?: { code?: string } }) => err.cause?.code)).toBe('ECONNREFUSED');
+    } finally {
+      for (const pid of tree) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  });
 });
