@@ -131,8 +131,22 @@ describe('CORS', () => {
 
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
-    expect(res.headers['access-control-allow-headers']).toBe('Content-Type,X-Request-ID');
+    expect(res.headers['access-control-allow-headers']).toBe('Content-Type,X-Request-ID,traceparent,tracestate');
     expect(res.headers['access-control-allow-methods']).toContain('POST');
+  });
+
+  test('When a preflight is answered, then its metric and log line carry the route it preflights', async () => {
+    const cors = await buildApp({ model: t.slot.current!, env: { CORS_ORIGINS: 'https://app.example.com' }, logLevel: 'info' });
+
+    await request(cors.app).options('/predict/').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'POST');
+    await request(cors.app).options('/model').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'GET');
+    await request(cors.app).options('/nowhere').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'GET');
+
+    const text = await cors.metrics.registry.metrics();
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="OPTIONS",route="\/predict",status_code="204"\} 1/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="OPTIONS",route="\/model",status_code="204"\} 1/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="OPTIONS",route="unmatched",status_code="204"\} 1/);
+    expect(requestLines(cors).map((l) => l.route)).toEqual(['/predict', '/model', 'unmatched']);
   });
 
   test('When an allowed origin posts, then X-Request-ID is exposed to it', async () => {
@@ -142,7 +156,8 @@ describe('CORS', () => {
 
     expect(res.status).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
-    expect(res.headers['access-control-expose-headers']).toBe('X-Request-ID');
+    expect(res.headers['access-control-expose-headers']).toBe('X-Request-ID,Retry-After,Allow,Server-Timing');
+    expect(res.headers['timing-allow-origin']).toBe('https://app.example.com');
   });
 
   test('When the origin is not listed, or CORS_ORIGINS is unset, then no CORS header allows it', async () => {
@@ -152,6 +167,8 @@ describe('CORS', () => {
     const off = await request(t.app).post('/predict').set('Origin', 'https://app.example.com').send(aTrip());
 
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    expect(other.headers['timing-allow-origin']).toBeUndefined();
     expect(off.headers['access-control-allow-origin']).toBeUndefined();
+    expect(off.headers['timing-allow-origin']).toBeUndefined();
   });
 });
