@@ -261,10 +261,30 @@ describe('POST /predict, body errors', () => {
     },
   );
 
-  test('When there is no content type, then it is 415', async () => {
+  test('When there is no content type, then it is 415 saying none was sent', async () => {
     const res = await request(t.app).post('/predict').send(Buffer.from(JSON.stringify(aTrip())));
 
     expect(res.status).toBe(415);
+    expect(res.body.detail).toBe('send the body as application/json (UTF-8); the request had no Content-Type');
+  });
+
+  test('When the content type is wrong, then the 415 says which one was received', async () => {
+    const res = await request(t.app).post('/predict').set('Content-Type', 'text/plain; charset=utf-8').send(JSON.stringify(aTrip()));
+
+    expect(res.body.detail).toBe('send the body as application/json (UTF-8); the request had Content-Type "text/plain; charset=utf-8"');
+  });
+
+  test('When the body is empty and has no content type, then it is 400 "empty", not 415', async () => {
+    const res = await request(t.app).post('/predict');
+
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toBe('the request body is empty; send a JSON object');
+  });
+
+  test('When the JSON starts with a UTF-8 byte-order mark, then it is accepted', async () => {
+    const res = await request(t.app).post('/predict').set('Content-Type', 'application/json').send(`\uFEFF${JSON.stringify(aTrip())}`);
+
+    expect(res.status).toBe(200);
   });
 
   test('When the content type is application/json with charset=utf-8 or a +json type, then it is accepted', async () => {
