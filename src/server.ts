@@ -9,15 +9,12 @@
 import cluster from 'node:cluster';
 import { constants as osConstants } from 'node:os';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger, type Logger } from './observability/logger.js';
+import { createLogger, logsWritten, type Logger } from './observability/logger.js';
 
-/**
- * Exits once the logger has written every line: the asynchronous destination may still hold the last
- * lines of a drain. Bounded, in case stdout is a pipe nobody reads.
- */
+/** Exits once the logger has written every line, in order; bounded, in case stdout is a pipe nobody reads. */
 function exitFlushed(logger: Logger, code: number): void {
   setTimeout(() => process.exit(code), 2_000).unref();
-  logger.flush(() => process.exit(code));
+  void logsWritten(logger).then(() => process.exit(code));
 }
 
 function fail(message: string): never {

@@ -25,3 +25,17 @@ export function createLogger(options: LoggerOptions): Logger {
   // process exit, so the last lines before an exit (a fatal error, the end of a drain) are kept.
   return pino(base, options.destination ?? pino.destination({ dest: 1, sync: false }));
 }
+
+/**
+ * Resolves once the lines logged so far are written. why: the asynchronous destination's flush()
+ * returns at once, and the synchronous flush pino runs on exit skips a write still in progress, so
+ * lines of that write (the last requests of a drain) could land after "stopped". Waiting for that
+ * write to end keeps the order.
+ */
+export function logsWritten(logger: Logger): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    | { _writing?: boolean; once?: (event: string, listener: () => void) => void }
+    | undefined;
+  if (stream?._writing !== true || typeof stream.once !== 'function') return Promise.resolve();
+  return new Promise((resolve) => stream.once!('drain', resolve));
+}

@@ -60,6 +60,11 @@ function collect(res: IncomingMessage): Promise<Reply> {
   });
 }
 
+/** Until the server counts `n` JSON requests in progress: it has accepted them and read their headers. */
+async function admitted(port: number, n: number): Promise<void> {
+  while (!new RegExp(`^http_requests_in_flight ${n}$`, 'm').test((await send(port, 'GET', '/metrics')).text));
+}
+
 const TRIP = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 });
 
 describe('the server process', () => {
@@ -130,7 +135,7 @@ describe('the server process', () => {
     );
     const responded = new Promise<void>((resolve) => inFlight.on('response', () => resolve()));
     inFlight.write(TRIP.slice(0, 20));
-    await new Promise((r) => setTimeout(r, 100));
+    await admitted(port, 1);
 
     server.child.kill('SIGTERM');
     await server.waitForLog('shutting down: readiness is 503, still serving');
@@ -168,7 +173,7 @@ describe('the server process', () => {
       stuck.on('response', (res) => resolve(`status ${res.statusCode}`));
     });
     stuck.write(TRIP.slice(0, 10));
-    await new Promise((r) => setTimeout(r, 100));
+    await admitted(port, 1);
 
     server.child.kill('SIGTERM');
 
