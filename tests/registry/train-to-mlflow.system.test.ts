@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { requireSharedData } from '../support/shared-data.js';
 import { createProgress } from '../../src/training/progress.js';
 import { parseCliArgs } from '../../src/training/cli.js';
 import { DEFAULT_PARAMS } from '../../src/training/pipeline.js';
@@ -15,6 +16,7 @@ const quiet = createProgress({ write: () => true } as unknown as NodeJS.WriteStr
 const params = { ...DEFAULT_PARAMS, gbdt: { ...DEFAULT_PARAMS.gbdt, maxRounds: 40 } };
 
 beforeAll(async () => {
+  requireSharedData(['taxi_zone_centroids.csv']);
   fake = await startFakeMlflow({ major: 3 });
   work = await tempDir('train-mlflow-');
   writeTripParquet(join(work.path, 'green_tripdata_2021-01.parquet'), syntheticTrips(1200, 31, 0));

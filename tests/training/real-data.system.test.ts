@@ -3,22 +3,23 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { silentProgress } from '../../src/training/progress.js';
 import { runTraining } from '../../src/training/run-training.js';
 import { filterTrips } from '../../src/training/trip-filter.js';
 import { readTripParquet } from '../../src/training/trip-parquet.js';
 import { productionVersion } from '../support/app.js';
+import { requireSharedData, SHARED_DATA } from '../support/shared-data.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 /** The committed model the embedded registry's `production` alias points at. */
 const productionDir = join(repo, 'models', 'taxi-ride-duration', productionVersion());
-// why: CI checks the repository out beside ../shared; only data/ is read, never holdout/.
-const data = resolve(repo, '../shared/data');
-const month = (m: string) => join(data, `green_tripdata_2021-${m}.parquet`);
+const month = (m: string) => join(SHARED_DATA, `green_tripdata_2021-${m}.parquet`);
 
 describe('real TLC data (../shared/data)', () => {
+  beforeAll(() => requireSharedData(['green_tripdata_2021-01.parquet', 'green_tripdata_2021-02.parquet', 'green_tripdata_2021-03.parquet', 'taxi_zone_centroids.csv']));
+
   test.each([
     ['01', 76_518, 73_908],
     ['02', 64_572, 61_921],
