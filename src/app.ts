@@ -15,6 +15,7 @@ import type { ModelUpdater } from './model/model-updater.js';
 import type { Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics, MetricsSource } from './observability/metrics.js';
+import { TRACE_HEADER_ONLY, type RequestTracer } from './observability/tracing.js';
 import { errorMiddleware, errorResponder, methodNotAllowed, notFound } from './http/error-middleware.js';
 import { inFlightLimit } from './http/in-flight-limit.js';
 import { readJsonBody } from './http/json-body.js';
@@ -53,6 +54,8 @@ export interface AppDeps {
   metricsSource?: MetricsSource;
   /** More protocols over the same predictor. */
   frontEnds?: readonly FrontEnd[];
+  /** Trace ids (and spans, when exporting) per request; by default the caller's trace id only. */
+  tracer?: RequestTracer;
 }
 
 /** The routes and the methods each answers (HEAD comes with GET). */
@@ -101,7 +104,7 @@ export function createApp(deps: AppDeps): RequestListener {
   app.set('etag', false);
   app.set('query parser', false);
 
-  const context = requestContext(logger, metrics);
+  const context = requestContext(logger, metrics, deps.tracer ?? TRACE_HEADER_ONLY);
   const begin = (req: Parameters<typeof context>[0], res: Parameters<typeof context>[1]) => {
     setSecurityHeaders(res);
     return context(req, res);

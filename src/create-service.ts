@@ -23,6 +23,7 @@ import type { LoadedModel } from './model/onnx-model.js';
 import { createPredictor, type Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
+import { createTracing } from './observability/tracing.js';
 import { modelUriWarning, parseModelUri } from './registry/model-uri.js';
 import { selectModelSource } from './registry/select-source.js';
 
@@ -94,8 +95,9 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
   });
   const frontEnds: FrontEnd[] = [];
+  const tracing = createTracing(config);
   const listener = createApp({
-    config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now,
+    config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now, tracer: tracing,
     metricsSource: options.clusterMetrics?.(metrics.registry),
   });
   // why: client timeouts (keep-alive for load balancers, slowloris guards) are explained in server-options.ts.
@@ -120,7 +122,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       lifecycle.draining = true;
       updater.stop();
       if (!server.listening) {
-        await slot.close();
+        await Promise.all([slot.close(), tracing.shutdown()]);
         logger.info('stopped');
         return true;
       }
@@ -141,7 +143,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       });
       logger.info({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'no longer accepting connections; finishing in-flight requests');
       const clean = await closed;
-      await slot.close();
+      await Promise.all([slot.close(), tracing.shutdown()]);
       logger.info('stopped');
       return clean;
     })());
@@ -150,6 +152,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     listener, server, predictor, metrics, lifecycle, updater,
     listen,
     async start({ listen: when = 'before-load' } = {}) {
+      await tracing.ready;
       // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
       if (when === 'before-load') await listen();
       const warning = modelUriWarning(uri);
