@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       BODY_LIMIT: 2 * 1024 * 1024,
       MAX_BATCH: 10_000,
       CORS_ORIGINS: [],
+      OTEL_SERVICE_NAME: 'taxi-ride-duration',
       SHUTDOWN_DRAIN_MS: 5000,
       SHUTDOWN_TIMEOUT_MS: 30_000,
       MODEL_CACHE_DIR: join(tmpdir(), 'taxi-ride-duration-models'),
