@@ -85,6 +85,7 @@ async function serveOne(config: Config, rootLogger: Logger, clustered: boolean):
       logger.fatal({ err, model_uri: config.MODEL_URI, registry: e.registry }, `cannot load the model: ${e.message}`);
     }
     exitFlushed(logger, 1);
+    return;
   }
   if (clustered && !stopping) reportReady();
 }
