@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../support/app.js';
 import { spawnServer } from '../support/service-process.js';
@@ -183,6 +184,23 @@ describe('the server process', () => {
     expect(server.logs[cut]).toMatchObject({ level: 50 });
     // The cut request's own line (aborted), then the last line.
     expect(server.logs.slice(cut + 1)).toEqual([expect.objectContaining({ msg: 'request', aborted: true }), expect.objectContaining({ msg: 'stopped' })]);
+  });
+
+  test('When the port is already in use, then it logs one fatal line naming it and exits 1', async () => {
+    const taken = createNetServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => taken.once('listening', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const server = startServer({ PORT: String(port) });
+
+      expect(await server.exited).toBe(1);
+      expect(server.logs.filter((l) => (l.level as number) >= 50)).toEqual([
+        expect.objectContaining({ level: 60, msg: `cannot listen on 127.0.0.1:${port}: the port is already in use` }),
+      ]);
+      expect(server.stderr()).toBe('');
+    } finally {
+      taken.close();
+    }
   });
 
   test('When a variable is invalid, then it exits 1 with one line naming it', async () => {
