@@ -15,11 +15,12 @@ import type { ModelUpdater } from './model/model-updater.js';
 import type { Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics, MetricsSource } from './observability/metrics.js';
+import { TRACE_HEADER_ONLY, type RequestTracer } from './observability/tracing.js';
 import { errorMiddleware, errorResponder, methodNotAllowed, notFound } from './http/error-middleware.js';
 import { inFlightLimit } from './http/in-flight-limit.js';
 import { readJsonBody } from './http/json-body.js';
-import { requestContext } from './http/request-context.js';
-import { createRouter, type JsonRoute, type Prelude } from './http/router.js';
+import { contextOf, requestContext } from './http/request-context.js';
+import { createRouter, normalizePath, routeMatcher, type JsonRoute, type Prelude } from './http/router.js';
 import { reloadHandler, requireBearer } from './http/routes/admin.js';
 import { healthzHandler, readyzHandler } from './http/routes/health.js';
 import { metricsHandler } from './http/routes/metrics.js';
@@ -53,6 +54,8 @@ export interface AppDeps {
   metricsSource?: MetricsSource;
   /** More protocols over the same predictor. */
   frontEnds?: readonly FrontEnd[];
+  /** Trace ids (and spans, when exporting) per request; by default the caller's trace id only. */
+  tracer?: RequestTracer;
 }
 
 /** The routes and the methods each answers (HEAD comes with GET). */
@@ -65,6 +68,31 @@ export const ROUTES = {
   adminReload: '/admin/reload',
 } as const;
 
+/**
+ * CORS for the listed origins (docs/api.md, "CORS"). Browsers may read the headers a client needs
+ * (the request id, when to retry, what is allowed, the timings) and the Resource Timing details.
+ * A preflight is answered here, before routing, so it is labelled with the route it asks about.
+ */
+function corsPrelude(origins: readonly string[], match: (path: string) => { route: { path: string } } | undefined): Prelude {
+  const anyOrigin = origins.includes('*');
+  const handle = cors({
+    origin: anyOrigin ? '*' : [...origins],
+    methods: ['GET', 'HEAD', 'POST'],
+    allowedHeaders: ['Content-Type', 'X-Request-ID', 'traceparent', 'tracestate'],
+    exposedHeaders: ['X-Request-ID', 'Retry-After', 'Allow', 'Server-Timing'],
+    maxAge: 600,
+  });
+  return (req, res, next) => {
+    const origin = req.headers.origin;
+    if (origin !== undefined && (anyOrigin || origins.includes(origin))) res.setHeader('Timing-Allow-Origin', anyOrigin ? '*' : origin);
+    if (req.method === 'OPTIONS') {
+      const ctx = contextOf(res);
+      if (ctx !== undefined) ctx.route = match(normalizePath(req.url ?? '/'))?.route.path;
+    }
+    handle(req, res, next);
+  };
+}
+
 /** A request listener for http.createServer or supertest. */
 export function createApp(deps: AppDeps): RequestListener {
   const { config, logger, metrics, predictor, lifecycle, updater, metricsSource } = deps;
@@ -76,31 +104,22 @@ export function createApp(deps: AppDeps): RequestListener {
   app.set('etag', false);
   app.set('query parser', false);
 
-  const context = requestContext(logger, metrics);
+  const context = requestContext(logger, metrics, deps.tracer ?? TRACE_HEADER_ONLY);
   const begin = (req: Parameters<typeof context>[0], res: Parameters<typeof context>[1]) => {
     setSecurityHeaders(res);
     return context(req, res);
   };
-  const prelude: Prelude | undefined =
-    config.CORS_ORIGINS.length > 0
-      ? cors({
-          origin: config.CORS_ORIGINS.includes('*') ? '*' : config.CORS_ORIGINS,
-          methods: ['GET', 'HEAD', 'POST'],
-          allowedHeaders: ['Content-Type', 'X-Request-ID'],
-          exposedHeaders: ['X-Request-ID'],
-          maxAge: 600,
-        })
-      : undefined;
+  const jsonRoutes: JsonRoute[] = [
+    { path: ROUTES.predict, handler: predictHandler({ predictor, maxBatch: config.MAX_BATCH, now: deps.now ?? Date.now }) },
+    ...frontEnds.flatMap((f) => f.jsonRoutes ?? []),
+  ];
+  const prelude = config.CORS_ORIGINS.length > 0 ? corsPrelude(config.CORS_ORIGINS, routeMatcher([...jsonRoutes, ...Object.values(ROUTES).map((path) => ({ path }))])) : undefined;
   app.use((req, res, next) => {
     begin(req, res);
     if (prelude === undefined) next();
     else prelude(req, res, next);
   });
 
-  const jsonRoutes: JsonRoute[] = [
-    { path: ROUTES.predict, handler: predictHandler({ predictor, maxBatch: config.MAX_BATCH, now: deps.now ?? Date.now }) },
-    ...frontEnds.flatMap((f) => f.jsonRoutes ?? []),
-  ];
   // why: the router answers only POST; other methods on these paths reach Express and get 405.
   for (const route of jsonRoutes) app.all(route.path, methodNotAllowed('POST'));
   app.get(ROUTES.healthz, healthzHandler());

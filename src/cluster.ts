@@ -9,6 +9,7 @@
  * that is still loading (at start-up or after a restart) is never sent traffic.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { constants as osConstants } from 'node:os';
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from './observability/logger.js';
 import type { MetricsSource } from './observability/metrics.js';
@@ -55,11 +56,18 @@ export function runPrimary({ workers, logger, shutdownBudgetMs, onWorkerMessage 
     live.add(worker);
   };
 
-  const stop = (reason: string) => {
-    if (stopping) return;
+  const stop = (reason: string, signal: NodeJS.Signals = 'SIGTERM') => {
+    if (stopping) {
+      if (reason !== signal) return;
+      // why: a second signal (Ctrl-C twice) means now, as in a single process (server.ts).
+      logger.warn({ signal }, 'second stop signal: killing the workers and exiting now');
+      for (const worker of live) worker.process.kill('SIGKILL');
+      process.exit(128 + (osConstants.signals[signal] ?? 0));
+    }
     stopping = true;
     logger.info({ reason, workers: live.size }, 'stopping: asking every worker to drain');
-    for (const worker of live) worker.process.kill('SIGTERM');
+    // why: the same signal, so an interactive Ctrl-C stops the workers without their drain too.
+    for (const worker of live) worker.process.kill(signal);
     setTimeout(() => {
       logger.error({ timeout_ms: shutdownBudgetMs }, 'workers did not exit in time; killing them');
       for (const worker of live) worker.process.kill('SIGKILL');
@@ -108,8 +116,8 @@ export function runPrimary({ workers, logger, shutdownBudgetMs, onWorkerMessage 
     restartDelay = Math.min(restartDelay * 2, RESTART_MAX_MS);
   });
 
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM', 'SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT', 'SIGINT'));
   logger.info({ workers, pid: process.pid }, 'primary: starting workers');
   for (let i = 0; i < workers; i++) fork();
 }

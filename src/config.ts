@@ -165,6 +165,17 @@ const Schema = MlflowSchema.extend({
     .min(1, { error: 'expected at least 1' })
     .max(1_000_000, { error: 'expected at most 1000000' })
     .default(10_000),
+  /**
+   * OTLP/HTTP collector base URL (the standard OpenTelemetry variable): spans go to `<url>/v1/traces`.
+   * Unset: tracing is off and the OpenTelemetry packages are never loaded (docs/operations.md, "Tracing").
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .refine((u) => /^https?:\/\/[^\s]+$/.test(u), { error: 'expected an http(s) URL such as http://otel-collector:4318' })
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  /** The `service.name` resource attribute of exported spans. */
+  OTEL_SERVICE_NAME: z.string().min(1).default('taxi-ride-duration'),
   /** Browser origins allowed to call the API (comma-separated); empty = CORS off. */
   CORS_ORIGINS: z
     .string()

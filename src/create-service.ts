@@ -21,6 +21,7 @@ import { invocationsFrontEnd } from './http/routes/invocations.js';
 import { oipFrontEnd } from './http/routes/oip.js';
 import { openApiFrontEnd } from './http/routes/openapi.js';
 import { zonesFrontEnd } from './http/routes/zones.js';
+import { gracefulClose } from './http/graceful-close.js';
 import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createAdaptiveBatcher } from './model/adaptive-batcher.js';
@@ -38,6 +39,7 @@ import { monitoringFrontEnd } from './http/routes/monitoring.js';
 import { createMonitoring } from './monitoring/setup.js';
 import type { Monitor } from './monitoring/monitor.js';
 import { linkExperimentToMonitoring } from './experiment/monitoring-link.js';
+import { createTracing } from './observability/tracing.js';
 
 export interface ServiceOptions {
   /** Where relative registry paths (file:models) are resolved. */
@@ -50,6 +52,17 @@ export interface ServiceOptions {
   clustered?: boolean;
   /** Start-up retry backoff of the model updater (tests shorten it). */
   retryMs?: { initial: number; max: number };
+}
+
+/**
+ * How long a keep-alive connection must stay quiet, once the port is closed, before it is closed: a
+ * client under load sends its next request within this and gets it answered with `Connection: close`.
+ */
+const IDLE_GRACE_MS = 500;
+
+export interface StopOptions {
+  /** Skip the drain window and close quiet connections at once (an interactive Ctrl-C). */
+  immediate?: boolean;
 }
 
 export interface Service {
@@ -75,11 +88,12 @@ export interface Service {
   /** Opens the port only (no model load); resolves with the address. */
   listen(): Promise<AddressInfo>;
   /**
-   * Drains: readiness 503 at once, serves on for SHUTDOWN_DRAIN_MS, stops accepting, lets in-flight
-   * requests finish within SHUTDOWN_TIMEOUT_MS, releases the model. Resolves true when everything
-   * finished in time, false when connections had to be cut. Calling it again returns the same promise.
+   * Drains: readiness 503 at once, serves on for SHUTDOWN_DRAIN_MS, stops accepting, answers what is
+   * in flight or arriving on open connections (with `Connection: close`) within SHUTDOWN_TIMEOUT_MS,
+   * releases the model. Resolves true when everything finished in time, false when connections had to
+   * be cut. Calling it again returns the same promise.
    */
-  stop(reason?: string): Promise<boolean>;
+  stop(reason?: string, options?: StopOptions): Promise<boolean>;
 }
 
 /** How each loaded model is wrapped for serving, at start-up and on every reload (BATCHING). */
@@ -138,12 +152,14 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     // why: shadow predictions are logged under the challenger's version, and feedback feeds GET /experiment.
     linkExperimentToMonitoring(predictor, monitor, experiment);
   }
+  const tracing = createTracing(config);
   const listener = createApp({
-    config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now,
+    config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now, tracer: tracing,
     metricsSource: options.clusterMetrics?.(metrics.registry),
   });
   // why: client timeouts (keep-alive for load balancers, slowloris guards) are explained in server-options.ts.
   const server = createServer(serverOptions(config), listener);
+  const connections = gracefulClose(server);
 
   let listening: Promise<AddressInfo> | undefined;
   const listen = () =>
@@ -158,49 +174,44 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     }));
 
   let stopping: Promise<boolean> | undefined;
-  const stop = (reason = 'stop') =>
+  const stop = (reason = 'stop', { immediate = false }: StopOptions = {}) =>
     (stopping ??= (async () => {
       lifecycle.draining = true;
       updater.stop();
       if (!server.listening) {
         await monitor?.close();
-        await Promise.all([slot.close(), challenger?.stop()]);
+        await Promise.all([slot.close(), challenger?.stop(), tracing.shutdown()]);
         logger.info('stopped');
         return true;
       }
-      // why: readiness only stops new connections from being routed here; clients holding keep-alive
-      // connections (kube-proxy, most HTTP clients) would keep using them. `Connection: close` on every
-      // response from now on moves them to other replicas during the drain window.
-      server.prependListener('request', (_req, res) => {
-        res.shouldKeepAlive = false;
+      // why: during the drain, keep-alive connections stay open and are served: closing them would only
+      // make their clients reconnect, to this instance when they talk to it directly. They are closed,
+      // each between two requests, once the port closes (http/graceful-close.ts).
+      if (!immediate) {
+        logger.info({ reason, drain_ms: config.SHUTDOWN_DRAIN_MS }, 'shutting down: readiness is 503, still serving');
+        await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
+      } else {
+        logger.info({ reason }, 'shutting down now, without the drain');
+      }
+      // why: the port is closed synchronously here, before the line says so.
+      const closed = connections.close({
+        idleGraceMs: immediate ? 0 : Math.min(IDLE_GRACE_MS, config.SHUTDOWN_TIMEOUT_MS / 2),
+        timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+        onTimeout: () => logger.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time; closing connections'),
       });
-      logger.info({ reason, drain_ms: config.SHUTDOWN_DRAIN_MS }, 'shutting down: readiness is 503, still serving');
-      await new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_DRAIN_MS));
-
-      let timedOut = false;
-      const timeout = setTimeout(() => {
-        timedOut = true;
-        logger.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time; closing connections');
-        server.closeAllConnections();
-      }, config.SHUTDOWN_TIMEOUT_MS);
-      // why: close() stops accepting and drops idle keep-alive connections once; connections that were
-      // busy become idle after their response and are dropped by this sweep.
-      const sweep = setInterval(() => server.closeIdleConnections(), 100);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       logger.info({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'no longer accepting connections; finishing in-flight requests');
-      await closed;
-      clearInterval(sweep);
-      clearTimeout(timeout);
+      const clean = await closed;
       await monitor?.close();
-      await Promise.all([slot.close(), challenger?.stop()]);
+      await Promise.all([slot.close(), challenger?.stop(), tracing.shutdown()]);
       logger.info('stopped');
-      return !timedOut;
+      return clean;
     })());
 
   return {
     listener, server, predictor, metrics, lifecycle, updater, challenger, experiment, monitor,
     listen,
     async start({ listen: when = 'before-load' } = {}) {
+      await tracing.ready;
       // why: listen before loading, so /healthz answers (liveness, startupProbe) while /readyz says 503.
       if (when === 'before-load') await listen();
       // why not awaited: the challenger never holds up (or fails) the champion's start-up.

@@ -7,8 +7,15 @@
  * the registry clients, and loading them before forking delayed every worker's start by ~200 ms.
  */
 import cluster from 'node:cluster';
+import { constants as osConstants } from 'node:os';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger, type Logger } from './observability/logger.js';
+import { createLogger, logsWritten, type Logger } from './observability/logger.js';
+
+/** Exits once the logger has written every line, in order; bounded, in case stdout is a pipe nobody reads. */
+function exitFlushed(logger: Logger, code: number): void {
+  setTimeout(() => process.exit(code), 2_000).unref();
+  void logsWritten(logger).then(() => process.exit(code));
+}
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -37,6 +44,7 @@ async function serveOne(config: Config, rootLogger: Logger, clustered: boolean):
   // why: in a cluster, each line says which worker wrote it.
   const logger = clustered ? rootLogger.child({ worker: cluster.worker?.id, pid: process.pid }) : rootLogger;
   const exitOnBug = (kind: string) => (err: unknown) => {
+    // why: not exitFlushed: after a bug nothing more may run; pino flushes synchronously on exit.
     logger.fatal({ err }, kind);
     process.exit(1);
   };
@@ -47,17 +55,24 @@ async function serveOne(config: Config, rootLogger: Logger, clustered: boolean):
   const [{ createService }, { joinCluster, reportReady }] = await Promise.all([import('./create-service.js'), import('./cluster.js')]);
   const service = createService(config, logger, { cwd: process.cwd(), clusterMetrics: clustered ? joinCluster : undefined, clustered });
 
+  // why: in a terminal nobody's load balancer routes here, so Ctrl-C stops without the drain window.
+  const interactive = process.stdin.isTTY === true || process.stdout.isTTY === true;
   let stopping = false;
-  const onSignal = (signal: string) => {
-    if (stopping) return;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // why: a second signal (Ctrl-C twice) means now: no waiting for anything.
+      logger.warn({ signal }, 'second stop signal: exiting now');
+      exitFlushed(logger, 128 + (osConstants.signals[signal] ?? 0));
+      return;
+    }
     stopping = true;
-    service.stop(signal).then(
-      (clean) => process.exit(clean ? 0 : 1),
+    service.stop(signal, { immediate: signal === 'SIGINT' && interactive }).then(
+      (clean) => exitFlushed(logger, clean ? 0 : 1),
       (err: unknown) => exitOnBug('shutdown failed')(err),
     );
   };
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 
   try {
     await service.start({ listen: clustered ? 'after-load' : 'before-load' });
@@ -69,7 +84,8 @@ async function serveOne(config: Config, rootLogger: Logger, clustered: boolean):
     } else {
       logger.fatal({ err, model_uri: config.MODEL_URI.text, registry: e.registry }, `cannot load the model: ${e.message}`);
     }
-    process.exit(1);
+    exitFlushed(logger, 1);
+    return;
   }
   if (clustered && !stopping) reportReady();
 }

@@ -34,10 +34,13 @@ function hasCommand(name: string): boolean {
   }
 }
 
-/** `npm start`'s node arguments (V8 flags, then the entry point): the bench runs the service as users do. */
-function startArgs(): string[] {
+/**
+ * `npm start`'s node arguments (V8 flags, then the entry point): the bench runs the service as users
+ * do. The script is `exec node …` (the shell hands its process to node, so npm's signal reaches it).
+ */
+export function npmStartNodeArgs(): string[] {
   const start: string = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts.start;
-  const [command, ...args] = start.split(' ');
+  const [command, ...args] = start.replace(/^exec /, '').split(' ');
   if (command !== 'node') throw new Error(`npm start runs ${command}, expected node`);
   return args;
 }
@@ -59,12 +62,12 @@ export function serviceTarget(
     .map(([k, v]) => `${k}=${v}`);
   return {
     name: `service (WORKERS=${workers}${options.batching ? `, BATCHING=${options.batching}` : ''}${options.variant ? `, ${options.variant.label}` : ''})`,
-    description: `this service, node ${startArgs().join(' ')} (npm start), ${workers} worker(s), ${settings.length > 0 ? settings.join(' ') : 'default settings (BATCHING=adaptive)'}`,
+    description: `this service, node ${npmStartNodeArgs().join(' ')} (npm start), ${workers} worker(s), ${settings.length > 0 ? settings.join(' ') : 'default settings (BATCHING=adaptive)'}`,
     isService: true,
     soak: options.soak,
     optional: options.batching === 'delay',
     command: process.execPath,
-    args: startArgs(),
+    args: npmStartNodeArgs(),
     env,
     unavailable: () => (existsSync(path.join(repoRoot, 'dist/server.js')) ? undefined : 'dist/server.js missing: run npm run build'),
   };

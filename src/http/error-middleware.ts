@@ -33,17 +33,19 @@ export type ErrorResponder = (err: unknown, req: IncomingMessage, res: ServerRes
 
 export function errorResponder(logger: Logger): ErrorResponder {
   return (err, req, res) => {
-    const reqId = contextOf(res)?.requestId;
+    const ctx = contextOf(res);
+    const reqId = ctx?.requestId;
+    const traceId = ctx?.traceId;
     if (res.headersSent) {
       // why: a partial response cannot be turned into an error document; cut the connection instead.
-      logger.error({ err, req_id: reqId }, 'error after the response started');
+      logger.error({ err, req_id: reqId, trace_id: traceId }, 'error after the response started');
       res.destroy();
       return;
     }
     if (err instanceof ServiceError) {
       const status = statusOf(err.code);
       if (status >= 500) {
-        logger.error({ err, req_id: reqId, code: err.code }, err.message);
+        logger.error({ err, req_id: reqId, trace_id: traceId, code: err.code }, err.message);
         // why: 5xx messages may carry model or file details; clients get a fixed text.
         const detail =
           err.code === 'model_not_ready' || err.code === 'model_load_failed'
@@ -55,10 +57,11 @@ export function errorResponder(logger: Logger): ErrorResponder {
         sendProblem(res, err.code, detail);
         return;
       }
+      if (ctx !== undefined && err.errors !== undefined) ctx.invalidFields = err.errors.map((e) => e.field);
       sendProblem(res, err.code, err.message, err.errors);
       return;
     }
-    logger.error({ err, req_id: reqId, method: req.method, url: req.url }, 'unexpected error');
+    logger.error({ err, req_id: reqId, trace_id: traceId, method: req.method, url: req.url }, 'unexpected error');
     sendProblem(res, 'internal', 'an unexpected error occurred; it is logged with this request id');
   };
 }

@@ -26,7 +26,7 @@ export function inFlightLimit(limit: number, metrics: Pick<Metrics, 'requestsShe
   const release = (): void => {
     inFlight--;
   };
-  const detail = `more than ${limit} requests are in progress; retry in ${SHED_RETRY_AFTER_SECONDS} s`;
+  const detail = `the limit of ${limit} request${limit === 1 ? '' : 's'} in progress is reached; retry in ${SHED_RETRY_AFTER_SECONDS} s`;
 
   return (res) => {
     if (limit > 0 && inFlight >= limit) {

@@ -1,7 +1,8 @@
 /**
  * A lean JSON body reader in place of express.json(): it accepts only what this API needs
  * (application/json in UTF-8, no compression), enforces BODY_LIMIT before and while reading, and
- * turns every failure into a ServiceError the error responder answers with 400, 413 or 415.
+ * turns every failure into a ServiceError the error responder answers with 400, 413 or 415. An empty
+ * body is 400 whatever its Content-Type; a UTF-8 byte-order mark is skipped.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ServiceError } from '../errors.js';
@@ -22,11 +23,19 @@ export type JsonBodyReader = (req: IncomingMessage, res: ServerResponse) => Prom
 
 export function readJsonBody(limit: number): JsonBodyReader {
   const tooLarge = () => new ServiceError('payload_too_large', `the request body is larger than the limit of ${limit} bytes`);
+  const empty = () => new ServiceError('malformed_json', 'the request body is empty; send a JSON object');
 
   return (req, res) =>
     new Promise<unknown>((resolve, reject) => {
-      if (!isJsonUtf8(req.headers['content-type'])) {
-        reject(new ServiceError('unsupported_media_type', 'send the body as application/json (UTF-8)'));
+      const contentType = req.headers['content-type'];
+      // why: an empty body is the more useful thing to report than its (absent) media type.
+      if (req.headers['content-length'] === '0' || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) {
+        reject(empty());
+        return;
+      }
+      if (!isJsonUtf8(contentType)) {
+        const got = contentType === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(contentType.slice(0, 100))}`;
+        reject(new ServiceError('unsupported_media_type', `send the body as application/json (UTF-8); the request had ${got}`));
         return;
       }
       const encoding = req.headers['content-encoding'];
@@ -67,10 +76,12 @@ export function readJsonBody(limit: number): JsonBodyReader {
       };
       const onEnd = () => {
         if (size === 0) {
-          finish(new ServiceError('malformed_json', 'the request body is empty; send a JSON object'));
+          finish(empty());
           return;
         }
-        const text = rest === undefined ? first!.toString('utf8') : Buffer.concat(rest, size).toString('utf8');
+        let text = rest === undefined ? first!.toString('utf8') : Buffer.concat(rest, size).toString('utf8');
+        // why: RFC 8259 lets a parser ignore a byte-order mark; some Windows tools write one.
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
         let body: unknown;
         try {
           body = JSON.parse(text);

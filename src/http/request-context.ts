@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ErrorStyle } from './problem.js';
+import type { RequestTracer } from '../observability/tracing.js';
 
 export interface RequestContext {
   readonly requestId: string;
@@ -21,6 +22,10 @@ export interface RequestContext {
   modelVersion: string | undefined;
   /** Errors in a protocol's own format instead of problem+json (problem.ts); undefined for our routes. */
   errorStyle?: ErrorStyle;
+  /** The fields a 4xx named (at most the listed ones), for the log line: what clients get wrong. */
+  invalidFields?: readonly string[];
+  /** The W3C trace id, when the caller sent one or tracing is on; in every log line of the request. */
+  readonly traceId?: string;
 }
 
 const CONTEXT = Symbol('requestContext');
@@ -39,12 +44,13 @@ const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 /** Starts the bookkeeping of one request: returns its context, and logs and measures it when it closes. */
 export type BeginRequest = (req: IncomingMessage, res: ServerResponse) => RequestContext;
 
-export function requestContext(logger: Logger, metrics: Metrics): BeginRequest {
+export function requestContext(logger: Logger, metrics: Metrics, tracer?: RequestTracer): BeginRequest {
   return (req, res) => {
     const started = performance.now();
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const ctx: RequestContext = { requestId, startedAt: started, route: undefined, modelVersion: undefined, errorStyle: undefined };
+    const trace = tracer?.begin(req, res);
+    const ctx: RequestContext = { requestId, startedAt: started, route: undefined, modelVersion: undefined, errorStyle: undefined, traceId: trace?.traceId };
     (res as WithContext)[CONTEXT] = ctx;
     res.setHeader('X-Request-ID', requestId);
 
@@ -55,17 +61,20 @@ export function requestContext(logger: Logger, metrics: Metrics): BeginRequest {
       const status = res.statusCode;
       const aborted = !res.writableFinished;
       metrics.httpChild(req.method ?? '', route, status).observe(seconds);
+      trace?.end({ method: req.method ?? '', route, status, aborted, modelVersion: ctx.modelVersion });
       const level = PROBES.has(route) && status < 500 && !aborted ? 'debug' : 'info';
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         {
           req_id: requestId,
+          trace_id: ctx.traceId,
           method: req.method,
           route,
           path: route === 'unmatched' ? (req.url ?? '').slice(0, 200) : undefined,
           status,
           latency_ms: Math.round(seconds * 1e6) / 1000,
           model_version: ctx.modelVersion,
+          invalid_fields: ctx.invalidFields,
           aborted: aborted || undefined,
         },
         'request',

@@ -10,7 +10,7 @@ import type { Config } from '../config.js';
  *   server timeout races them and turns into sporadic 502s.
  * - headersTimeout (HEADERS_TIMEOUT_MS, 10 s): since Node 18 it runs from a request's first byte, not
  *   over idle keep-alive time, so it can be far below keepAliveTimeout without that race
- *   (tests/reliability/slow-clients.test.ts checks both). It cuts off slowloris clients.
+ *   (tests/reliability/slow-clients.system.test.ts checks both). It cuts off slowloris clients.
  * - requestTimeout (REQUEST_TIMEOUT_MS, 30 s): the whole request, body included (slow bodies).
  * - connectionsCheckingInterval: how often node looks for connections past those timeouts; the 30 s
  *   default would let a slow client hold its socket up to 30 s longer than the timeout.

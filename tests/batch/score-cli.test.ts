@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetSchema } from 'hyparquet';
 import { afterAll, describe, expect, test } from 'vitest';
 import { freePort } from '../support/ports.js';
-import { aTrip, syntheticTrips, writeTripParquet } from '../training/trip-fixtures.js';
+import { aTrip, syntheticTrips, writeTripParquet } from '../support/trip-fixtures.js';
 import { filesUnder, readPredictions, readSummary, runScore } from './support.js';
 
 const work = mkdtempSync(join(tmpdir(), 'score-cli-'));

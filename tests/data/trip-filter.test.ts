@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { filterTrips } from '../../src/data/trip-filter.js';
-import { aTrip, rawTrips } from '../training/trip-fixtures.js';
+import { aTrip, rawTrips } from '../support/trip-fixtures.js';
 
 describe('trip filter', () => {
   test('When durations are at and around the 1–60 minute bounds, then only 1 ≤ minutes ≤ 60 are kept', () => {

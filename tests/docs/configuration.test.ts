@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CONFIG_KEYS } from '../../src/config.js';
-import { proseLines, readDoc, repoRoot } from './markdown.js';
+import { proseLines, readDoc, repoRoot } from '../support/markdown.js';
 
 /** Variable names in the first cell of each table row of docs/configuration.md. */
 function documentedVariables(): Set<string> {

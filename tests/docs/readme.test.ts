@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { anchorsOf, documentationFiles, linksOf, readDoc, repoRoot } from './markdown.js';
+import { anchorsOf, documentationFiles, linksOf, readDoc, repoRoot } from '../support/markdown.js';
 
 const README_MAX_LINES = 200;
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT, main } from '../../src/experiment/promote-cli.js';
-import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
-import { registerModelDir } from '../registry/service-support.js';
-import { REPO_ROOT } from '../service/helpers.js';
+import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
+import { registerModelDir } from '../support/mlflow-service.js';
+import { REPO_ROOT } from '../support/app.js';
 import { copyRegistry, embedded, fixture, NAME, requireData } from './support.js';
 
 async function promote(args: string[], env: Record<string, string> = {}) {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { EXIT, main } from '../../src/experiment/promote-cli.js';
 import { waitFor } from '../support/ports.js';
-import { REPO_ROOT } from '../service/helpers.js';
+import { REPO_ROOT } from '../support/app.js';
 import { clientLoop, copyRegistry, embedded, NAME, requireData, startService, type RunningService } from './support.js';
 
 describe('rollout through the promotion gate', () => {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../service/helpers.js';
+import { REPO_ROOT } from '../support/app.js';
 
 export const NAME = 'taxi-ride-duration';
 export const FEBRUARY = join(REPO_ROOT, '..', 'shared', 'data', 'green_tripdata_2021-02.parquet');
@@ -33,7 +33,7 @@ import { Agent, request } from 'node:http';
 import { loadConfig } from '../../src/config.js';
 import { createService, type Service } from '../../src/create-service.js';
 import { createLogger } from '../../src/observability/logger.js';
-import type { LogLine } from '../service/helpers.js';
+import type { LogLine } from '../support/app.js';
 
 /** Tuesday 2021-02-09 12:00 New York: trips without a pickup time are predicted for it, so answers repeat exactly. */
 export const PINNED_NOW = Date.UTC(2021, 1, 9, 17, 0, 0);

@@ -43,4 +43,18 @@ describe('parsePredictRequest', () => {
       }),
     );
   });
+
+  test.each([
+    ['2021-01-04', /needs a time of day/],
+    ['1900-01-04T08:30:00', /year must be between 2000 and 2100/],
+    ['9999-12-31T23:59:59Z', /year must be between 2000 and 2100/],
+  ])('When pickup_datetime is %s, then it is refused with a message saying why', (when, message) => {
+    let error: ServiceError | undefined;
+    try {
+      parsePredictRequest({ PULocationID: 1, DOLocationID: 2, trip_distance: 3, pickup_datetime: when }, 10);
+    } catch (err) {
+      error = err as ServiceError;
+    }
+    expect(error?.errors).toEqual([{ field: 'pickup_datetime', message: expect.stringMatching(message) }]);
+  });
 });

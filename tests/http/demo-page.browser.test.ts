@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { productionVersion, REPO_ROOT } from '../service/helpers.js';
+import { productionVersion, REPO_ROOT } from '../support/app.js';
 import { startAppsService, type AppsService } from '../support/apps-service.js';
 
 const CHROMIUM = '/usr/bin/chromium';

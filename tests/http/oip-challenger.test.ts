@@ -8,7 +8,7 @@ import { ModelSlot } from '../../src/model/model-slot.js';
 import { createPredictor, type Predictor } from '../../src/model/predictor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { loadTestModel } from '../service/helpers.js';
+import { loadTestModel } from '../support/app.js';
 import { FIXED_NOW, ZONES_REGISTRY } from '../support/apps-service.js';
 
 async function predictorOf(uri: string): Promise<Predictor> {

@@ -5,7 +5,7 @@ import { errorResponder } from '../../src/http/error-middleware.js';
 import { readJsonBody } from '../../src/http/json-body.js';
 import { createRouter, type JsonHandler } from '../../src/http/router.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { aTrip, buildApp, type TestApp } from '../service/helpers.js';
+import { aTrip, buildApp, type TestApp } from '../support/app.js';
 
 /** Headers whose values differ per request by design. */
 const PER_REQUEST = new Set(['date', 'x-request-id', 'server-timing', 'etag']);

@@ -5,7 +5,7 @@ import { CronJob, Job } from 'kubernetes-models/batch/v1';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config.js';
-import { REPO_ROOT } from '../service/helpers.js';
+import { REPO_ROOT } from '../support/app.js';
 
 const read = (file: string) => parse(readFileSync(join(REPO_ROOT, 'k8s/batch', file), 'utf8'));
 const cron = read('cronjob.yaml');

@@ -9,7 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ROUTES } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { REPO_ROOT, buildApp } from '../service/helpers.js';
+import { REPO_ROOT, buildApp } from '../support/app.js';
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> } } & Record<string, any>;
 

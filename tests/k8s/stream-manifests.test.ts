@@ -6,7 +6,7 @@ import { ConfigMap } from 'kubernetes-models/v1';
 import { describe, expect, test } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadStreamConfig } from '../../src/config.js';
-import { REPO_ROOT } from '../service/helpers.js';
+import { REPO_ROOT } from '../support/app.js';
 
 type Manifest = { apiVersion: string; kind: string; metadata: { name: string } } & Record<string, any>;
 

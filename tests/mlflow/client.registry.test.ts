@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { RegistryError } from '../../src/mlflow/errors.js';
-import { MODEL, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from './support.js';
+import { MODEL, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../support/mlflow-harness.js';
 
 let h: Harness;
 beforeEach(async () => {

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { resolveAndDownload } from '../../src/mlflow/download.js';
-import { MODEL, modelFiles, startHarness, type Harness } from './support.js';
+import { MODEL, modelFiles, startHarness, type Harness } from '../support/mlflow-harness.js';
 
 let h: Harness;
 beforeEach(async () => {

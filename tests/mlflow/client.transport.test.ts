@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createMlflowClient } from '../../src/mlflow/client.js';
-import { MODEL, recordingLogger, registerMlflow2Version, startHarness, type Harness } from './support.js';
+import { MODEL, recordingLogger, registerMlflow2Version, startHarness, type Harness } from '../support/mlflow-harness.js';
 
 let h: Harness;
 beforeEach(async () => {

@@ -2,11 +2,11 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { resolveAndDownload, resolveModelUri } from '../../src/mlflow/download.js';
-import { startFakeMlflow } from '../fixtures/mlflow-fake-server.js';
+import { startFakeMlflow } from '../support/mlflow-fake-server.js';
 import {
   MODEL, SKLEARN_MLMODEL, modelFiles, onnxMlmodel, recordingLogger, registerMlflow2Version, registerMlflow3Version,
   startHarness, type Harness,
-} from './support.js';
+} from '../support/mlflow-harness.js';
 
 let h: Harness;
 beforeEach(async () => {

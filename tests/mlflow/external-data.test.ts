@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { resolveAndDownload } from '../../src/mlflow/download.js';
-import { externalDataModel } from './onnx-external-data.js';
-import { MODEL, modelFiles, registerMlflow3Version, startHarness, type Harness } from './support.js';
+import { externalDataModel } from '../support/onnx-external-data.js';
+import { MODEL, modelFiles, registerMlflow3Version, startHarness, type Harness } from '../support/mlflow-harness.js';
 
 let h: Harness;
 beforeEach(async () => {

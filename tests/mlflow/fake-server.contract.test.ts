@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
+import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
 
 // These pin the fake server to the contract document with raw HTTP (no client code involved), so the
 // client tests run against MLflow's documented behaviour and not against whatever the client expects.

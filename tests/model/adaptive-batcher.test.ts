@@ -3,7 +3,7 @@ import { allocateInputColumns, type ModelInputColumns } from '../../src/features
 import { createAdaptiveBatcher } from '../../src/model/adaptive-batcher.js';
 import type { LoadedModel, ModelOutputs } from '../../src/model/onnx-model.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { fakeModel, gate, loadTestModel } from '../service/helpers.js';
+import { fakeModel, gate, loadTestModel } from '../support/app.js';
 
 function trips(rows: [pu: number, dist: number][]): ModelInputColumns {
   const c = allocateInputColumns(rows.length);

@@ -4,7 +4,7 @@ import type { Trip } from '../../src/features/trip-inputs.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
 import { createPredictor, rideIdSequence, type PredictionEvent } from '../../src/model/predictor.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { aTrip, buildApp, fakeModel } from '../service/helpers.js';
+import { aTrip, buildApp, fakeModel } from '../support/app.js';
 
 const trip = (overrides: Partial<Trip> = {}): Trip => ({ PULocationID: 10, DOLocationID: 20, trip_distance: 3, pickup: undefined, ...overrides });
 

@@ -6,7 +6,7 @@ import { dailyWindows, judgeTrips } from '../../src/training/drift-windows.js';
 import { runOnnx, toInputColumns } from '../../src/training/onnx-check.js';
 import { filterTrips, selectTrips, type TripTable } from '../../src/data/trip-filter.js';
 import { readTripParquet } from '../../src/data/trip-parquet.js';
-import { productionVersion } from '../service/helpers.js';
+import { productionVersion } from '../support/app.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const january = resolve(repo, '../shared/data/green_tripdata_2021-01.parquet');

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HUGE_BODIES, hostileJsonText, invalidUtf8Body, leaksInternals, randomBytes } from '../support/hostile.js';
-import { REPO_ROOT } from '../service/helpers.js';
+import { REPO_ROOT } from '../support/app.js';
 import { sample, startMonitoredService, type MonitoredService } from './support.js';
 
 /** A feedback-shaped object whose fields get hostile values, alone or in a batch. */

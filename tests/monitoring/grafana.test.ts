@@ -11,7 +11,7 @@ import { runReplay } from '../../src/replay/replay.js';
 import { waitFor } from '../support/ports.js';
 import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import { findSystemTool } from '../support/system-tools.js';
-import { REPO_ROOT } from '../service/helpers.js';
+import { REPO_ROOT } from '../support/app.js';
 import { startMonitoredService, type MonitoredService } from './support.js';
 
 const grafana = join(REPO_ROOT, 'monitoring/grafana');

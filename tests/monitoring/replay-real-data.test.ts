@@ -10,7 +10,7 @@ import { runReplay, type ReplayOptions } from '../../src/replay/replay.js';
 import { runOnnxOutputs, toInputColumns } from '../../src/training/onnx-check.js';
 import { filterTrips, selectTrips } from '../../src/data/trip-filter.js';
 import { readTripParquet } from '../../src/data/trip-parquet.js';
-import { REPO_ROOT } from '../service/helpers.js';
+import { REPO_ROOT } from '../support/app.js';
 import { startMonitoredService } from './support.js';
 
 const data = (month: string) => {

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config.js';
 import { createService, type Service } from '../../src/create-service.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { REPO_ROOT, type LogLine } from '../service/helpers.js';
+import { REPO_ROOT, type LogLine } from '../support/app.js';
 
 export interface MonitoredService {
   url: string;

@@ -1,9 +1,9 @@
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
+import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
 import { spawnServer, type LogLine, type SpawnedServer } from '../support/service-process.js';
-import { EMBEDDED_V1, EMBEDDED_V2, NAME, readDir, registerModelDir, tempDir } from './service-support.js';
+import { EMBEDDED_V1, EMBEDDED_V2, NAME, readDir, registerModelDir, tempDir } from '../support/mlflow-service.js';
 
 // A restart must not crash-loop on a version that never loaded while a good one sits in the cache
 // (docs/registries.md, "Model sources and the cache"). Each service here is the real src/server.ts.

@@ -8,8 +8,8 @@ import { loadModel } from '../../src/model/load-model.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createPathSource, createUrlSource } from '../../src/registry/direct-sources.js';
 import { parseModelUri } from '../../src/registry/model-uri.js';
-import { REPO_ROOT } from '../service/helpers.js';
-import { EMBEDDED_V1, tempDir } from './service-support.js';
+import { REPO_ROOT } from '../support/app.js';
+import { EMBEDDED_V1, tempDir } from '../support/mlflow-service.js';
 
 let server: Server;
 let base: string;

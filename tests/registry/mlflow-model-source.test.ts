@@ -4,7 +4,7 @@ import { ModelLoadError } from '../../src/errors.js';
 import { createMlflowModelSource } from '../../src/registry/mlflow-model-source.js';
 import { createModelCache } from '../../src/registry/model-cache.js';
 import { parseModelUri } from '../../src/registry/model-uri.js';
-import { MODEL, SKLEARN_MLMODEL, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../mlflow/support.js';
+import { MODEL, SKLEARN_MLMODEL, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../support/mlflow-harness.js';
 
 let h: Harness;
 beforeEach(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createModelCache } from '../../src/registry/model-cache.js';
 import { parseModelUri, type RegistryModelUri } from '../../src/registry/model-uri.js';
-import { MODEL, modelFiles, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../mlflow/support.js';
+import { MODEL, modelFiles, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../support/mlflow-harness.js';
 
 let h: Harness;
 let tick: number;

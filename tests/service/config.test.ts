@@ -21,6 +21,7 @@ describe('loadConfig', () => {
       MAX_BATCH: 10_000,
       CORS_ORIGINS: [],
       DEMO_PAGE: true,
+      OTEL_SERVICE_NAME: 'taxi-ride-duration',
       SHUTDOWN_DRAIN_MS: 5000,
       SHUTDOWN_TIMEOUT_MS: 30_000,
       MODEL_CACHE_DIR: join(tmpdir(), 'taxi-ride-duration-models'),

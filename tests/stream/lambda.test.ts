@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import request from 'supertest';
 import { createKinesisHandler, handler, type KinesisEvent, type PredictionEvent } from '../../src/stream/lambda.js';
-import { buildApp, fakeModel, productionVersion } from '../service/helpers.js';
+import { buildApp, fakeModel, productionVersion } from '../support/app.js';
 import { createPredictor } from '../../src/model/predictor.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
 import { createMetrics } from '../../src/observability/metrics.js';

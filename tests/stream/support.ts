@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import request from 'supertest';
-import { buildApp } from '../service/helpers.js';
+import { buildApp } from '../support/app.js';
 import { waitFor } from '../support/ports.js';
 import { spawnServer, type LogLine, type SpawnedServer } from '../support/service-process.js';
 

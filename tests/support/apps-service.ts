@@ -5,7 +5,7 @@
 import { loadConfig } from '../../src/config.js';
 import { createService, type Service } from '../../src/create-service.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { REPO_ROOT } from '../service/helpers.js';
+import { REPO_ROOT } from './app.js';
 
 export const ZONES_REGISTRY = 'file:tests/fixtures/registry-zones';
 /** Monday 2021-03-01 08:30 in New York, for trips without a pickup time. */

@@ -7,7 +7,7 @@ import { DEFAULT_PARAMS } from '../../src/training/presets.js';
 import { createRandom } from '../../src/training/random.js';
 import { fitModel } from '../../src/training/trained-model.js';
 import { loadZoneGeometry } from '../../src/training/zone-geometry.js';
-import { syntheticTrips, tripTable } from './trip-fixtures.js';
+import { syntheticTrips, tripTable } from '../support/trip-fixtures.js';
 
 describe('prediction intervals', () => {
   test('When the conformal quantiles are taken, then the lower one rounds down and the upper one up in rank', () => {

@@ -6,7 +6,7 @@ import { checkParity, runOnnx, toInputColumns } from '../../src/training/onnx-ch
 import { parseCliArgs } from '../../src/training/cli.js';
 import { DEFAULT_PARAMS, PRESETS, type ModelParams } from '../../src/training/presets.js';
 import { fitModel, predict } from '../../src/training/trained-model.js';
-import { aTrip, syntheticTrips, tripTable } from './trip-fixtures.js';
+import { aTrip, syntheticTrips, tripTable } from '../support/trip-fixtures.js';
 
 const params: ModelParams = { ...DEFAULT_PARAMS, gbdt: { ...DEFAULT_PARAMS.gbdt, maxLeaves: 15, maxRounds: 120, earlyStoppingRounds: 10 } };
 const train = tripTable(syntheticTrips(3000, 11, 0));

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
-import { EMBEDDED_V1, EMBEDDED_V2, NAME, registerModelDir, startMlflowService, tempDir, type MlflowService } from './service-support.js';
+import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
+import { EMBEDDED_V1, EMBEDDED_V2, NAME, registerModelDir, startMlflowService, tempDir, type MlflowService } from '../support/mlflow-service.js';
 
 let fake: FakeMlflow;
 let cache: { path: string; remove: () => Promise<void> };
@@ -33,25 +33,36 @@ describe('alias flip under steady load', () => {
     await svc.started;
     const base = await svc.listen();
     const samples: Sample[] = [];
-    let stopAt = Date.now() + 15_000;
+    // why: phases end on counts of answers, never on wall time, so a busy machine only makes it slower.
+    const waiters: { until: () => boolean; resolve: () => void }[] = [];
+    const reached = (until: () => boolean) => new Promise<void>((resolve) => (until() ? resolve() : waiters.push({ until, resolve })));
+    const record = (sample: Sample) => {
+      samples.push(sample);
+      for (const w of waiters.filter((w) => w.until())) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    };
+    const count = (version: string) => samples.filter((s) => s.version === `${NAME}/${version}`).length;
+    let done = false;
     const client = async () => {
-      while (Date.now() < stopAt) {
+      while (!done) {
         const startedAt = performance.now();
         try {
           const res = await fetch(`${base}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: TRIP });
           const body = (await res.json()) as { model_version?: string };
-          samples.push({ startedAt, endedAt: performance.now(), status: res.status, version: body.model_version });
+          record({ startedAt, endedAt: performance.now(), status: res.status, version: body.model_version });
         } catch {
-          samples.push({ startedAt, endedAt: performance.now(), status: 0, version: undefined });
+          record({ startedAt, endedAt: performance.now(), status: 0, version: undefined });
         }
       }
     };
 
     const clients = Array.from({ length: 8 }, client);
-    await new Promise((r) => setTimeout(r, 400));
+    await reached(() => count('1') >= 100);
     fake.setAlias(NAME, 'production', v2);
-    while (!samples.some((s) => s.version === `${NAME}/2`) && Date.now() < stopAt) await new Promise((r) => setTimeout(r, 10));
-    stopAt = Math.min(stopAt, Date.now() + 500);
+    await reached(() => count('2') >= 200);
+    done = true;
     await Promise.all(clients);
 
     const firstNew = Math.min(...samples.filter((s) => s.version === `${NAME}/2`).map((s) => s.endedAt));

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { REPO_ROOT } from '../service/helpers.js';
+import { REPO_ROOT } from '../support/app.js';
 
 // why: an onnxruntime session of the embedded models that is never released keeps 12.5 MB of RSS
 // (measured: 10 sessions created alternately from v1 and v2, RSS after GC), so leaking every swapped-out
@@ -11,7 +11,7 @@ const GROWTH_BOUND_MB = 40;
 
 describe('memory over repeated swaps', () => {
   test('When the model is swapped 50 times, then RSS after GC does not grow beyond the bound after warm-up', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', 'tests/registry/swap-memory-child.ts', '50'], {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', 'tests/support/swap-memory-child.ts', '50'], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '' },
       maxBuffer: 1024 * 1024,

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { aTrip, buildApp, type TestApp } from './helpers.js';
+import { aTrip, buildApp, type TestApp } from '../support/app.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -45,6 +45,16 @@ describe('request logs', () => {
       latency_ms: expect.any(Number),
       model_version: t.slot.current!.info.modelVersion,
     });
+  });
+
+  test('When a prediction is refused with 422, then its line names the invalid fields and the time is ISO 8601', async () => {
+    const before = requestLines(t).length;
+
+    await request(t.app).post('/predict').send({ trips: [aTrip(), aTrip({ trip_distance: -1, DOLocationID: 'x' })] });
+
+    const [line] = requestLines(t).slice(before);
+    expect(line).toMatchObject({ status: 422, invalid_fields: ['trips[1].DOLocationID', 'trips[1].trip_distance'] });
+    expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
 
   test('When probes are called, then they are not logged at info', async () => {
@@ -121,8 +131,22 @@ describe('CORS', () => {
 
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
-    expect(res.headers['access-control-allow-headers']).toBe('Content-Type,X-Request-ID');
+    expect(res.headers['access-control-allow-headers']).toBe('Content-Type,X-Request-ID,traceparent,tracestate');
     expect(res.headers['access-control-allow-methods']).toContain('POST');
+  });
+
+  test('When a preflight is answered, then its metric and log line carry the route it preflights', async () => {
+    const cors = await buildApp({ model: t.slot.current!, env: { CORS_ORIGINS: 'https://app.example.com' }, logLevel: 'info' });
+
+    await request(cors.app).options('/predict/').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'POST');
+    await request(cors.app).options('/model').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'GET');
+    await request(cors.app).options('/nowhere').set('Origin', 'https://app.example.com').set('Access-Control-Request-Method', 'GET');
+
+    const text = await cors.metrics.registry.metrics();
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="OPTIONS",route="\/predict",status_code="204"\} 1/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="OPTIONS",route="\/model",status_code="204"\} 1/);
+    expect(text).toMatch(/http_request_duration_seconds_count\{method="OPTIONS",route="unmatched",status_code="204"\} 1/);
+    expect(requestLines(cors).map((l) => l.route)).toEqual(['/predict', '/model', 'unmatched']);
   });
 
   test('When an allowed origin posts, then X-Request-ID is exposed to it', async () => {
@@ -132,7 +156,8 @@ describe('CORS', () => {
 
     expect(res.status).toBe(200);
     expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
-    expect(res.headers['access-control-expose-headers']).toBe('X-Request-ID');
+    expect(res.headers['access-control-expose-headers']).toBe('X-Request-ID,Retry-After,Allow,Server-Timing');
+    expect(res.headers['timing-allow-origin']).toBe('https://app.example.com');
   });
 
   test('When the origin is not listed, or CORS_ORIGINS is unset, then no CORS header allows it', async () => {
@@ -142,6 +167,8 @@ describe('CORS', () => {
     const off = await request(t.app).post('/predict').set('Origin', 'https://app.example.com').send(aTrip());
 
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+    expect(other.headers['timing-allow-origin']).toBeUndefined();
     expect(off.headers['access-control-allow-origin']).toBeUndefined();
+    expect(off.headers['timing-allow-origin']).toBeUndefined();
   });
 });

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { aTrip, syntheticTrips, writeTripParquet } from './trip-fixtures.js';
+import { requireSharedData } from '../support/shared-data.js';
+import { aTrip, syntheticTrips, writeTripParquet } from '../support/trip-fixtures.js';
 
 const repo = resolve(import.meta.dirname, '../..');
 const tsx = join(repo, 'node_modules', '.bin', 'tsx');
@@ -38,6 +39,7 @@ let baseUrl: string;
 let closedPortUrl: string;
 
 beforeAll(async () => {
+  requireSharedData(['taxi_zone_centroids.csv']);
   writeTripParquet(trainFile, syntheticTrips(2000, 21, 0), 'yellow');
   writeTripParquet(validationFile, syntheticTrips(800, 22, 1), 'yellow');
   server = createServer((req, res) => {

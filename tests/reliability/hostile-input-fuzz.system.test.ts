@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { aTrip, buildApp, REPO_ROOT } from '../service/helpers.js';
+import { aTrip, buildApp, REPO_ROOT } from '../support/app.js';
 import { startAppsService, type AppsService } from '../support/apps-service.js';
 import {
   contentType, HUGE_BODIES, hostileHeaders, hostileInvocationsText, hostileJsonText, hostileOipText, hostileTripText, invalidUtf8Body, leaksInternals, randomBytes,

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { tripsToColumns } from '../../src/features/trip-inputs.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
-import { FIXTURE_REGISTRY, fakeModel, gate, loadTestModel } from './helpers.js';
+import { FIXTURE_REGISTRY, fakeModel, gate, loadTestModel } from '../support/app.js';
 
 const instant = () => fakeModel(async (_c, n) => new Float32Array(n).fill(1));
 
@@ -35,7 +35,8 @@ describe('ModelSlot', () => {
     const inFlight = lease.model.run(new Float32Array() as never, 1);
 
     const swapped = slot.swap(next);
-    await new Promise((r) => setTimeout(r, 20));
+    // Turns of the event loop, not wall time: a release that did not wait for the lease would happen in them.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 
     expect(slot.current).toBe(next);
     expect(old.released).toBe(false);

@@ -3,13 +3,14 @@ import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { silentProgress } from '../../src/cli/progress.js';
 import { runTraining } from '../../src/training/run-training.js';
 import { filterTrips } from '../../src/data/trip-filter.js';
 import { readTripParquet } from '../../src/data/trip-parquet.js';
-import { productionVersion } from '../service/helpers.js';
+import { productionVersion } from '../support/app.js';
+import { SHARED_DATA, requireSharedData } from '../support/shared-data.js';
 import { INTERVAL_OUTPUTS } from '../../src/features/model-contract.js';
 import { parseZoneTable } from '../../src/features/zones.js';
 import { parseDriftReference } from '../../src/monitoring/drift.js';
@@ -17,11 +18,11 @@ import { parseDriftReference } from '../../src/monitoring/drift.js';
 const repo = resolve(import.meta.dirname, '../..');
 /** The committed model the embedded registry's `production` alias points at. */
 const productionDir = join(repo, 'models', 'taxi-ride-duration', productionVersion());
-// why: CI checks the repository out beside ../shared; only data/ is read, never holdout/.
-const data = resolve(repo, '../shared/data');
-const month = (m: string) => join(data, `green_tripdata_2021-${m}.parquet`);
+const month = (m: string) => join(SHARED_DATA, `green_tripdata_2021-${m}.parquet`);
 
 describe('real TLC data (../shared/data)', () => {
+  beforeAll(() => requireSharedData(['green_tripdata_2021-01.parquet', 'green_tripdata_2021-02.parquet', 'green_tripdata_2021-03.parquet', 'taxi_zone_centroids.csv']));
+
   test.each([
     ['01', 76_518, 73_908],
     ['02', 64_572, 61_921],

@@ -4,7 +4,7 @@ import { waitFor } from '../support/ports.js';
 import { startPrometheus, type PrometheusHandle } from '../support/prometheus.js';
 import { killAll, startService, type ServiceProcess } from '../support/service-process.js';
 import { findSystemTool } from '../support/system-tools.js';
-import { productionVersion } from '../service/helpers.js';
+import { productionVersion } from '../support/app.js';
 
 const prometheusBin = findSystemTool('prometheus');
 const WORKERS = ['1', '2'] as const;

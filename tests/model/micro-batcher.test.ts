@@ -3,7 +3,7 @@ import { allocateInputColumns, type ModelInputColumns } from '../../src/features
 import { createMicroBatcher } from '../../src/model/micro-batcher.js';
 import { createMetrics, type MicroBatchMetrics } from '../../src/observability/metrics.js';
 import type { LoadedModel } from '../../src/model/onnx-model.js';
-import { fakeModel, loadTestModel } from './helpers.js';
+import { fakeModel, loadTestModel } from '../support/app.js';
 
 function oneTrip(pu: number, dist: number): ModelInputColumns {
   const c = allocateInputColumns(1);

@@ -9,8 +9,8 @@ import type { ModelUpdater } from '../../src/model/model-updater.js';
 import type { Predictor } from '../../src/model/predictor.js';
 import { createLogger } from '../../src/observability/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
-import type { FakeMlflow } from '../fixtures/mlflow-fake-server.js';
-import { REPO_ROOT, type LogLine } from '../service/helpers.js';
+import type { FakeMlflow } from './mlflow-fake-server.js';
+import { REPO_ROOT, type LogLine } from './app.js';
 
 export const NAME = 'taxi-ride-duration';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMlflowClient, type MlflowClientOptions } from '../../src/mlflow/client.js';
-import { startFakeMlflow, type FakeMlflow, type FakeMlflowOptions } from '../fixtures/mlflow-fake-server.js';
+import { startFakeMlflow, type FakeMlflow, type FakeMlflowOptions } from './mlflow-fake-server.js';
 
 export const MODEL = 'nyc-taxi-duration';
 

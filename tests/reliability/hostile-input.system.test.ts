@@ -1,7 +1,7 @@
 import net from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { aTrip, productionVersion, REPO_ROOT } from '../service/helpers.js';
+import { aTrip, productionVersion, REPO_ROOT } from '../support/app.js';
 import { HUGE_BODIES, hostileJsonText, hostileTripText, invalidUtf8Body, leaksInternals } from '../support/hostile.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
 

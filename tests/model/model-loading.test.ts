@@ -5,7 +5,7 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { createModelSource } from '../../src/registry/create-source.js';
 import { readModelDirectory } from '../../src/registry/model-directory.js';
 import { parseModelUri } from '../../src/registry/model-uri.js';
-import { EMBEDDED_REGISTRY, FIXTURE_REGISTRY, REPO_ROOT, loadTestModel } from './helpers.js';
+import { EMBEDDED_REGISTRY, FIXTURE_REGISTRY, REPO_ROOT, loadTestModel } from '../support/app.js';
 
 const fixtures = createModelSource(loadConfig({ REGISTRY_URI: FIXTURE_REGISTRY }), { cwd: REPO_ROOT });
 

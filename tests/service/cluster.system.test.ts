@@ -1,6 +1,6 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterEach, describe, expect, test } from 'vitest';
-import { productionVersion } from './helpers.js';
+import { productionVersion } from '../support/app.js';
 import { sendOnce, spawnServer, type LogLine } from '../support/service-process.js';
 
 type Line = LogLine;
@@ -11,14 +11,16 @@ afterEach(() => {
 });
 
 function startCluster(env: Record<string, string>) {
-  const { child, logs, stderr, exited } = spawnServer({ SHUTDOWN_DRAIN_MS: '100', ...env });
+  const { child, logs, stderr, exited, onLine } = spawnServer({ SHUTDOWN_DRAIN_MS: '100', ...env });
   running.push(child);
-  const waitFor = async (predicate: (lines: Line[]) => boolean) => {
-    while (!predicate(logs)) {
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr()}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  // why: checked on each log line as it arrives, not on a timer.
+  const waitFor = (predicate: (lines: Line[]) => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => predicate(logs) && resolve();
+      onLine(check);
+      void exited.then((code) => reject(new Error(`exited ${code}: ${stderr()}`)));
+      check();
+    });
   return { child, logs, exited, waitFor };
 }
 

@@ -1,6 +1,8 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
+import { REPO_ROOT } from '../support/app.js';
 import { spawnServer } from '../support/service-process.js';
 
 interface Started {
@@ -59,9 +61,56 @@ function collect(res: IncomingMessage): Promise<Reply> {
   });
 }
 
+/** Until the server counts `n` JSON requests in progress: it has accepted them and read their headers. */
+async function admitted(port: number, n: number): Promise<void> {
+  while (!new RegExp(`^http_requests_in_flight ${n}$`, 'm').test((await send(port, 'GET', '/metrics')).text));
+}
+
 const TRIP = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 });
 
 describe('the server process', () => {
+  test('When a second SIGTERM arrives during the drain, then it exits at once with 143', async () => {
+    const server = startServer({ SHUTDOWN_DRAIN_MS: '600000' });
+    await server.waitForLog('model loaded and warmed up; ready');
+
+    server.child.kill('SIGTERM');
+    await server.waitForLog('shutting down: readiness is 503, still serving');
+    server.child.kill('SIGTERM');
+
+    expect(await server.exited).toBe(143);
+    expect(server.logs.at(-1)).toMatchObject({ level: 40, msg: 'second stop signal: exiting now', signal: 'SIGTERM' });
+  });
+
+  test('When Ctrl-C is pressed in a terminal, then it stops without the drain window and exits 0', async () => {
+    // A real pseudo-terminal: script(1) runs the server on one; a 0x03 byte written to it is Ctrl-C.
+    const command = `exec ${process.execPath} --import tsx src/server.ts`;
+    const child = spawn('script', ['-qfec', command, '/dev/null'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', SHUTDOWN_DRAIN_MS: '600000', TERM: 'dumb' },
+    });
+    running.push(child);
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let text = '';
+    const seen = (msg: string) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => text.includes(`"msg":"${msg}"`) && resolve();
+        child.stdout.on('data', (c: Buffer) => {
+          text += c.toString();
+          check();
+        });
+        check();
+        void exited.then(() => reject(new Error(`exited before "${msg}": ${text}`)));
+      });
+    await seen('model loaded and warmed up; ready');
+
+    child.stdin.write('\x03');
+
+    expect(await exited).toBe(0);
+    expect(text).toContain('"msg":"shutting down now, without the drain"');
+    expect(text).not.toContain('"msg":"shutting down: readiness is 503, still serving"');
+    expect(text).toContain('"msg":"stopped"');
+  });
+
   test('When started, it serves, drains on SIGTERM (503 readiness, in-flight request finishes) and exits 0', async () => {
     const server = startServer({ SHUTDOWN_DRAIN_MS: '1000', SHUTDOWN_TIMEOUT_MS: '10000' });
     const port = (await server.waitForLog('listening')).port as number;
@@ -87,7 +136,7 @@ describe('the server process', () => {
     );
     const responded = new Promise<void>((resolve) => inFlight.on('response', () => resolve()));
     inFlight.write(TRIP.slice(0, 20));
-    await new Promise((r) => setTimeout(r, 100));
+    await admitted(port, 1);
 
     server.child.kill('SIGTERM');
     await server.waitForLog('shutting down: readiness is 503, still serving');
@@ -104,11 +153,13 @@ describe('the server process', () => {
     expect(drainingReady.status).toBe(503);
     expect(JSON.parse(drainingReady.text)).toMatchObject({ status: 'draining' });
     expect(drainingPredict.status).toBe(200);
-    expect(drainingPredict.headers.connection).toBe('close');
+    // Keep-alive connections are served through the drain and closed between requests afterwards.
+    expect(drainingPredict.headers.connection).toBe('keep-alive');
     expect(refused).toBe('ECONNREFUSED');
     expect(finished.status).toBe(200);
     expect({ ...JSON.parse(finished.text), ride_id: 'any' }).toEqual({ ...JSON.parse(predicted.text), ride_id: 'any' });
     expect(code).toBe(0);
+    if (server.logs.at(-1)?.msg !== 'stopped') console.log(server.logs.slice(-6));
     expect(server.logs.at(-1)).toMatchObject({ msg: 'stopped' });
     expect(server.logs.filter((l) => l.msg === 'request' && l.route === '/predict')).toHaveLength(3);
   });
@@ -123,7 +174,7 @@ describe('the server process', () => {
       stuck.on('response', (res) => resolve(`status ${res.statusCode}`));
     });
     stuck.write(TRIP.slice(0, 10));
-    await new Promise((r) => setTimeout(r, 100));
+    await admitted(port, 1);
 
     server.child.kill('SIGTERM');
 
@@ -131,7 +182,25 @@ describe('the server process', () => {
     expect(await outcome).toBe('ECONNRESET');
     const cut = server.logs.findIndex((l) => l.msg === 'in-flight requests did not finish in time; closing connections');
     expect(server.logs[cut]).toMatchObject({ level: 50 });
-    expect(server.logs.slice(cut + 1).map((l) => l.msg)).toEqual(['stopped']);
+    // The cut request's own line (aborted), then the last line.
+    expect(server.logs.slice(cut + 1)).toEqual([expect.objectContaining({ msg: 'request', aborted: true }), expect.objectContaining({ msg: 'stopped' })]);
+  });
+
+  test('When the port is already in use, then it logs one fatal line naming it and exits 1', async () => {
+    const taken = createNetServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => taken.once('listening', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const server = startServer({ PORT: String(port) });
+
+      expect(await server.exited).toBe(1);
+      expect(server.logs.filter((l) => (l.level as number) >= 50)).toEqual([
+        expect.objectContaining({ level: 60, msg: `cannot listen on 127.0.0.1:${port}: the port is already in use` }),
+      ]);
+      expect(server.stderr()).toBe('');
+    } finally {
+      taken.close();
+    }
   });
 
   test('When a variable is invalid, then it exits 1 with one line naming it', async () => {

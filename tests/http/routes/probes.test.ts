@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { aTrip, buildApp, type TestApp } from './helpers.js';
+import { aTrip, buildApp, type TestApp } from '../../support/app.js';
 
 let t: TestApp;
 beforeAll(async () => {

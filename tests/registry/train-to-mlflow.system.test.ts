@@ -5,9 +5,10 @@ import { createProgress } from '../../src/cli/progress.js';
 import { parseCliArgs } from '../../src/training/cli.js';
 import { DEFAULT_PARAMS } from '../../src/training/presets.js';
 import { runTraining, type TrainOptions } from '../../src/training/run-training.js';
-import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
-import { syntheticTrips, writeTripParquet } from '../training/trip-fixtures.js';
-import { startMlflowService, tempDir } from './service-support.js';
+import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
+import { syntheticTrips, writeTripParquet } from '../support/trip-fixtures.js';
+import { startMlflowService, tempDir } from '../support/mlflow-service.js';
+import { requireSharedData } from '../support/shared-data.js';
 
 let fake: FakeMlflow;
 let work: { path: string; remove: () => Promise<void> };
@@ -15,6 +16,7 @@ const quiet = createProgress({ write: () => true } as unknown as NodeJS.WriteStr
 const params = { ...DEFAULT_PARAMS, gbdt: { ...DEFAULT_PARAMS.gbdt, maxRounds: 40 } };
 
 beforeAll(async () => {
+  requireSharedData(['taxi_zone_centroids.csv']);
   fake = await startFakeMlflow({ major: 3 });
   work = await tempDir('train-mlflow-');
   writeTripParquet(join(work.path, 'green_tripdata_2021-01.parquet'), syntheticTrips(1200, 31, 0));

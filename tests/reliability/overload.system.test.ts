@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { aTrip, FIXTURE_REGISTRY } from '../service/helpers.js';
+import { aTrip, FIXTURE_REGISTRY } from '../support/app.js';
 import { percentile } from '../support/load.js';
 import { waitFor } from '../support/ports.js';
 import { startService, type ServiceProcess } from '../support/service-process.js';
@@ -128,6 +128,34 @@ describe('the in-flight limit (MAX_IN_FLIGHT) with a slow model, in a server pro
     );
     expect(admitted.length).toBeGreaterThan(0);
     shed.forEach(expectShedProblem);
+    expect(await gauge()).toBe(0);
+  });
+
+  test('When 40 requests arrive on brand-new connections while an inference blocks the event loop, then all are answered; how many got past the limit is printed', async () => {
+    // One slow request is admitted with half its body; the rest starts its inference, and the burst
+    // connects and writes while that blocks the event loop.
+    const [blockerSocket] = await connectAll(service.port, 1);
+    const blocker = replyOf(blockerSocket, () => 0);
+    const half = SLOW_BATCH.length >> 1;
+    blockerSocket.write(RAW_HEAD + SLOW_BATCH.slice(0, half));
+    await waitFor(async () => ((await gauge()) === 1 ? true : undefined), 'the blocking request in flight');
+    blockerSocket.write(SLOW_BATCH.slice(half));
+    const started = performance.now();
+    const sockets = Array.from({ length: CONCURRENT }, () => net.connect(service.port, '127.0.0.1'));
+    const replies = sockets.map((socket) => replyOf(socket, () => started));
+    for (const socket of sockets) socket.write(RAW_HEAD + SLOW_BATCH);
+    const results = await Promise.all(replies);
+    await blocker;
+    const admitted = results.filter((r) => r.status === 200);
+
+    // why no bound asserted: the queue here is the kernel's (accept backlog, socket buffers), which the
+    // in-flight count cannot see; docs/reliability.md gives the measured figure and why.
+    console.log(
+      `[overload, new connections during inference] ${CONCURRENT} on new connections, limit ${LIMIT}: ${admitted.length} admitted ` +
+        `(slowest ${Math.max(...admitted.map((r) => r.ms), 0).toFixed(0)} ms), ${CONCURRENT - admitted.length} shed`,
+    );
+    expect(results.every((r) => r.status === 200 || r.status === 503)).toBe(true);
+    results.filter((r) => r.status === 503).forEach(expectShedProblem);
     expect(await gauge()).toBe(0);
   });
 

@@ -2,8 +2,8 @@
  * Run by swap-memory.test.ts as `node --expose-gc --import tsx` (gc() needs the flag): 50 hot swaps
  * between the two embedded models through a fake MLflow, printing RSS after GC as one JSON line.
  */
-import { startFakeMlflow } from '../fixtures/mlflow-fake-server.js';
-import { EMBEDDED_V1, EMBEDDED_V2, NAME, registerModelDir, startMlflowService, tempDir } from './service-support.js';
+import { startFakeMlflow } from './mlflow-fake-server.js';
+import { EMBEDDED_V1, EMBEDDED_V2, NAME, registerModelDir, startMlflowService, tempDir } from './mlflow-service.js';
 
 const SWAPS = Number(process.argv[2] ?? 50);
 const gc = (globalThis as { gc?: () => void }).gc;

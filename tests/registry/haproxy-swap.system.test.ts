@@ -1,11 +1,11 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterEach, describe, expect, test } from 'vitest';
-import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
+import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
 import { startHaproxy, type HaproxyHandle } from '../support/haproxy.js';
 import { waitFor } from '../support/ports.js';
 import { spawnServer } from '../support/service-process.js';
 import { findSystemTool } from '../support/system-tools.js';
-import { ADMIN_TOKEN, EMBEDDED_V1, EMBEDDED_V2, NAME, registerModelDir, tempDir } from './service-support.js';
+import { ADMIN_TOKEN, EMBEDDED_V1, EMBEDDED_V2, NAME, registerModelDir, tempDir } from '../support/mlflow-service.js';
 
 const haproxyBin = findSystemTool('haproxy');
 const cleanups: (() => Promise<unknown> | void)[] = [];

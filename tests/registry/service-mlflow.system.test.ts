@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { startFakeMlflow, type FakeMlflow } from '../fixtures/mlflow-fake-server.js';
+import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
 import { waitFor } from '../support/ports.js';
-import { ADMIN_TOKEN, EMBEDDED_V1, EMBEDDED_V2, FIXTURE_BROKEN, NAME, readDir, registerModelDir, startMlflowService, tempDir, type MlflowService } from './service-support.js';
+import { ADMIN_TOKEN, EMBEDDED_V1, EMBEDDED_V2, FIXTURE_BROKEN, NAME, readDir, registerModelDir, startMlflowService, tempDir, type MlflowService } from '../support/mlflow-service.js';
 
 let fake: FakeMlflow;
 let cache: { path: string; remove: () => Promise<void> };
