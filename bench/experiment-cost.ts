@@ -19,7 +19,10 @@ const body = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance:
 const models = { MODEL_URI: 'models:/taxi-ride-duration/3', LOG_LEVEL: 'warn' };
 const variants = {
   off: serviceTarget(1, { soak: false, variant: { label: 'no challenger', env: models } }),
-  shadow: serviceTarget(1, { soak: false, variant: { label: 'shadow challenger', env: { ...models, CHALLENGER_URI: 'models:/taxi-ride-duration/1', CHALLENGER_MODE: 'shadow' } } }),
+  shadow: serviceTarget(1, {
+    soak: false,
+    variant: { label: 'shadow challenger', env: { ...models, CHALLENGER_URI: 'models:/taxi-ride-duration/1', CHALLENGER_MODE: 'shadow' } },
+  }),
 };
 type Variant = keyof typeof variants;
 const results: Record<Variant, { rps: number; p99: number; p50: number; errors: number }[]> = { off: [], shadow: [] };
@@ -39,15 +42,24 @@ async function round(variant: Variant): Promise<void> {
     await runClosedLoop({ port: PORT, path: '/predict', body, connections: 16, durationS: 2 }); // warm-up
     const closed = await runClosedLoop({ port: PORT, path: '/predict', body, connections: 16, durationS: DURATION_S });
     const open = await runOpenLoop({ port: PORT, path: '/predict', body, rate: RATE, durationS: DURATION_S });
-    const row = { rps: closed.requestsPerSecond, p99: percentile(open.latenciesMs, 99), p50: percentile(open.latenciesMs, 50), errors: closed.errors + open.errors };
+    const row = {
+      rps: closed.requestsPerSecond,
+      p99: percentile(open.latenciesMs, 99),
+      p50: percentile(open.latenciesMs, 50),
+      errors: closed.errors + open.errors,
+    };
     if (variant === 'shadow') {
       const metrics = await (await fetch(`http://127.0.0.1:${PORT}/metrics`)).text();
-      const shadowed = /challenger_predictions_total\{mode="shadow",model_version="taxi-ride-duration\/1",outcome="success"\} (\d+)/.exec(metrics)?.[1];
+      const shadowed = /challenger_predictions_total\{mode="shadow",model_version="taxi-ride-duration\/1",outcome="success"\} (\d+)/.exec(
+        metrics,
+      )?.[1];
       const skipped = /outcome="skipped"\} (\d+)/.exec(metrics)?.[1] ?? '0';
       console.log(`   shadow runs: ${shadowed} trips predicted by the challenger, ${skipped} skipped at the in-flight cap`);
     }
     results[variant].push(row);
-    console.log(`${variant.padEnd(6)} closed 16 conn ${row.rps.toFixed(0).padStart(6)} req/s | open ${RATE} req/s p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms | errors ${row.errors}`);
+    console.log(
+      `${variant.padEnd(6)} closed 16 conn ${row.rps.toFixed(0).padStart(6)} req/s | open ${RATE} req/s p50 ${row.p50.toFixed(2)} ms p99 ${row.p99.toFixed(2)} ms | errors ${row.errors}`,
+    );
   } finally {
     await stopTarget(child);
   }
@@ -60,8 +72,14 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const off = { rps: median(results.off.map((x) => x.rps)), p99: median(results.off.map((x) => x.p99)) };
 const shadow = { rps: median(results.shadow.map((x) => x.rps)), p99: median(results.shadow.map((x) => x.p99)) };
-console.log(JSON.stringify({
-  medians: { off, shadow },
-  p99_ratio: shadow.p99 / off.p99,
-  throughput_drop: 1 - shadow.rps / off.rps,
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      medians: { off, shadow },
+      p99_ratio: shadow.p99 / off.p99,
+      throughput_drop: 1 - shadow.rps / off.rps,
+    },
+    null,
+    2,
+  ),
+);

@@ -24,8 +24,14 @@ const data = process.argv[2] ?? resolve(import.meta.dirname, '../../shared/data/
 const BATCH = 500;
 
 const config = loadConfig({
-  HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', MODEL_POLL_INTERVAL_S: '0', SHUTDOWN_DRAIN_MS: '0',
-  MODEL_URI: 'models:/taxi-ride-duration/3', CHALLENGER_URI: 'models:/taxi-ride-duration/1', CHALLENGER_MODE: 'shadow',
+  HOST: '127.0.0.1',
+  PORT: '0',
+  LOG_LEVEL: 'warn',
+  MODEL_POLL_INTERVAL_S: '0',
+  SHUTDOWN_DRAIN_MS: '0',
+  MODEL_URI: 'models:/taxi-ride-duration/3',
+  CHALLENGER_URI: 'models:/taxi-ride-duration/1',
+  CHALLENGER_MODE: 'shadow',
 });
 const service = createService(config, createLogger({ level: 'warn' }), { cwd: resolve(import.meta.dirname, '..') });
 const { port } = await service.start();
@@ -43,7 +49,9 @@ const monitor: FeedbackSource = {
   },
   onFeedback: (listener) => (listeners.push(listener), () => undefined),
 };
-service.predictor.onPredictions(({ predictions: p }) => p.rideIds.forEach((id, i) => log.set(id, [{ modelVersion: p.modelVersion, duration: p.duration[i] }])));
+service.predictor.onPredictions(({ predictions: p }) =>
+  p.rideIds.forEach((id, i) => log.set(id, [{ modelVersion: p.modelVersion, duration: p.duration[i] }])),
+);
 linkExperimentToMonitoring(service.predictor, monitor, service.experiment);
 
 const set = await readEvaluationSet([data]);
@@ -68,17 +76,37 @@ for (let i = 0; i < set.trips.length; i++) {
   for (const l of listeners) l({ rideId: `2021/02_${i}`, actual: set.actual[i], predictions });
 }
 const seconds = (performance.now() - started) / 1000;
-const experiment = (await (await fetch(`http://127.0.0.1:${port}/experiment`)).json()) as { champion: { rmse: number }; challenger: { rmse: number } };
+const experiment = (await (await fetch(`http://127.0.0.1:${port}/experiment`)).json()) as {
+  champion: { rmse: number };
+  challenger: { rmse: number };
+};
 await service.stop();
 
 // Offline: the promotion gate's scoring of both versions on the same file.
 const gate = await runGate({
   source: createModelSource(config, { cwd: resolve(import.meta.dirname, '..') }),
-  champion: config.MODEL_URI, challenger: config.CHALLENGER_URI!, data: [data],
-  cwd: resolve(import.meta.dirname, '..'), replicates: 100, seed: 42,
+  champion: config.MODEL_URI,
+  challenger: config.CHALLENGER_URI!,
+  data: [data],
+  cwd: resolve(import.meta.dirname, '..'),
+  replicates: 100,
+  seed: 42,
 });
 const offline = { champion: gate.segments[0].champion.rmse, challenger: gate.segments[0].challenger.rmse };
-console.log(JSON.stringify({
-  when: new Date().toISOString(), trips: set.trips.length, replay_seconds: Math.round(seconds * 10) / 10, experiment, offline_rmse: offline,
-  rmse_gap: { champion: Math.abs(experiment.champion.rmse - offline.champion), challenger: Math.abs(experiment.challenger.rmse - offline.challenger) },
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      when: new Date().toISOString(),
+      trips: set.trips.length,
+      replay_seconds: Math.round(seconds * 10) / 10,
+      experiment,
+      offline_rmse: offline,
+      rmse_gap: {
+        champion: Math.abs(experiment.champion.rmse - offline.champion),
+        challenger: Math.abs(experiment.challenger.rmse - offline.challenger),
+      },
+    },
+    null,
+    2,
+  ),
+);

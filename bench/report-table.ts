@@ -103,7 +103,8 @@ export const LATEST_JSON = path.join(repoRoot, 'bench/results/latest.json');
 export const PERFORMANCE_MD = path.join(repoRoot, 'docs/performance.md');
 
 /** A figure with `digits` decimals, or `-` when it was not measured. */
-export const fmt = (v: number | null | undefined, digits = 2) => (v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
+export const fmt = (v: number | null | undefined, digits = 2) =>
+  v === null || v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits);
 
 /** The results table: one line per measured step, in the order they ran. */
 export function renderResultsTable(rows: readonly BenchRow[]): string {
@@ -148,17 +149,59 @@ export function evaluateChecks(report: BenchReport): Check[] {
       : { target, measured: `${fmt(s!.p99Ms, 2)} vs ${fmt(b!.p99Ms, 2)} ms (${r.toFixed(2)}×)`, met: r <= 2 };
   };
   const checks: Check[] = [
-    atLeast('`WORKERS=1`, 16 conn ≥ 0.5× bare node:http', row(SERVICE_1, 'closed loop, 16 conn'), row(node, 'closed loop, 16 conn'), 0.5, 'service or node:http'),
-    atLeast('`WORKERS=1`, 1 conn ≥ 0.95× `BATCHING=off`', row(SERVICE_1, 'closed loop, 1 conn'), row(SERVICE_1_OFF, 'closed loop, 1 conn'), 0.95, 'no BATCHING=off target'),
-    atLeast('`WORKERS=2`, 16 conn ≥ 4× the Flask peer', row(SERVICE_2, 'closed loop, 16 conn'), row(flask, 'closed loop, 16 conn'), 4, 'service or Flask'),
-    atLeast('`WORKERS=2`, 16 conn ≥ 3× the Flask peer', row(SERVICE_2, 'closed loop, 16 conn'), row(flask, 'closed loop, 16 conn'), 3, 'service or Flask'),
-    atLeast('`WORKERS=1`, 16 conn ≥ 1.3× bare Express', row(SERVICE_1, 'closed loop, 16 conn'), row(express, 'closed loop, 16 conn'), 1.3, 'service or Express'),
+    atLeast(
+      '`WORKERS=1`, 16 conn ≥ 0.5× bare node:http',
+      row(SERVICE_1, 'closed loop, 16 conn'),
+      row(node, 'closed loop, 16 conn'),
+      0.5,
+      'service or node:http',
+    ),
+    atLeast(
+      '`WORKERS=1`, 1 conn ≥ 0.95× `BATCHING=off`',
+      row(SERVICE_1, 'closed loop, 1 conn'),
+      row(SERVICE_1_OFF, 'closed loop, 1 conn'),
+      0.95,
+      'no BATCHING=off target',
+    ),
+    atLeast(
+      '`WORKERS=2`, 16 conn ≥ 4× the Flask peer',
+      row(SERVICE_2, 'closed loop, 16 conn'),
+      row(flask, 'closed loop, 16 conn'),
+      4,
+      'service or Flask',
+    ),
+    atLeast(
+      '`WORKERS=2`, 16 conn ≥ 3× the Flask peer',
+      row(SERVICE_2, 'closed loop, 16 conn'),
+      row(flask, 'closed loop, 16 conn'),
+      3,
+      'service or Flask',
+    ),
+    atLeast(
+      '`WORKERS=1`, 16 conn ≥ 1.3× bare Express',
+      row(SERVICE_1, 'closed loop, 16 conn'),
+      row(express, 'closed loop, 16 conn'),
+      1.3,
+      'service or Express',
+    ),
     p99Within('`WORKERS=1`, p99 at 2,000 req/s open loop ≤ 2× bare node:http', SERVICE_1),
     p99Within('`WORKERS=2`, p99 at 2,000 req/s open loop ≤ 2× bare node:http', SERVICE_2),
   ];
   checks.push(
-    atLeast('Monitoring on (default) vs `MONITORING=false`, 16 conn: ≥ 0.9×', row(SERVICE_1, 'closed loop, 16 conn'), row(SERVICE_1_NO_MONITORING, 'closed loop, 16 conn'), 0.9, 'no MONITORING=false target'),
-    atLeast('Shadow challenger vs none, 16 conn: ≥ 0.65× (at most 35 % lower)', row(SERVICE_1_SHADOW, 'closed loop, 16 conn'), row(SERVICE_1, 'closed loop, 16 conn'), 0.65, 'no shadow target'),
+    atLeast(
+      'Monitoring on (default) vs `MONITORING=false`, 16 conn: ≥ 0.9×',
+      row(SERVICE_1, 'closed loop, 16 conn'),
+      row(SERVICE_1_NO_MONITORING, 'closed loop, 16 conn'),
+      0.9,
+      'no MONITORING=false target',
+    ),
+    atLeast(
+      'Shadow challenger vs none, 16 conn: ≥ 0.65× (at most 35 % lower)',
+      row(SERVICE_1_SHADOW, 'closed loop, 16 conn'),
+      row(SERVICE_1, 'closed loop, 16 conn'),
+      0.65,
+      'no shadow target',
+    ),
   );
   {
     const s = row(SERVICE_1_SHADOW, 'open loop, 1000 req/s');
@@ -166,8 +209,16 @@ export function evaluateChecks(report: BenchReport): Check[] {
     const r = ratio(s, b);
     checks.push(
       r === undefined
-        ? { target: 'Shadow challenger vs none, p99 at 1,000 req/s open loop: ≤ 1.2×', measured: 'not measured in this run', met: undefined }
-        : { target: 'Shadow challenger vs none, p99 at 1,000 req/s open loop: ≤ 1.2×', measured: `${fmt(s!.p99Ms, 2)} vs ${fmt(b!.p99Ms, 2)} ms (${r.toFixed(2)}×)`, met: r <= 1.2 },
+        ? {
+            target: 'Shadow challenger vs none, p99 at 1,000 req/s open loop: ≤ 1.2×',
+            measured: 'not measured in this run',
+            met: undefined,
+          }
+        : {
+            target: 'Shadow challenger vs none, p99 at 1,000 req/s open loop: ≤ 1.2×',
+            measured: `${fmt(s!.p99Ms, 2)} vs ${fmt(b!.p99Ms, 2)} ms (${r.toFixed(2)}×)`,
+            met: r <= 1.2,
+          },
     );
   }
   for (const service of [SERVICE_1, SERVICE_2]) {
@@ -198,7 +249,11 @@ export function evaluateChecks(report: BenchReport): Check[] {
 
 export function renderChecks(report: BenchReport): string {
   const verdict = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? 'yes' : '**no**');
-  return ['| Target | Measured (this run) | Met? |', '|---|---|---|', ...evaluateChecks(report).map((c) => `| ${c.target} | ${c.measured} | ${verdict(c.met)} |`)].join('\n');
+  return [
+    '| Target | Measured (this run) | Met? |',
+    '|---|---|---|',
+    ...evaluateChecks(report).map((c) => `| ${c.target} | ${c.measured} | ${verdict(c.met)} |`),
+  ].join('\n');
 }
 
 /** Against the previous committed result: only figures that both runs measured. */
@@ -210,7 +265,10 @@ export function renderDeltas(previous: NonNullable<BenchReport['previous']>): st
     '',
     '| target | scenario | figure | before | after | change |',
     '|---|---|---|---|---|---|',
-    ...previous.deltas.map((d) => `| ${d.target} | ${d.scenario} | ${d.metric} | ${fmt(d.before, d.metric === 'req/s' ? 0 : 3)} | ${fmt(d.after, d.metric === 'req/s' ? 0 : 3)} | ${pct(d)} |`),
+    ...previous.deltas.map(
+      (d) =>
+        `| ${d.target} | ${d.scenario} | ${d.metric} | ${fmt(d.before, d.metric === 'req/s' ? 0 : 3)} | ${fmt(d.after, d.metric === 'req/s' ? 0 : 3)} | ${pct(d)} |`,
+    ),
   ].join('\n');
 }
 
@@ -260,7 +318,10 @@ export function extractPerfRegion(doc: string): string | undefined {
   const start = doc.indexOf(PERF_TABLE_START);
   const end = doc.indexOf(PERF_TABLE_END);
   if (start < 0 || end < start) return undefined;
-  return doc.slice(start + PERF_TABLE_START.length, end).replace(/^\n/, '').replace(/\n$/, '');
+  return doc
+    .slice(start + PERF_TABLE_START.length, end)
+    .replace(/^\n/, '')
+    .replace(/\n$/, '');
 }
 
 export function readReport(file = LATEST_JSON): BenchReport {

@@ -107,8 +107,15 @@ const closedLoop = (connections: number): Scenario => ({
       runClosedLoop({ port, path: '/predict', body: singleBody, connections, durationS: DURATION_S }),
     );
     return {
-      target: target.name, scenario: `closed loop, ${connections} conn`, requestsPerSecond: w.requestsPerSecond,
-      p50Ms: w.p50Ms, p99Ms: w.p99Ms, p999Ms: w.p999Ms, errors: w.errors, requests: w.requests, ...stats,
+      target: target.name,
+      scenario: `closed loop, ${connections} conn`,
+      requestsPerSecond: w.requestsPerSecond,
+      p50Ms: w.p50Ms,
+      p99Ms: w.p99Ms,
+      p999Ms: w.p999Ms,
+      errors: w.errors,
+      requests: w.requests,
+      ...stats,
     };
   },
 });
@@ -122,9 +129,16 @@ const openLoop = (rate: number): Scenario => ({
       runOpenLoop({ port, path: '/predict', body: singleBody, rate, durationS: DURATION_S }),
     );
     return {
-      target: target.name, scenario: `open loop, ${rate} req/s`, requestsPerSecond: r.achievedRate,
-      p50Ms: percentile(r.latenciesMs, 50), p99Ms: percentile(r.latenciesMs, 99), p999Ms: percentile(r.latenciesMs, 99.9),
-      sendLagP99Ms: percentile(r.sendLagMs, 99), errors: r.errors, requests: r.completed, ...stats,
+      target: target.name,
+      scenario: `open loop, ${rate} req/s`,
+      requestsPerSecond: r.achievedRate,
+      p50Ms: percentile(r.latenciesMs, 50),
+      p99Ms: percentile(r.latenciesMs, 99),
+      p999Ms: percentile(r.latenciesMs, 99.9),
+      sendLagP99Ms: percentile(r.sendLagMs, 99),
+      errors: r.errors,
+      requests: r.completed,
+      ...stats,
     };
   },
 });
@@ -139,9 +153,17 @@ const batch = (size: number): Scenario => ({
     const { result: r, stats } = await measured(child.pid!, () => runFixedCount({ port, path: '/predict', body, count, connections: 1 }));
     const timings = Float64Array.from(r.serverTimingsMs).sort();
     return {
-      target: target.name, scenario: `batch of ${size}, 1 conn`, requestsPerSecond: count / r.elapsedS, rowsPerSecond: (count * size) / r.elapsedS,
-      p50Ms: percentile(r.latenciesMs, 50), p99Ms: percentile(r.latenciesMs, 99), p999Ms: percentile(r.latenciesMs, 99.9),
-      serverTimeP50Ms: timings.length > 0 ? percentile(timings, 50) : null, errors: r.errors, requests: count, ...stats,
+      target: target.name,
+      scenario: `batch of ${size}, 1 conn`,
+      requestsPerSecond: count / r.elapsedS,
+      rowsPerSecond: (count * size) / r.elapsedS,
+      p50Ms: percentile(r.latenciesMs, 50),
+      p99Ms: percentile(r.latenciesMs, 99),
+      p999Ms: percentile(r.latenciesMs, 99.9),
+      serverTimeP50Ms: timings.length > 0 ? percentile(timings, 50) : null,
+      errors: r.errors,
+      requests: count,
+      ...stats,
     };
   },
 });
@@ -178,7 +200,13 @@ function printRow(r: BenchRow): void {
 /** The latest.json of the last commit (what this run compares with), or the file on disk outside git. */
 function previousReport(): BenchReport | undefined {
   try {
-    return JSON.parse(execFileSync('git', ['show', 'HEAD:bench/results/latest.json'], { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    return JSON.parse(
+      execFileSync('git', ['show', 'HEAD:bench/results/latest.json'], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    );
   } catch {
     const file = path.join(resultsDir, 'latest.json');
     return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
@@ -224,11 +252,12 @@ async function main(): Promise<void> {
   const runStarted = performance.now();
   const loadAtStart = os.loadavg()[0];
   const busy = loadAtStart > BUSY_LOAD && process.env.BENCH_ALLOW_BUSY !== '1';
-  if (busy) console.log(`!! load average ${loadAtStart.toFixed(2)} > ${BUSY_LOAD}: the machine is busy; this run will be partial (BENCH_ALLOW_BUSY=1 to override)`);
+  if (busy)
+    console.log(
+      `!! load average ${loadAtStart.toFixed(2)} > ${BUSY_LOAD}: the machine is busy; this run will be partial (BENCH_ALLOW_BUSY=1 to override)`,
+    );
   const only = process.env.BENCH_TARGETS?.toLowerCase();
-  const chosen = TARGETS.filter((t) =>
-    only ? only.split(',').some((f) => t.name.toLowerCase().includes(f.trim())) : !t.optional,
-  );
+  const chosen = TARGETS.filter((t) => (only ? only.split(',').some((f) => t.name.toLowerCase().includes(f.trim())) : !t.optional));
   const targetReports: TargetReport[] = [];
   const running = await startAll(chosen, targetReports);
   const rows: BenchRow[] = [];
@@ -245,7 +274,8 @@ async function main(): Promise<void> {
           try {
             const row = await scenario.measure(r);
             // why: a row counts only if the target itself was there the whole step to answer it.
-            if (r.child.exitCode !== null || r.child.signalCode !== null) throw new Error(`exited (${r.child.exitCode ?? r.child.signalCode})`);
+            if (r.child.exitCode !== null || r.child.signalCode !== null)
+              throw new Error(`exited (${r.child.exitCode ?? r.child.signalCode})`);
             rounds.get(r)!.push(row);
           } catch (error) {
             r.report.failed = `${scenario.name}: ${(error as Error).message}`;
@@ -292,7 +322,10 @@ async function main(): Promise<void> {
   });
   for (const r of rows) {
     const lag = r.sendLagP99Ms != null ? `; the client's own send lag p99 ${fmt(r.sendLagP99Ms, 3)} ms` : '';
-    if (r.rounds) notes.push(`${r.target}, ${r.scenario}: rounds ${r.rounds.map((v) => fmt(v, r.scenario.startsWith('open') ? 3 : 0)).join(', ')}${lag}`);
+    if (r.rounds)
+      notes.push(
+        `${r.target}, ${r.scenario}: rounds ${r.rounds.map((v) => fmt(v, r.scenario.startsWith('open') ? 3 : 0)).join(', ')}${lag}`,
+      );
     else if (lag) notes.push(`${r.target}, ${r.scenario}${lag}`);
   }
   const complete = !only && !busy && targetReports.every((t) => !t.skipped && !t.failed);
@@ -320,10 +353,16 @@ async function main(): Promise<void> {
   if (complete) {
     writeFileSync(path.join(resultsDir, `bench-${stamp}.json`), json);
     writeFileSync(path.join(resultsDir, 'latest.json'), json);
-    console.log(`\nwrote bench/results/latest.json (and bench-${stamp}.json) in ${report.totalRunS} s; npm run docs:perf puts it in docs/performance.md`);
+    console.log(
+      `\nwrote bench/results/latest.json (and bench-${stamp}.json) in ${report.totalRunS} s; npm run docs:perf puts it in docs/performance.md`,
+    );
   } else {
     writeFileSync(path.join(resultsDir, `partial-${stamp}.json`), json);
-    const why = only ? 'BENCH_TARGETS was set' : busy ? `the machine was busy at the start (load ${loadAtStart.toFixed(2)})` : 'a target was skipped or failed';
+    const why = only
+      ? 'BENCH_TARGETS was set'
+      : busy
+        ? `the machine was busy at the start (load ${loadAtStart.toFixed(2)})`
+        : 'a target was skipped or failed';
     console.log(`\npartial run (${why}): wrote bench/results/partial-${stamp}.json in ${report.totalRunS} s; latest.json unchanged`);
   }
 }

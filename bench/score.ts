@@ -24,7 +24,13 @@ import { createMetrics } from '../src/observability/metrics.js';
 import { writeRepeatedMonth } from '../tests/support/repeated-month.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const { values } = parseArgs({ options: { rows: { type: 'string', default: '3000000' }, 'row-group': { type: 'string', default: '131072' }, rounds: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '3000000' },
+    'row-group': { type: 'string', default: '131072' },
+    rounds: { type: 'string', default: '2' },
+  },
+});
 const rows = Number(values.rows);
 const rowGroup = Number(values['row-group']);
 const rounds = Number(values.rounds);
@@ -34,7 +40,12 @@ mkdirSync(cache, { recursive: true });
 const file = join(cache, `yellow_tripdata_2021-03_${rows}_${rowGroup}.parquet`);
 if (!existsSync(file)) {
   console.error(`building ${file} (March 2021 repeated) …`);
-  await writeRepeatedMonth({ source: join(ROOT, '../shared/data/green_tripdata_2021-03.parquet'), target: `${file}.partial`, rows, rowGroupRows: rowGroup });
+  await writeRepeatedMonth({
+    source: join(ROOT, '../shared/data/green_tripdata_2021-03.parquet'),
+    target: `${file}.partial`,
+    rows,
+    rowGroupRows: rowGroup,
+  });
   const { renameSync } = await import('node:fs');
   renameSync(`${file}.partial`, file);
 }
@@ -45,12 +56,20 @@ const load = () => loadavg().map((v) => Number(v.toFixed(2)));
 // 1. memory: the real command in its own process.
 console.error('memory: node dist/score.js …');
 const out = join(work, 'cli');
-await promisify(execFile)(process.execPath, ['dist/score.js', '--data', file, '--output', out], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' } });
+await promisify(execFile)(process.execPath, ['dist/score.js', '--data', file, '--output', out], {
+  cwd: ROOT,
+  env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn' },
+});
 const cli = JSON.parse(readFileSync(join(out, 'taxi_type=yellow/year=2021/month=03/summary.json'), 'utf8'));
 
 // 2. speed, interleaved in this process with one session.
 const config = loadConfig({ LOG_LEVEL: 'silent' });
-const runtime = createModelRuntime(config, createLogger({ level: 'silent' }), { metrics: createMetrics(undefined, { defaultMetrics: false }), cwd: ROOT, lifecycle: { draining: false }, pollIntervalMs: 0 });
+const runtime = createModelRuntime(config, createLogger({ level: 'silent' }), {
+  metrics: createMetrics(undefined, { defaultMetrics: false }),
+  cwd: ROOT,
+  lifecycle: { draining: false },
+  pollIntervalMs: 0,
+});
 await runtime.updater.reload('refresh');
 const model = runtime.predictor.model!;
 const input = await resolveInput(file);
@@ -58,7 +77,15 @@ const results: { round: number; end_to_end_rows_per_s: number; model_only_rows_p
 for (let round = 1; round <= rounds; round++) {
   const io = createWorkerIo();
   const t0 = performance.now();
-  const scored = await scoreFile(input, { predictor: runtime.predictor, model, modelUri: config.MODEL_URI.text, io, progress: silentProgress(), outputRoot: join(work, `round-${round}`), threads: 2 });
+  const scored = await scoreFile(input, {
+    predictor: runtime.predictor,
+    model,
+    modelUri: config.MODEL_URI.text,
+    io,
+    progress: silentProgress(),
+    outputRoot: join(work, `round-${round}`),
+    threads: 2,
+  });
   const e2eSeconds = (performance.now() - t0) / 1000;
   await io.close();
   rmSync(join(work, `round-${round}`), { recursive: true, force: true });
@@ -71,7 +98,8 @@ for (let round = 1; round <= rounds; round++) {
   for (let g = 0; g < info.rowGroups; g++) {
     const kept = await inline.read(g);
     const chunks = [];
-    for (let from = 0; from < kept.rows; from += PREDICT_CHUNK_ROWS) chunks.push(tripsOf(kept, from, Math.min(kept.rows, from + PREDICT_CHUNK_ROWS)));
+    for (let from = 0; from < kept.rows; from += PREDICT_CHUNK_ROWS)
+      chunks.push(tripsOf(kept, from, Math.min(kept.rows, from + PREDICT_CHUNK_ROWS)));
     const t = performance.now();
     for (const trips of chunks) await runtime.predictor.predict(trips, 0);
     modelSeconds += (performance.now() - t) / 1000;
@@ -80,8 +108,16 @@ for (let round = 1; round <= rounds; round++) {
   await inline.close();
   const e2e = scored.summary.rows.kept / e2eSeconds;
   const modelOnly = modelRows / modelSeconds;
-  results.push({ round, end_to_end_rows_per_s: Math.round(e2e), model_only_rows_per_s: Math.round(modelOnly), ratio: Number((e2e / modelOnly).toFixed(2)), load: load() });
-  console.error(`round ${round}: end-to-end ${Math.round(e2e)} scored rows/s, model only ${Math.round(modelOnly)} rows/s, ratio ${(e2e / modelOnly).toFixed(2)}, load ${load().join(' ')}`);
+  results.push({
+    round,
+    end_to_end_rows_per_s: Math.round(e2e),
+    model_only_rows_per_s: Math.round(modelOnly),
+    ratio: Number((e2e / modelOnly).toFixed(2)),
+    load: load(),
+  });
+  console.error(
+    `round ${round}: end-to-end ${Math.round(e2e)} scored rows/s, model only ${Math.round(modelOnly)} rows/s, ratio ${(e2e / modelOnly).toFixed(2)}, load ${load().join(' ')}`,
+  );
 }
 await runtime.slot.close();
 rmSync(work, { recursive: true, force: true });

@@ -113,7 +113,10 @@ export function createApp(deps: AppDeps): RequestListener {
     { path: ROUTES.predict, handler: predictHandler({ predictor, maxBatch: config.MAX_BATCH, now: deps.now ?? Date.now }) },
     ...frontEnds.flatMap((f) => f.jsonRoutes ?? []),
   ];
-  const prelude = config.CORS_ORIGINS.length > 0 ? corsPrelude(config.CORS_ORIGINS, routeMatcher([...jsonRoutes, ...Object.values(ROUTES).map((path) => ({ path }))])) : undefined;
+  const prelude =
+    config.CORS_ORIGINS.length > 0
+      ? corsPrelude(config.CORS_ORIGINS, routeMatcher([...jsonRoutes, ...Object.values(ROUTES).map((path) => ({ path }))]))
+      : undefined;
   app.use((req, res, next) => {
     begin(req, res);
     if (prelude === undefined) next();

@@ -122,7 +122,6 @@ export function runPrimary({ workers, logger, shutdownBudgetMs, onWorkerMessage 
   for (let i = 0; i < workers; i++) fork();
 }
 
-
 /**
  * In a worker: exposes `registry` to the primary's aggregation and returns the metrics source that
  * asks the primary for the metrics of all workers.

@@ -180,7 +180,12 @@ const Schema = MlflowSchema.extend({
   CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((text) => text.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+    .transform((text) =>
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    )
     .refine((origins) => origins.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), {
       error: 'expected a comma-separated list of origins such as https://app.example.com (no path), or *',
     }),
@@ -270,7 +275,10 @@ const Schema = MlflowSchema.extend({
     .regex(/^rediss?:\/\/.+/, { error: 'expected a redis:// or rediss:// URL' })
     .optional(),
   /** Longest wait for one Redis command; the prediction path never waits for Redis at all. */
-  REDIS_TIMEOUT_MS: milliseconds.min(10, { error: 'expected at least 10 ms' }).max(60_000, { error: 'expected at most 60000 ms' }).default(500),
+  REDIS_TIMEOUT_MS: milliseconds
+    .min(10, { error: 'expected at least 10 ms' })
+    .max(60_000, { error: 'expected at most 60000 ms' })
+    .default(500),
   /** Length of the drift window, by pickup time (arrival time for trips without one), seconds. */
   DRIFT_WINDOW_S: z.coerce
     .number({ error: 'expected a number of seconds' })
@@ -288,9 +296,7 @@ const Schema = MlflowSchema.extend({
 });
 
 /** Names of Redis streams and groups: printable, no spaces (they also appear in metric labels and logs). */
-const redisName = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,200}$/, { error: 'expected 1 to 200 printable characters without spaces' });
+const redisName = z.string().regex(/^[\x21-\x7e]{1,200}$/, { error: 'expected 1 to 200 printable characters without spaces' });
 
 /**
  * The stream consumer (src/stream.ts, docs/streaming.md): the model and registry settings of the
@@ -298,8 +304,15 @@ const redisName = z
  */
 const StreamSchema = MlflowSchema.extend(
   Schema.pick({
-    HOST: true, MODEL_URI: true, REGISTRY_URI: true, MODEL_CACHE_DIR: true, MODEL_CACHE_KEEP: true, MODEL_POLL_INTERVAL_S: true,
-    LOG_LEVEL: true, LOG_PRETTY: true, SHUTDOWN_TIMEOUT_MS: true,
+    HOST: true,
+    MODEL_URI: true,
+    REGISTRY_URI: true,
+    MODEL_CACHE_DIR: true,
+    MODEL_CACHE_KEEP: true,
+    MODEL_POLL_INTERVAL_S: true,
+    LOG_LEVEL: true,
+    LOG_PRETTY: true,
+    SHUTDOWN_TIMEOUT_MS: true,
   }).shape,
 ).extend({
   /** The Redis server holding the streams: redis://[user:password@]host:port[/db], or rediss:// for TLS. */
@@ -424,7 +437,8 @@ function presentVariables(env: Record<string, string | undefined>): Record<strin
 function configError(error: z.ZodError, env: Record<string, string | undefined>): ConfigError {
   const problems = error.issues.map((issue) => {
     const key = String(issue.path[0]);
-    const source = env[key] === undefined ? (Object.keys(RENAMED).find((old) => RENAMED[old] === key && env[old] !== undefined) ?? key) : key;
+    const source =
+      env[key] === undefined ? (Object.keys(RENAMED).find((old) => RENAMED[old] === key && env[old] !== undefined) ?? key) : key;
     return `${source}=${JSON.stringify(env[source] ?? '')}: ${issue.message}`;
   });
   return new ConfigError(`invalid configuration: ${problems.join('; ')}`);

@@ -34,7 +34,6 @@ import { createPredictor, type Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
 import { createModelSource } from './registry/create-source.js';
-import { modelUriWarning } from './registry/model-uri.js';
 import { monitoringFrontEnd } from './http/routes/monitoring.js';
 import { createMonitoring } from './monitoring/setup.js';
 import type { Monitor } from './monitoring/monitor.js';
@@ -106,7 +105,11 @@ export function batchingFor(
       return (model) => createAdaptiveBatcher(model, { maxRows: config.BATCH_MAX_ROWS }, metrics.adaptiveBatch);
     case 'delay':
       return (model) =>
-        createMicroBatcher(model, { maxBatchSize: config.MICROBATCH_MAX_SIZE, maxDelayUs: config.MICROBATCH_MAX_DELAY_US }, metrics.microBatch);
+        createMicroBatcher(
+          model,
+          { maxBatchSize: config.MICROBATCH_MAX_SIZE, maxDelayUs: config.MICROBATCH_MAX_DELAY_US },
+          metrics.microBatch,
+        );
     case 'off':
       return undefined;
   }
@@ -120,7 +123,15 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
   const uri = config.MODEL_URI;
   const source = createModelSource(config, { cwd: options.cwd, logger });
   const updater = createModelUpdater({
-    source, uri, slot, metrics, logger, lifecycle, pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000, prepare, retryMs: options.retryMs,
+    source,
+    uri,
+    slot,
+    metrics,
+    logger,
+    lifecycle,
+    pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000,
+    prepare,
+    retryMs: options.retryMs,
   });
   const challenger = createChallenger(config, { metrics, logger, cwd: options.cwd, prepare, retryMs: options.retryMs });
   const predictor = createPredictor({
@@ -146,7 +157,13 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     openApiFrontEnd(),
     ...(config.DEMO_PAGE ? [demoFrontEnd()] : []),
   ];
-  const monitor = createMonitoring(config, { predictor, metrics: metrics.monitoring, logger, clustered: options.clustered === true, now: options.now });
+  const monitor = createMonitoring(config, {
+    predictor,
+    metrics: metrics.monitoring,
+    logger,
+    clustered: options.clustered === true,
+    now: options.now,
+  });
   if (monitor !== undefined) {
     frontEnds.push(monitoringFrontEnd(monitor, config.MAX_BATCH));
     // why: shadow predictions are logged under the challenger's version, and feedback feeds GET /experiment.
@@ -154,7 +171,15 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
   }
   const tracing = createTracing(config);
   const listener = createApp({
-    config, logger, metrics, predictor, lifecycle, updater, frontEnds, now: options.now, tracer: tracing,
+    config,
+    logger,
+    metrics,
+    predictor,
+    lifecycle,
+    updater,
+    frontEnds,
+    now: options.now,
+    tracer: tracing,
     metricsSource: options.clusterMetrics?.(metrics.registry),
   });
   // why: client timeouts (keep-alive for load balancers, slowloris guards) are explained in server-options.ts.
@@ -197,7 +222,8 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       const closed = connections.close({
         idleGraceMs: immediate ? 0 : Math.min(IDLE_GRACE_MS, config.SHUTDOWN_TIMEOUT_MS / 2),
         timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-        onTimeout: () => logger.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time; closing connections'),
+        onTimeout: () =>
+          logger.error({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time; closing connections'),
       });
       logger.info({ timeout_ms: config.SHUTDOWN_TIMEOUT_MS }, 'no longer accepting connections; finishing in-flight requests');
       const clean = await closed;
@@ -208,7 +234,15 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
     })());
 
   return {
-    listener, server, predictor, metrics, lifecycle, updater, challenger, experiment, monitor,
+    listener,
+    server,
+    predictor,
+    metrics,
+    lifecycle,
+    updater,
+    challenger,
+    experiment,
+    monitor,
     listen,
     async start({ listen: when = 'before-load' } = {}) {
       await tracing.ready;

@@ -32,7 +32,12 @@ export async function main(argv: readonly string[], env: Record<string, string |
     // why stderr: stdout carries the result lines only, so `score … > result.txt` stays clean.
     const logger = createLogger({ level: config.LOG_LEVEL, destination: pino.destination({ dest: 2, sync: false }) });
     const progress = createProgress(process.stderr, Boolean(process.stderr.isTTY), { plainTicks: false });
-    const scored = await runScoring(config, logger, progress, { data: options.data, output: options.output, threads: options.threads, cwd: process.cwd() });
+    const scored = await runScoring(config, logger, progress, {
+      data: options.data,
+      output: options.output,
+      threads: options.threads,
+      cwd: process.cwd(),
+    });
     for (const { summary: s, dir } of scored) {
       const q = s.quality.overall;
       process.stdout.write(

@@ -24,17 +24,14 @@ export async function runFixedCount(options: {
       const index = next++;
       const t0 = performance.now();
       await new Promise<void>((resolve) => {
-        const req = http.request(
-          { host: '127.0.0.1', port: options.port, path: options.path, method: 'POST', headers, agent },
-          (res) => {
-            const timing = res.headers['server-timing'];
-            const match = typeof timing === 'string' ? /total;dur=([\d.]+)/.exec(timing) : null;
-            if (match) serverTimingsMs.push(Number(match[1]));
-            if (res.statusCode !== 200) errors += 1;
-            res.resume();
-            res.on('end', resolve);
-          },
-        );
+        const req = http.request({ host: '127.0.0.1', port: options.port, path: options.path, method: 'POST', headers, agent }, (res) => {
+          const timing = res.headers['server-timing'];
+          const match = typeof timing === 'string' ? /total;dur=([\d.]+)/.exec(timing) : null;
+          if (match) serverTimingsMs.push(Number(match[1]));
+          if (res.statusCode !== 200) errors += 1;
+          res.resume();
+          res.on('end', resolve);
+        });
         req.on('error', () => {
           errors += 1;
           resolve();

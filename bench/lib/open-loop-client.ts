@@ -188,11 +188,14 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopSummar
   setTimeout(dispatchDue, 5);
   // why: a wedged target must not hang the whole bench; what is unanswered by then counts as failed,
   // with its latency up to that moment.
-  const giveUp = setTimeout(() => {
-    for (const c of all) if (c.index >= 0) complete(c.index, false);
-    for (const index of backlog.splice(0)) complete(index, false);
-    while (sent < total) complete(sent++, false);
-  }, (durationS * 3 + 30) * 1000);
+  const giveUp = setTimeout(
+    () => {
+      for (const c of all) if (c.index >= 0) complete(c.index, false);
+      for (const index of backlog.splice(0)) complete(index, false);
+      while (sent < total) complete(sent++, false);
+    },
+    (durationS * 3 + 30) * 1000,
+  );
   await done;
   clearTimeout(giveUp);
   const elapsedS = (performance.now() - start) / 1000;

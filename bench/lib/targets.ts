@@ -81,7 +81,10 @@ export const TARGETS: Target[] = [
   serviceTarget(1, { batching: 'delay', soak: false }),
   // why: the cost of monitoring and of a shadow challenger is judged against the default service in the same run.
   serviceTarget(1, { soak: false, variant: { label: 'MONITORING=false', env: { MONITORING: 'false' } } }),
-  serviceTarget(1, { soak: false, variant: { label: 'shadow challenger', env: { CHALLENGER_URI: 'models:/taxi-ride-duration/1', CHALLENGER_MODE: 'shadow' } } }),
+  serviceTarget(1, {
+    soak: false,
+    variant: { label: 'shadow challenger', env: { CHALLENGER_URI: 'models:/taxi-ride-duration/1', CHALLENGER_MODE: 'shadow' } },
+  }),
   {
     name: 'bare Express 5',
     description: 'express() + express.json() + res.json(constant), default settings: the framework limit',
@@ -133,7 +136,8 @@ export function startTarget(target: Target, port: number): ChildProcess {
 export async function waitUntilReady(target: Target, child: ChildProcess, port: number, spawnedAt: number, body: string): Promise<number> {
   const deadline = spawnedAt + 30_000;
   while (performance.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${target.name} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`${target.name} exited (${child.exitCode ?? child.signalCode}) before it was ready`);
     try {
       const res = target.isService
         ? await fetch(`http://127.0.0.1:${port}/readyz`)

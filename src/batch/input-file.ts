@@ -46,7 +46,8 @@ export async function resolveInput(source: string): Promise<InputFile> {
     } catch (error) {
       throw new DataError(`cannot download ${source}: ${fetchFailureReason(error)}`);
     }
-    if (!response.ok || !response.body) throw new DataError(`cannot download ${source}: HTTP ${response.status} ${response.statusText}`.trim());
+    if (!response.ok || !response.body)
+      throw new DataError(`cannot download ${source}: HTTP ${response.status} ${response.statusText}`.trim());
     const path = join(dir, name);
     try {
       await pipeline(Readable.fromWeb(response.body as never), createWriteStream(path));

@@ -13,7 +13,9 @@ export interface IoRequest {
   readonly args: unknown[];
 }
 
-export type IoReply = { readonly id: number; readonly result: unknown } | { readonly id: number; readonly error: { name: string; message: string } };
+export type IoReply =
+  | { readonly id: number; readonly result: unknown }
+  | { readonly id: number; readonly error: { name: string; message: string } };
 
 const io = createInlineIo();
 const port = parentPort;

@@ -131,7 +131,11 @@ export class MonthStats {
       .map((key) => {
         const day = this.#days.get(key)!;
         const drift = this.#judge(day.counts);
-        return { date: new Date(key * DAY_MS).toISOString().slice(0, 10), ...day.errors.summary(this.#intervals), ...(drift ? { drift } : {}) };
+        return {
+          date: new Date(key * DAY_MS).toISOString().slice(0, 10),
+          ...day.errors.summary(this.#intervals),
+          ...(drift ? { drift } : {}),
+        };
       });
   }
 

@@ -27,13 +27,21 @@ export interface PredictionsFileOptions {
   intervals: boolean;
 }
 
-const required = (name: string, type: SchemaElement['type'], extra: Partial<SchemaElement> = {}): SchemaElement => ({ name, type, repetition_type: 'REQUIRED', ...extra });
+const required = (name: string, type: SchemaElement['type'], extra: Partial<SchemaElement> = {}): SchemaElement => ({
+  name,
+  type,
+  repetition_type: 'REQUIRED',
+  ...extra,
+});
 
 export function predictionsSchema(pickupColumn: string, intervals: boolean): SchemaElement[] {
   const columns: SchemaElement[] = [
     required('ride_id', 'BYTE_ARRAY', { converted_type: 'UTF8' }),
     // why not adjusted to UTC: TLC times are New York wall-clock times without a zone, as in the source.
-    required(pickupColumn, 'INT64', { converted_type: 'TIMESTAMP_MICROS', logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'MICROS' } }),
+    required(pickupColumn, 'INT64', {
+      converted_type: 'TIMESTAMP_MICROS',
+      logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: false, unit: 'MICROS' },
+    }),
     required('PULocationID', 'INT32'),
     required('DOLocationID', 'INT32'),
     required('actual_duration', 'DOUBLE'),
@@ -97,7 +105,10 @@ export class PredictionsFile {
       { name: 'model_version', data: new Array<Uint8Array>(n).fill(this.#version) },
     ];
     if (this.#options.intervals && p10 && p90) {
-      columnData.push({ name: 'predicted_duration_p10', data: Float64Array.from(p10), ...measure }, { name: 'predicted_duration_p90', data: Float64Array.from(p90), ...measure });
+      columnData.push(
+        { name: 'predicted_duration_p10', data: Float64Array.from(p10), ...measure },
+        { name: 'predicted_duration_p90', data: Float64Array.from(p90), ...measure },
+      );
     }
     this.#writer.write({ columnData, rowGroupSize: n });
     this.#rows += n;

@@ -34,21 +34,28 @@ function chart(id: string, title: string, labels: readonly string[], series: rea
   for (let t = 0; t <= 4; t++) {
     const v = (top / 4) * t;
     parts.push(`<line class="grid" x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}"/>`);
-    parts.push(`<text class="tick" x="${PAD.left - 4}" y="${(y(v) + 3).toFixed(1)}" text-anchor="end">${v < 10 ? v.toFixed(2) : v.toFixed(0)}</text>`);
+    parts.push(
+      `<text class="tick" x="${PAD.left - 4}" y="${(y(v) + 3).toFixed(1)}" text-anchor="end">${v < 10 ? v.toFixed(2) : v.toFixed(0)}</text>`,
+    );
   }
   const every = Math.ceil(n / 16);
   labels.forEach((label, i) => {
     if (i % every === 0) parts.push(`<text class="tick" x="${x(i).toFixed(1)}" y="${H - 8}" text-anchor="middle">${esc(label)}</text>`);
   });
   marks.forEach((marked, i) => {
-    if (marked) parts.push(`<rect class="mark" x="${(x(i) - step / 2).toFixed(1)}" y="${PAD.top}" width="${step.toFixed(2)}" height="${ih}"><title>${esc(labels[i])}: drifted</title></rect>`);
+    if (marked)
+      parts.push(
+        `<rect class="mark" x="${(x(i) - step / 2).toFixed(1)}" y="${PAD.top}" width="${step.toFixed(2)}" height="${ih}"><title>${esc(labels[i])}: drifted</title></rect>`,
+      );
   });
   for (const s of series) {
     if (s.kind === 'bars') {
       const bw = Math.max(1, step * 0.7);
       s.values.forEach((v, i) => {
         if (v === null || !Number.isFinite(v)) return;
-        parts.push(`<rect class="${s.className}" x="${(x(i) - bw / 2).toFixed(1)}" y="${y(v).toFixed(1)}" width="${bw.toFixed(2)}" height="${(PAD.top + ih - y(v)).toFixed(1)}"><title>${esc(labels[i])}: ${fmt(v)}</title></rect>`);
+        parts.push(
+          `<rect class="${s.className}" x="${(x(i) - bw / 2).toFixed(1)}" y="${y(v).toFixed(1)}" width="${bw.toFixed(2)}" height="${(PAD.top + ih - y(v)).toFixed(1)}"><title>${esc(labels[i])}: ${fmt(v)}</title></rect>`,
+        );
       });
     } else {
       let d = '';
@@ -58,11 +65,13 @@ function chart(id: string, title: string, labels: readonly string[], series: rea
           pen = false;
           return;
         }
-        if (s.kind === 'step') d += `${pen ? 'L' : 'M'}${(x(i) - step / 2).toFixed(1)},${y(v).toFixed(1)}L${(x(i) + step / 2).toFixed(1)},${y(v).toFixed(1)}`;
+        if (s.kind === 'step')
+          d += `${pen ? 'L' : 'M'}${(x(i) - step / 2).toFixed(1)},${y(v).toFixed(1)}L${(x(i) + step / 2).toFixed(1)},${y(v).toFixed(1)}`;
         else d += `${pen ? 'L' : 'M'}${x(i).toFixed(1)},${y(v).toFixed(1)}`;
         pen = true;
       });
-      if (d) parts.push(`<path class="${s.className}${s.kind === 'dashed' ? ' dashed' : ''}" d="${d}"><title>${esc(s.name)}</title></path>`);
+      if (d)
+        parts.push(`<path class="${s.className}${s.kind === 'dashed' ? ' dashed' : ''}" d="${d}"><title>${esc(s.name)}</title></path>`);
     }
   }
   const legend = series.map((s) => `<span class="key ${s.className}"></span>${esc(s.name)}`).join(' ');
@@ -82,22 +91,31 @@ function qualityCharts(s: ScoreSummary): string {
       { name: 'RMSE', values: days.map((d) => d.rmse), className: 's1', kind: 'bars' },
       { name: 'MAE', values: days.map((d) => d.mae), className: 's2', kind: 'line' },
     ]),
-    chart('trips-by-day', 'Trips scored per pickup day', labels, [{ name: 'trips', values: days.map((d) => d.rows), className: 's3', kind: 'bars' }]),
+    chart('trips-by-day', 'Trips scored per pickup day', labels, [
+      { name: 'trips', values: days.map((d) => d.rows), className: 's3', kind: 'bars' },
+    ]),
   ].join('\n');
 }
 
 function driftCharts(s: ScoreSummary): string {
   const days = s.quality.by_day;
-  if (s.drift.reference === null) return '<p class="note">This model version has no drift reference (versions before 4): no drift is computed.</p>';
+  if (s.drift.reference === null)
+    return '<p class="note">This model version has no drift reference (versions before 4): no drift is computed.</p>';
   const labels = days.map((d) => d.date.slice(5));
   return s.drift.features
     .map((f) => {
       const per = days.map((d) => d.drift?.find((x) => x.feature === f.feature));
-      return chart(`drift-${f.feature}`, `${f.feature}: ${f.method} score per day, against its noise level`, labels, [
-        { name: 'score', values: per.map((x) => x?.score ?? null), className: 's1', kind: 'line' },
-        { name: 'noise level (99th percentile)', values: per.map((x) => x?.threshold ?? null), className: 's2', kind: 'dashed' },
-        { name: 'min effect', values: per.map((x) => (x ? x.min_effect : null)), className: 's4', kind: 'dashed' },
-      ], per.map((x) => x?.drifted === true));
+      return chart(
+        `drift-${f.feature}`,
+        `${f.feature}: ${f.method} score per day, against its noise level`,
+        labels,
+        [
+          { name: 'score', values: per.map((x) => x?.score ?? null), className: 's1', kind: 'line' },
+          { name: 'noise level (99th percentile)', values: per.map((x) => x?.threshold ?? null), className: 's2', kind: 'dashed' },
+          { name: 'min effect', values: per.map((x) => (x ? x.min_effect : null)), className: 's4', kind: 'dashed' },
+        ],
+        per.map((x) => x?.drifted === true),
+      );
     })
     .join('\n');
 }
@@ -124,8 +142,19 @@ export function renderReport(s: ScoreSummary, histograms: readonly FeatureHistog
   const q = s.quality.overall;
   const title = `${s.input.taxi_type} taxi trips ${s.input.month}, scored by ${s.model.version}`;
   const dropped = Object.entries(s.rows.dropped).map(([reason, n]) => [reason, n.toLocaleString('en-US')]);
-  const drift = s.drift.features.map((f) => [f.feature, f.method, fmt(f.score), fmt(f.threshold), f.drifted ? 'yes' : 'no', f.evidently_drifted ? 'yes' : 'no', String(s.drift.days_drifted[f.feature] ?? 0)]);
-  const interval = q.below_p10 === undefined ? '' : ` · outside the 80 % interval: ${fmt((q.below_p10 ?? 0) * 100, 1)} % below p10, ${fmt((q.above_p90 ?? 0) * 100, 1)} % above p90`;
+  const drift = s.drift.features.map((f) => [
+    f.feature,
+    f.method,
+    fmt(f.score),
+    fmt(f.threshold),
+    f.drifted ? 'yes' : 'no',
+    f.evidently_drifted ? 'yes' : 'no',
+    String(s.drift.days_drifted[f.feature] ?? 0),
+  ]);
+  const interval =
+    q.below_p10 === undefined
+      ? ''
+      : ` · outside the 80 % interval: ${fmt((q.below_p10 ?? 0) * 100, 1)} % below p10, ${fmt((q.above_p90 ?? 0) * 100, 1)} % above p90`;
   return `<!doctype html>
 <html lang="en">
 <head>

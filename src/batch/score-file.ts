@@ -55,7 +55,13 @@ export function tripsOf(rows: KeptRows, from: number, to: number): Trip[] {
     // why arithmetic: a New York wall-clock time held as UTC ms (pickup-time.ts, wallClockHourAndDow);
     // 1970-01-01 was a Thursday, weekday 3 with Monday = 0.
     const pickup = PICKUPS[(Math.floor(ms / HOUR_MS) % 24) + 24 * ((Math.floor(ms / DAY_MS) + 3) % 7)];
-    trips[i - from] = { PULocationID: rows.puLocationId[i], DOLocationID: rows.doLocationId[i], trip_distance: rows.tripDistance[i], pickup, ride_id: rows.rowIndex[i] };
+    trips[i - from] = {
+      PULocationID: rows.puLocationId[i],
+      DOLocationID: rows.doLocationId[i],
+      trip_distance: rows.tripDistance[i],
+      pickup,
+      ride_id: rows.rowIndex[i],
+    };
   }
   return trips;
 }
@@ -70,7 +76,8 @@ export async function predictRows(predictor: Predictor, model: ModelInfo, rows: 
     const to = Math.min(n, from + PREDICT_CHUNK_ROWS);
     const out = await predictor.predict(tripsOf(rows, from, to), 0);
     // why: the batch loads one version and never polls, so a different one here would be a bug.
-    if (out.modelVersion !== model.modelVersion) throw new Error(`model changed during scoring: ${model.modelVersion} → ${out.modelVersion}`);
+    if (out.modelVersion !== model.modelVersion)
+      throw new Error(`model changed during scoring: ${model.modelVersion} → ${out.modelVersion}`);
     predicted.set(out.duration, from);
     if (p10 && p90 && out.p10 && out.p90) {
       p10.set(out.p10, from);
@@ -103,7 +110,13 @@ export async function scoreFile(input: InputFile, deps: ScoreFileDeps): Promise<
   let rowsRead = 0;
   let rowsKept = 0;
 
-  await io.startOutput({ path: join(dir, 'predictions.parquet'), pickupColumn: info.pickupColumn, ridePrefix: `${year}/${month}`, modelVersion: model.modelVersion, intervals: model.intervals });
+  await io.startOutput({
+    path: join(dir, 'predictions.parquet'),
+    pickupColumn: info.pickupColumn,
+    ridePrefix: `${year}/${month}`,
+    modelVersion: model.modelVersion,
+    intervals: model.intervals,
+  });
   let written = 0;
   try {
     const scoreStarted = performance.now();
@@ -134,9 +147,17 @@ export async function scoreFile(input: InputFile, deps: ScoreFileDeps): Promise<
   }
 
   const summary = buildSummary({
-    input, info, dir, outputRoot: deps.outputRoot, model, modelUri: deps.modelUri, threads: deps.threads,
+    input,
+    info,
+    dir,
+    outputRoot: deps.outputRoot,
+    model,
+    modelUri: deps.modelUri,
+    threads: deps.threads,
     rows: { read: rowsRead, kept: rowsKept, written, dropped },
-    stats, timings: progress.timings, seconds: (performance.now() - started) / 1000,
+    stats,
+    timings: progress.timings,
+    seconds: (performance.now() - started) / 1000,
   });
   await progress.stage('write summary.json and report.html', async () => {
     await writeAtomically(join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);

@@ -45,14 +45,25 @@ export async function runScoring(config: Config, logger: Logger, progress: Progr
   // that must come up); a batch job should fail now and let its scheduler retry.
   await progress.stage(`load model ${config.MODEL_URI.text}`, () => runtime.updater.reload('refresh'));
   const model = runtime.predictor.model!;
-  if (model.stale) logger.warn({ model_version: model.modelVersion }, 'the registry could not be reached: scoring with the cached copy of this version');
+  if (model.stale)
+    logger.warn({ model_version: model.modelVersion }, 'the registry could not be reached: scoring with the cached copy of this version');
   const io: ScoringIo = options.threads === 2 ? createWorkerIo() : createInlineIo();
   const scored: ScoredFile[] = [];
   try {
     for (const source of options.data) {
       const input = await progress.stage(`fetch ${source}`, () => resolveInput(source));
       try {
-        scored.push(await scoreFile(input, { predictor: runtime.predictor, model, modelUri: config.MODEL_URI.text, io, progress, outputRoot: options.output, threads: options.threads }));
+        scored.push(
+          await scoreFile(input, {
+            predictor: runtime.predictor,
+            model,
+            modelUri: config.MODEL_URI.text,
+            io,
+            progress,
+            outputRoot: options.output,
+            threads: options.threads,
+          }),
+        );
       } finally {
         await input.release();
       }

@@ -54,7 +54,14 @@ export function buildSummary(p: SummaryParts): ScoreSummary {
   return {
     format_version: 1,
     created_at: new Date().toISOString(),
-    input: { source: p.input.source, file: p.input.name, bytes: p.input.bytes, taxi_type: p.info.taxiType, month: p.info.month, row_groups: p.info.rowGroups },
+    input: {
+      source: p.input.source,
+      file: p.input.name,
+      bytes: p.input.bytes,
+      taxi_type: p.info.taxiType,
+      month: p.info.month,
+      row_groups: p.info.rowGroups,
+    },
     output: { predictions: relative(p.outputRoot, `${p.dir}/predictions.parquet`), rows: p.rows.written },
     model: { uri: p.modelUri, version: p.model.modelVersion, stale: p.model.stale === true, intervals: p.model.intervals },
     rows: { read: p.rows.read, kept: p.rows.kept, dropped: p.rows.dropped },

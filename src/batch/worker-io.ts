@@ -17,7 +17,10 @@ function startWorker(): Worker {
   const resourceLimits = { maxYoungGenerationSizeMb: 12 };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./io-worker.js', import.meta.url), { resourceLimits });
   const entry = JSON.stringify(new URL('./io-worker.ts', import.meta.url).href);
-  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); })`, { eval: true, resourceLimits });
+  return new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${entry}); })`, {
+    eval: true,
+    resourceLimits,
+  });
 }
 
 export function createWorkerIo(): ScoringIo {

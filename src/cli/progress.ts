@@ -15,7 +15,11 @@ export interface Progress {
 }
 
 /** `plainTicks: false` keeps logs to one line per stage when there is no terminal (batch jobs). */
-export function createProgress(stream: NodeJS.WriteStream = process.stderr, tty = Boolean(stream.isTTY), { plainTicks = true } = {}): Progress {
+export function createProgress(
+  stream: NodeJS.WriteStream = process.stderr,
+  tty = Boolean(stream.isTTY),
+  { plainTicks = true } = {},
+): Progress {
   const timings: Record<string, number> = {};
   const started = performance.now();
   const clock = () => `[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
@@ -29,7 +33,14 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr, tty 
       const tick: Tick = (done, total, note = '') => {
         if (tty) {
           // why: training blocks the event loop, so cli-progress's timer never fires; redraw on update.
-          bar ??= new SingleBar({ stream, format: `${label} [{bar}] {value}/{total} {note}`, synchronousUpdate: true, fps: 5, clearOnComplete: true, hideCursor: true });
+          bar ??= new SingleBar({
+            stream,
+            format: `${label} [{bar}] {value}/{total} {note}`,
+            synchronousUpdate: true,
+            fps: 5,
+            clearOnComplete: true,
+            hideCursor: true,
+          });
           if (!bar.isActive) bar.start(total, done, { note });
           else bar.update(done, { note });
         } else if (plainTicks && performance.now() - lastPlain > 2000) {

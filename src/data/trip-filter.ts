@@ -57,7 +57,14 @@ export interface MonthWindow {
  * times fail it), then the validity rules: missing fields, pickups outside the file's month window (the
  * TLC files hold a few 2009 dates), zone ids outside 1–265 and negative distances. Undefined = keep.
  */
-export function rowVerdict(pickupMs: number, dropoffMs: number, pu: number, dropoff: number, distance: number, window: MonthWindow): RowVerdict | undefined {
+export function rowVerdict(
+  pickupMs: number,
+  dropoffMs: number,
+  pu: number,
+  dropoff: number,
+  distance: number,
+  window: MonthWindow,
+): RowVerdict | undefined {
   const minutes = (dropoffMs - pickupMs) / 60_000;
   if (!(minutes >= MIN_DURATION_MIN && minutes <= MAX_DURATION_MIN)) return 'duration_outside_1_60_min';
   if (Number.isNaN(pu) || Number.isNaN(dropoff) || Number.isNaN(distance)) return 'missing_field';
@@ -146,7 +153,10 @@ export function filterTrips(raw: RawTrips): { table: TripTable; report: FilterRe
     table.duration[j] = kept.duration[j];
   }
   const rowsAfterDurationFilter = raw.rows - kept.dropped.duration_outside_1_60_min;
-  return { table, report: { rowsRead: raw.rows, rowsAfterDurationFilter, dropped: kept.dropped, rowsKept: kept.rows, month: window.month } };
+  return {
+    table,
+    report: { rowsRead: raw.rows, rowsAfterDurationFilter, dropped: kept.dropped, rowsKept: kept.rows, month: window.month },
+  };
 }
 
 function isZoneId(id: number): boolean {

@@ -115,7 +115,11 @@ export async function readTripRows(parquet: TripParquet, start: number, end: num
       rowStart: start,
       rowEnd: end,
       // why: numbers instead of one Date per timestamp (millions per file); same truncation to ms.
-      parsers: { timestampFromMilliseconds: Number, timestampFromMicroseconds: (us: bigint) => Number(us / 1000n), timestampFromNanoseconds: (ns: bigint) => Number(ns / 1_000_000n) } as never,
+      parsers: {
+        timestampFromMilliseconds: Number,
+        timestampFromMicroseconds: (us: bigint) => Number(us / 1000n),
+        timestampFromNanoseconds: (ns: bigint) => Number(ns / 1_000_000n),
+      } as never,
       onChunk({ columnName, columnData, rowStart }) {
         const target = out[byColumn[columnName]];
         // why: a chunk may hold rows outside the requested range (hyparquet decodes whole pages).

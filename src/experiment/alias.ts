@@ -17,7 +17,11 @@ export interface AliasMove {
 }
 
 /** Points `alias` at `version`; resolves with the version it pointed at before (undefined when unset). */
-export async function moveAlias(config: Pick<Config, 'REGISTRY_URI' | 'MLFLOW'>, cwd: string, move: AliasMove): Promise<string | undefined> {
+export async function moveAlias(
+  config: Pick<Config, 'REGISTRY_URI' | 'MLFLOW'>,
+  cwd: string,
+  move: AliasMove,
+): Promise<string | undefined> {
   const { name, alias, version } = move;
   if (config.REGISTRY_URI.startsWith('file:')) {
     const rest = config.REGISTRY_URI.slice('file:'.length);

@@ -36,7 +36,17 @@ export interface ChallengerOptions {
 
 /** Undefined when CHALLENGER_URI is unset. */
 export function createChallenger(
-  config: Pick<Config, 'CHALLENGER_URI' | 'CHALLENGER_MODE' | 'CHALLENGER_PERCENT' | 'MODEL_POLL_INTERVAL_S' | 'REGISTRY_URI' | 'MODEL_CACHE_DIR' | 'MODEL_CACHE_KEEP' | 'MLFLOW'>,
+  config: Pick<
+    Config,
+    | 'CHALLENGER_URI'
+    | 'CHALLENGER_MODE'
+    | 'CHALLENGER_PERCENT'
+    | 'MODEL_POLL_INTERVAL_S'
+    | 'REGISTRY_URI'
+    | 'MODEL_CACHE_DIR'
+    | 'MODEL_CACHE_KEEP'
+    | 'MLFLOW'
+  >,
   { metrics, logger: parent, cwd, prepare, retryMs }: ChallengerOptions,
 ): Challenger | undefined {
   if (config.CHALLENGER_URI === undefined) return undefined;
@@ -58,12 +68,23 @@ export function createChallenger(
   };
   const ownLifecycle: Lifecycle = { draining: false };
   const pollIntervalMs = config.MODEL_POLL_INTERVAL_S * 1000;
-  const updater = createModelUpdater({ source, uri, slot, metrics: ownMetrics, logger, lifecycle: ownLifecycle, pollIntervalMs, prepare, retryMs });
+  const updater = createModelUpdater({
+    source,
+    uri,
+    slot,
+    metrics: ownMetrics,
+    logger,
+    lifecycle: ownLifecycle,
+    pollIntervalMs,
+    prepare,
+    retryMs,
+  });
   const arm: ChallengerDeps = {
     slot,
     mode: config.CHALLENGER_MODE,
     percent: config.CHALLENGER_PERCENT,
-    onError: (err, mode) => logger.warn({ err, mode, model_version: slot.current?.info.modelVersion }, 'challenger prediction failed; the champion answered'),
+    onError: (err, mode) =>
+      logger.warn({ err, mode, model_version: slot.current?.info.modelVersion }, 'challenger prediction failed; the champion answered'),
   };
 
   let stopped = false;

@@ -10,13 +10,31 @@ import type { FeedbackEvent, OnlineStats } from './online-stats.js';
 
 /** The part of the monitor (src/monitoring/monitor.ts) the experiment uses. */
 export interface FeedbackSource {
-  logPredictions(batch: { rideIds: readonly RideId[]; modelVersion: string; duration: Float32Array; p10?: Float32Array; p90?: Float32Array; arm?: string }): void;
+  logPredictions(batch: {
+    rideIds: readonly RideId[];
+    modelVersion: string;
+    duration: Float32Array;
+    p10?: Float32Array;
+    p90?: Float32Array;
+    arm?: string;
+  }): void;
   onFeedback(listener: (event: FeedbackEvent) => void): () => void;
 }
 
-export function linkExperimentToMonitoring(predictor: Pick<Predictor, 'onShadowPredictions'>, monitor: FeedbackSource, stats: OnlineStats): () => void {
+export function linkExperimentToMonitoring(
+  predictor: Pick<Predictor, 'onShadowPredictions'>,
+  monitor: FeedbackSource,
+  stats: OnlineStats,
+): () => void {
   const offShadow = predictor.onShadowPredictions(({ predictions: p }) =>
-    monitor.logPredictions({ rideIds: p.rideIds, modelVersion: p.modelVersion, duration: p.duration, p10: p.p10, p90: p.p90, arm: 'shadow' }),
+    monitor.logPredictions({
+      rideIds: p.rideIds,
+      modelVersion: p.modelVersion,
+      duration: p.duration,
+      p10: p.p10,
+      p90: p.p90,
+      arm: 'shadow',
+    }),
   );
   const offFeedback = monitor.onFeedback((event) => stats.record(event));
   return () => {

@@ -139,7 +139,13 @@ export interface BootstrapResult {
  * Paired bootstrap: resample trips with replacement (the same draw for both models), recompute both
  * RMSEs, take the percentile interval of their difference. Seeded (mulberry32), so reproducible.
  */
-export function pairedBootstrap(actual: Float64Array, champion: ArrayLike<number>, challenger: ArrayLike<number>, replicates: number, seed: number): BootstrapResult {
+export function pairedBootstrap(
+  actual: Float64Array,
+  champion: ArrayLike<number>,
+  challenger: ArrayLike<number>,
+  replicates: number,
+  seed: number,
+): BootstrapResult {
   const n = actual.length;
   const sqChampion = new Float64Array(n);
   const sqChallenger = new Float64Array(n);

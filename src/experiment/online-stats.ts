@@ -81,7 +81,8 @@ class ErrorSums {
   report(modelVersion: string): ArmReport {
     const { n } = this;
     return {
-      model_version: modelVersion, n,
+      model_version: modelVersion,
+      n,
       rmse: n > 0 ? Math.sqrt(this.sumSq / n) : null,
       mae: n > 0 ? this.sumAbs / n : null,
       mean_error: n > 0 ? this.sumError / n : null,
@@ -136,7 +137,8 @@ export function createOnlineStats(arms: () => Arms | undefined): OnlineStats {
       if (current?.champion === undefined || current.challenger === undefined || !Number.isFinite(event.actual)) return;
       const sums = sumsFor(current.champion, current.challenger);
       // why the arm tag first: champion and challenger may be the same version (an A/A test).
-      const shadow = event.predictions.find((p) => p.arm === 'shadow') ?? event.predictions.find((p) => p.modelVersion === current.challenger);
+      const shadow =
+        event.predictions.find((p) => p.arm === 'shadow') ?? event.predictions.find((p) => p.modelVersion === current.challenger);
       const champion = event.predictions.find((p) => p !== shadow && p.arm !== 'shadow' && p.modelVersion === current.champion);
       if (current.mode === 'shadow') {
         if (champion === undefined || shadow === undefined || shadow.modelVersion !== current.challenger) {
@@ -159,7 +161,12 @@ export function createOnlineStats(arms: () => Arms | undefined): OnlineStats {
       const champion = current.champion ?? 'none';
       const challenger = current.challenger ?? 'none';
       const sums = byPair.get(`${champion}\n${challenger}`) ?? {
-        champion: new ErrorSums(), challenger: new ErrorSums(), n: 0, sumD: 0, sumD2: 0, unmatched: 0,
+        champion: new ErrorSums(),
+        challenger: new ErrorSums(),
+        n: 0,
+        sumD: 0,
+        sumD2: 0,
+        unmatched: 0,
       };
       return {
         mode: current.mode,
@@ -182,7 +189,8 @@ function verdictOf(lo: number, hi: number): Verdict {
 
 export function pairedComparison({ n, sumD, sumD2 }: Pick<PairSums, 'n' | 'sumD' | 'sumD2'>): Comparison {
   const base = { statistic: STATISTIC, paired: true, method: 'normal approximation on paired differences', n };
-  if (n < 2) return { ...base, mean_difference: n === 1 ? sumD : null, ci95: null, verdict: 'not_significant', more_rides_needed: MIN_RIDES - n };
+  if (n < 2)
+    return { ...base, mean_difference: n === 1 ? sumD : null, ci95: null, verdict: 'not_significant', more_rides_needed: MIN_RIDES - n };
   const mean = sumD / n;
   const sd = Math.sqrt(Math.max(0, (sumD2 - (sumD * sumD) / n) / (n - 1)));
   const half = (Z95 * sd) / Math.sqrt(n);
@@ -191,7 +199,7 @@ export function pairedComparison({ n, sumD, sumD2 }: Pick<PairSums, 'n' | 'sumD'
   let more: number | null;
   if (verdict !== 'not_significant') more = 0;
   else if (mean === 0) more = null;
-  else more = Math.max(MIN_RIDES - n, Math.ceil((Z95 * sd / Math.abs(mean)) ** 2) - n, 1);
+  else more = Math.max(MIN_RIDES - n, Math.ceil(((Z95 * sd) / Math.abs(mean)) ** 2) - n, 1);
   return { ...base, mean_difference: mean, ci95, verdict, more_rides_needed: more };
 }
 

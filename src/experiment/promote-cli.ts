@@ -70,7 +70,10 @@ export async function main(argv: string[], io: PromoteIo): Promise<number> {
       return EXIT.better;
     }
     const { name, version } = report.challenger;
-    if (!['alias', 'version'].includes(challenger.kind)) throw new UsageError(`--apply needs a registered challenger (models:/<name>/<version> or models:/<name>@<alias>), not ${challenger.text}`);
+    if (!['alias', 'version'].includes(challenger.kind))
+      throw new UsageError(
+        `--apply needs a registered challenger (models:/<name>/<version> or models:/<name>@<alias>), not ${challenger.text}`,
+      );
     const previous = await moveAlias(config, io.cwd, { name, alias: values.alias, version });
     io.out(
       `verdict: BETTER: moved ${name}@${values.alias} from ${previous ?? '(unset)'} to version ${version} in ${config.REGISTRY_URI}; ` +
@@ -100,7 +103,8 @@ function parseUri(flag: string, text: string): ModelUri {
 }
 
 function defaultChampion(challenger: ModelUri, alias: string): string {
-  if (challenger.kind === 'alias' || challenger.kind === 'version' || challenger.kind === 'stage' || challenger.kind === 'latest') return `models:/${challenger.name}@${alias}`;
+  if (challenger.kind === 'alias' || challenger.kind === 'version' || challenger.kind === 'stage' || challenger.kind === 'latest')
+    return `models:/${challenger.name}@${alias}`;
   throw new UsageError(`--champion is required when the challenger (${challenger.text}) is not a registered model`);
 }
 
@@ -122,8 +126,10 @@ export function renderReport(r: GateReport): string {
     ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name.padEnd(10)} ${c.detail}`),
     '',
     `${'segment'.padEnd(26)} ${'trips'.padStart(7)}   ${'champion RMSE   MAE    ME'.padStart(26)}   ${'challenger RMSE   MAE    ME'.padStart(28)}   ${'ΔRMSE'.padStart(7)}`,
-    ...r.segments.map(({ segment, champion: a, challenger: b }) =>
-      `${segment.padEnd(26)} ${String(a.n).padStart(7)}   ${f(a.rmse).padStart(14)} ${f(a.mae).padStart(6)} ${signed(a.meanError).padStart(6)}   ${f(b.rmse).padStart(16)} ${f(b.mae).padStart(6)} ${signed(b.meanError).padStart(6)}   ${signed(b.rmse - a.rmse).padStart(7)}`),
+    ...r.segments.map(
+      ({ segment, champion: a, challenger: b }) =>
+        `${segment.padEnd(26)} ${String(a.n).padStart(7)}   ${f(a.rmse).padStart(14)} ${f(a.mae).padStart(6)} ${signed(a.meanError).padStart(6)}   ${f(b.rmse).padStart(16)} ${f(b.mae).padStart(6)} ${signed(b.meanError).padStart(6)}   ${signed(b.rmse - a.rmse).padStart(7)}`,
+    ),
     ...(r.segmentNote ? [`(no seen/unseen pair segments: ${r.segmentNote})`] : []),
     'ME = mean(predicted − actual), minutes; ΔRMSE = challenger − champion.',
     '',

@@ -11,8 +11,15 @@ import type { ModelSource, ResolvedModel } from '../registry/model-source.js';
 import type { ModelUri } from '../registry/model-uri.js';
 import { loadOnnxModel, type LoadedModel } from '../model/onnx-model.js';
 import {
-  pairedBootstrap, predictAll, readEvaluationSet, segmentsOf, summarize, trainingPairsOf,
-  type BootstrapResult, type ErrorSummary, type EvaluationSet,
+  pairedBootstrap,
+  predictAll,
+  readEvaluationSet,
+  segmentsOf,
+  summarize,
+  trainingPairsOf,
+  type BootstrapResult,
+  type ErrorSummary,
+  type EvaluationSet,
 } from './offline-evaluation.js';
 
 /** Largest |offline RMSE − the training record's RMSE| on the same file: the record's own parity tolerance. */
@@ -70,7 +77,9 @@ async function load(source: ModelSource, uri: ModelUri): Promise<Loaded> {
   const resolved = await source.resolve(uri);
   const directory = await readModelDirectory(resolved.dir);
   const model = await loadOnnxModel(resolved, directory);
-  const onnxSha256 = createHash('sha256').update(await readFile(directory.onnxFile)).digest('hex');
+  const onnxSha256 = createHash('sha256')
+    .update(await readFile(directory.onnxFile))
+    .digest('hex');
   return { resolved, model, onnxSha256 };
 }
 
@@ -91,7 +100,11 @@ interface RecordedMetrics {
  */
 function checksFor(loaded: Loaded, set: EvaluationSet, predicted: Float32Array): Check[] {
   const training = loaded.model.info.training as
-    | { model_onnx?: { sha256?: string }; data?: { validation?: RecordedData; evaluation?: RecordedData[] }; metrics?: { validation?: RecordedMetrics; evaluation?: Record<string, RecordedMetrics> } }
+    | {
+        model_onnx?: { sha256?: string };
+        data?: { validation?: RecordedData; evaluation?: RecordedData[] };
+        metrics?: { validation?: RecordedMetrics; evaluation?: Record<string, RecordedMetrics> };
+      }
     | undefined;
   const checks: Check[] = [
     { name: 'signature', ok: true, detail: `inputs match the ${loaded.model.info.featureSet} feature set; output duration float32` },
@@ -101,10 +114,21 @@ function checksFor(loaded: Loaded, set: EvaluationSet, predicted: Float32Array):
   checks.push(
     recordedSha === undefined
       ? { name: 'artifact', ok: false, detail: 'the training record has no model_onnx.sha256 to compare model.onnx with' }
-      : { name: 'artifact', ok: recordedSha === loaded.onnxSha256, detail: recordedSha === loaded.onnxSha256 ? 'model.onnx sha256 = training record' : `model.onnx sha256 ${loaded.onnxSha256} ≠ training record ${recordedSha}` },
+      : {
+          name: 'artifact',
+          ok: recordedSha === loaded.onnxSha256,
+          detail:
+            recordedSha === loaded.onnxSha256
+              ? 'model.onnx sha256 = training record'
+              : `model.onnx sha256 ${loaded.onnxSha256} ≠ training record ${recordedSha}`,
+        },
   );
   const bad = predicted.findIndex((v) => !Number.isFinite(v));
-  checks.push({ name: 'finite', ok: bad < 0, detail: bad < 0 ? `all ${predicted.length} predictions finite` : `trip ${bad} predicted ${predicted[bad]}` });
+  checks.push({
+    name: 'finite',
+    ok: bad < 0,
+    detail: bad < 0 ? `all ${predicted.length} predictions finite` : `trip ${bad} predicted ${predicted[bad]}`,
+  });
   for (const file of set.files) {
     const recorded = recordedMetricsFor(training, file.sha256);
     if (recorded === undefined) continue;
@@ -125,7 +149,12 @@ function checksFor(loaded: Loaded, set: EvaluationSet, predicted: Float32Array):
 }
 
 function recordedMetricsFor(
-  training: { data?: { validation?: RecordedData; evaluation?: RecordedData[] }; metrics?: { validation?: RecordedMetrics; evaluation?: Record<string, RecordedMetrics> } } | undefined,
+  training:
+    | {
+        data?: { validation?: RecordedData; evaluation?: RecordedData[] };
+        metrics?: { validation?: RecordedMetrics; evaluation?: Record<string, RecordedMetrics> };
+      }
+    | undefined,
   sha256: string,
 ): { role: string; rows: number; rmse: number } | undefined {
   const pick = (role: string, m: RecordedMetrics | undefined) =>
@@ -139,11 +168,12 @@ function recordedMetricsFor(
 /** The pairs the challenger was trained on, when its training file is still where the record says (and unchanged). */
 async function trainingPairs(loaded: Loaded, cwd: string): Promise<{ pairs?: Set<number>; note?: string }> {
   const train = (loaded.model.info.training as { data?: { train?: RecordedData } } | undefined)?.data?.train;
-  if (train?.source === undefined) return { note: 'the challenger\'s training record names no training file' };
+  if (train?.source === undefined) return { note: "the challenger's training record names no training file" };
   const path = /^https?:\/\//.test(train.source) ? train.source : resolve(cwd, train.source);
   try {
     const { pairs, sha256 } = await trainingPairsOf(path);
-    if (train.sha256 !== undefined && sha256 !== train.sha256) return { note: `${path} is not the file the challenger was trained on (sha256 differs)` };
+    if (train.sha256 !== undefined && sha256 !== train.sha256)
+      return { note: `${path} is not the file the challenger was trained on (sha256 differs)` };
     return { pairs };
   } catch (err) {
     return { note: `training file ${path} unavailable (${(err as Error).message})` };
@@ -166,15 +196,25 @@ export async function runGate(options: GateOptions): Promise<GateReport> {
     const checks = checksFor(challenger, set, p1);
     const failed = checks.filter((c) => !c.ok);
     if (failed.length > 0) {
-      throw new GateRefusal(`challenger ${challenger.model.info.modelVersion} refused: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`);
+      throw new GateRefusal(
+        `challenger ${challenger.model.info.modelVersion} refused: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}`,
+      );
     }
     const { pairs, note } = await trainingPairs(challenger, options.cwd);
     const segments = segmentsOf(set, pairs).map(({ name, include }) => ({
-      segment: name, champion: summarize(p0, set.actual, include), challenger: summarize(p1, set.actual, include),
+      segment: name,
+      champion: summarize(p0, set.actual, include),
+      challenger: summarize(p1, set.actual, include),
     }));
     const bootstrap = pairedBootstrap(set.actual, p0, p1, options.replicates, options.seed);
     return {
-      champion: champion.resolved, challenger: challenger.resolved, files: set.files, checks, segments, segmentNote: note, bootstrap,
+      champion: champion.resolved,
+      challenger: challenger.resolved,
+      files: set.files,
+      checks,
+      segments,
+      segmentNote: note,
+      bootstrap,
       better: bootstrap.ci95[1] < 0,
     };
   } finally {

@@ -119,7 +119,7 @@ export function pickupHourAndDow(text: string): HourAndDow | undefined {
     }
   }
   const wall = Date.UTC(year, month - 1, day, hour, minute, second);
-  if (i === n) return { hour, dow: (Math.floor(wall / DAY_MS) % 7 + 10) % 7, ms: newYorkWallToEpoch(wall, hour) };
+  if (i === n) return { hour, dow: ((Math.floor(wall / DAY_MS) % 7) + 10) % 7, ms: newYorkWallToEpoch(wall, hour) };
   const offsetMinutes = parseZone(text, i);
   if (offsetMinutes === undefined) return undefined;
   const ms = wall - offsetMinutes * 60_000;

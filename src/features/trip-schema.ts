@@ -87,7 +87,10 @@ export function checkTrip(value: unknown, prefix: string, errors: FieldError[]):
   const when = record.pickup_datetime;
   if (when !== undefined && when !== null) {
     const pickup = typeof when === 'string' && when.length <= 64 ? pickupHourAndDow(when) : undefined;
-    const problem = pickup === undefined ? 'must be an ISO 8601 date-time such as 2021-01-04T08:30:00 or 2021-01-04T13:30:00Z' : implausiblePickup(when as string);
+    const problem =
+      pickup === undefined
+        ? 'must be an ISO 8601 date-time such as 2021-01-04T08:30:00 or 2021-01-04T13:30:00Z'
+        : implausiblePickup(when as string);
     if (problem !== undefined) errors.push({ field: `${prefix}pickup_datetime`, message: problem });
     trip.pickup = pickup;
   }
@@ -102,7 +105,8 @@ function implausiblePickup(text: string): string | undefined {
   // why: a date alone would be read as midnight, silently giving the night-time duration.
   if (text.length === 10) return `needs a time of day, such as ${text}T08:30:00 (a date alone would be read as midnight)`;
   const year = Number(text.slice(0, 4));
-  if (year < PICKUP_YEARS.min || year > PICKUP_YEARS.max) return `year must be between ${PICKUP_YEARS.min} and ${PICKUP_YEARS.max}, got ${year}`;
+  if (year < PICKUP_YEARS.min || year > PICKUP_YEARS.max)
+    return `year must be between ${PICKUP_YEARS.min} and ${PICKUP_YEARS.max}, got ${year}`;
   return undefined;
 }
 

@@ -24,7 +24,10 @@ export function methodNotAllowed(allow: string) {
 
 export function notFound() {
   return (): void => {
-    throw new ServiceError('not_found', 'no such route; see GET /docs or docs/api.md (POST /predict, /v2/models/<name>/infer, /invocations; GET /zones, /model, /healthz, /readyz, /metrics)');
+    throw new ServiceError(
+      'not_found',
+      'no such route; see GET /docs or docs/api.md (POST /predict, /v2/models/<name>/infer, /invocations; GET /zones, /model, /healthz, /readyz, /metrics)',
+    );
   };
 }
 

@@ -29,7 +29,10 @@ export function readJsonBody(limit: number): JsonBodyReader {
     new Promise<unknown>((resolve, reject) => {
       const contentType = req.headers['content-type'];
       // why: an empty body is the more useful thing to report than its (absent) media type.
-      if (req.headers['content-length'] === '0' || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) {
+      if (
+        req.headers['content-length'] === '0' ||
+        (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)
+      ) {
         reject(empty());
         return;
       }

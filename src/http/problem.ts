@@ -68,12 +68,7 @@ export type ErrorStyle = (problem: Problem) => { status: number; body: string };
  * Sends the problem document (or the route's own error style); `detail` must be safe for clients
  * (never an internal message).
  */
-export function sendProblem(
-  res: ServerResponse,
-  code: ErrorCode,
-  detail: string,
-  errors?: readonly FieldError[],
-): void {
+export function sendProblem(res: ServerResponse, code: ErrorCode, detail: string, errors?: readonly FieldError[]): void {
   const status = STATUS[code];
   const problem: Problem = {
     type: PROBLEM_TYPE_PREFIX + code,

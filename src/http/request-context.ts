@@ -50,7 +50,14 @@ export function requestContext(logger: Logger, metrics: Metrics, tracer?: Reques
     const incoming = req.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const trace = tracer?.begin(req, res);
-    const ctx: RequestContext = { requestId, startedAt: started, route: undefined, modelVersion: undefined, errorStyle: undefined, traceId: trace?.traceId };
+    const ctx: RequestContext = {
+      requestId,
+      startedAt: started,
+      route: undefined,
+      modelVersion: undefined,
+      errorStyle: undefined,
+      traceId: trace?.traceId,
+    };
     (res as WithContext)[CONTEXT] = ctx;
     res.setHeader('X-Request-ID', requestId);
 

@@ -16,7 +16,8 @@ import type { Config } from '../config.js';
  *   default would let a slow client hold its socket up to 30 s longer than the timeout.
  */
 export function serverOptions(config: Pick<Config, 'HEADERS_TIMEOUT_MS' | 'REQUEST_TIMEOUT_MS'>): ServerOptions {
-  const shortest = config.REQUEST_TIMEOUT_MS > 0 ? Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS) : config.HEADERS_TIMEOUT_MS;
+  const shortest =
+    config.REQUEST_TIMEOUT_MS > 0 ? Math.min(config.HEADERS_TIMEOUT_MS, config.REQUEST_TIMEOUT_MS) : config.HEADERS_TIMEOUT_MS;
   return {
     keepAliveTimeout: 65_000,
     headersTimeout: config.HEADERS_TIMEOUT_MS,

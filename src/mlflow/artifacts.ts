@@ -42,7 +42,11 @@ export function createArtifactCalls(rest: MlflowRest) {
         files = [];
         let pageToken: string | undefined;
         do {
-          const reply = await get(S.RunListReply, 'artifacts/list', { run_id: location.runId, path: dir || undefined, page_token: pageToken });
+          const reply = await get(S.RunListReply, 'artifacts/list', {
+            run_id: location.runId,
+            path: dir || undefined,
+            page_token: pageToken,
+          });
           for (const f of reply.files) {
             // why: this API answers run-relative paths including the listed directory (docs/mlflow-rest-contract.md, "Downloading artifacts").
             const rel = location.path ? stripPrefix(f.path, location.path) : f.path;
@@ -57,9 +61,10 @@ export function createArtifactCalls(rest: MlflowRest) {
     /** Downloads one file to `destFile` (streamed, retried from the start); returns its size. */
     async downloadArtifact(location: ArtifactLocation, relPath: string, destFile: string): Promise<number> {
       const file = joinArtifactPath(location.path, relPath);
-      const target = location.kind === 'proxy'
-        ? new URL(`${location.api}/${file.split('/').map(encodeURIComponent).join('/')}`)
-        : url('/get-artifact', { run_id: location.runId, path: file });
+      const target =
+        location.kind === 'proxy'
+          ? new URL(`${location.api}/${file.split('/').map(encodeURIComponent).join('/')}`)
+          : url('/get-artifact', { run_id: location.runId, path: file });
       try {
         return await transport.download(target, destFile);
       } catch (err) {
@@ -101,7 +106,8 @@ export function createArtifactCalls(rest: MlflowRest) {
 
     /** PUTs one file through the artifact proxy (training CLI). */
     async uploadArtifact(location: ArtifactLocation, relPath: string, bytes: Uint8Array, contentType?: string): Promise<void> {
-      if (location.kind !== 'proxy') throw new RegistryError('rejected', 'uploads need the artifact proxy (an mlflow-artifacts: artifact URI)');
+      if (location.kind !== 'proxy')
+        throw new RegistryError('rejected', 'uploads need the artifact proxy (an mlflow-artifacts: artifact URI)');
       const file = joinArtifactPath(location.path, relPath);
       const target = new URL(`${location.api}/${file.split('/').map(encodeURIComponent).join('/')}`);
       await call(Empty, { method: 'PUT', url: target, body: bytes, contentType: contentType ?? guessContentType(relPath) });
@@ -140,7 +146,11 @@ function proxyLocation(tracking: URL, artifactUri: string): ArtifactLocation | u
     const at = artifactUri.indexOf('/mlflow-artifacts/artifacts');
     if (at < 0) return undefined;
     const end = at + '/mlflow-artifacts/artifacts'.length;
-    return { kind: 'proxy', api: artifactUri.slice(0, end), path: joinArtifactPath(decodeURIComponent(artifactUri.slice(end).split('?')[0])) };
+    return {
+      kind: 'proxy',
+      api: artifactUri.slice(0, end),
+      path: joinArtifactPath(decodeURIComponent(artifactUri.slice(end).split('?')[0])),
+    };
   }
   return undefined;
 }
@@ -161,7 +171,8 @@ function checkName(name: string): string {
 
 function stripPrefix(path: string, prefix: string): string {
   const p = prefix.replace(/\/$/, '');
-  if (path === p || !path.startsWith(`${p}/`)) throw new RegistryError('bad_response', `artifact ${JSON.stringify(path)} is not under ${p}`);
+  if (path === p || !path.startsWith(`${p}/`))
+    throw new RegistryError('bad_response', `artifact ${JSON.stringify(path)} is not under ${p}`);
   return path.slice(p.length + 1);
 }
 

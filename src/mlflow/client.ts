@@ -82,8 +82,16 @@ export function createMlflowClient(options: MlflowClientOptions) {
       } catch (err) {
         // why: MLflow answers an unset alias with 400 INVALID_PARAMETER_VALUE, not 404 (docs/mlflow-rest-contract.md, "Resolving a model URI"),
         // and does not check that the model exists; other 400s (an invalid alias name) stay `rejected`.
-        if (isRegistryError(err) && ((err.code === 'not_found' && err.mlflowCode !== 'ENDPOINT_NOT_FOUND') || (err.mlflowCode === 'INVALID_PARAMETER_VALUE' && /not found/i.test(err.message)))) {
-          throw withMessage(err, 'not_found', `alias "${alias}" of registered model "${name}" not found: the alias is not set or the model does not exist`);
+        if (
+          isRegistryError(err) &&
+          ((err.code === 'not_found' && err.mlflowCode !== 'ENDPOINT_NOT_FOUND') ||
+            (err.mlflowCode === 'INVALID_PARAMETER_VALUE' && /not found/i.test(err.message)))
+        ) {
+          throw withMessage(
+            err,
+            'not_found',
+            `alias "${alias}" of registered model "${name}" not found: the alias is not set or the model does not exist`,
+          );
         }
         throw err;
       }
@@ -137,7 +145,11 @@ export function createMlflowClient(options: MlflowClientOptions) {
         return (await get(S.LoggedModelReply, `logged-models/${encodeURIComponent(modelId)}`, {})).model.info;
       } catch (err) {
         if (isRegistryError(err, 'not_found') && err.mlflowCode === 'ENDPOINT_NOT_FOUND') {
-          throw withMessage(err, 'not_found', `logged model ${modelId}: the server has no logged-models endpoint (MLflow 3 is needed for models:/m-<id> URIs)`);
+          throw withMessage(
+            err,
+            'not_found',
+            `logged model ${modelId}: the server has no logged-models endpoint (MLflow 3 is needed for models:/m-<id> URIs)`,
+          );
         }
         throw notFoundAs(err, `logged model ${modelId} not found`);
       }
@@ -161,4 +173,3 @@ function parseTrackingUri(text: string): URL {
   u.pathname = u.pathname.replace(/\/+$/, '');
   return u;
 }
-

@@ -66,8 +66,15 @@ export async function resolveModelUri(
   if (uri.kind === 'logged-model') {
     const info = await client.getLoggedModel(uri.modelId);
     return {
-      ...base, name: uri.modelId, version: uri.modelId, alias: undefined, source: uri.text, runId: info.source_run_id,
-      modelId: info.model_id, storageUri: info.artifact_uri, location: await locate(client, info.artifact_uri, info.source_run_id),
+      ...base,
+      name: uri.modelId,
+      version: uri.modelId,
+      alias: undefined,
+      source: uri.text,
+      runId: info.source_run_id,
+      modelId: info.model_id,
+      storageUri: info.artifact_uri,
+      location: await locate(client, info.artifact_uri, info.source_run_id),
     };
   }
   if (uri.kind === 'run') {
@@ -78,8 +85,15 @@ export async function resolveModelUri(
     const location = client.artifactLocation(uri.artifactUri);
     if (!location) throw new RegistryError('invalid_model', `${uri.text}: not an artifact proxy URI`);
     return {
-      ...base, name: 'mlflow-artifacts', version: location.path, alias: undefined, source: uri.text, runId: undefined,
-      modelId: undefined, storageUri: uri.artifactUri, location,
+      ...base,
+      name: 'mlflow-artifacts',
+      version: location.path,
+      alias: undefined,
+      source: uri.text,
+      runId: undefined,
+      modelId: undefined,
+      storageUri: uri.artifactUri,
+      location,
     };
   }
 
@@ -87,8 +101,15 @@ export async function resolveModelUri(
   const storageUri = await client.getDownloadUri(mv.name, mv.version);
   const modelId = mv.model_id ?? /^models:\/(m-[^/]+)$/.exec(mv.source ?? '')?.[1];
   return {
-    ...base, name: mv.name, version: mv.version, alias: uri.kind === 'alias' ? uri.alias : undefined, source: mv.source,
-    runId: mv.run_id, modelId, storageUri, location: await locate(client, storageUri, mv.run_id),
+    ...base,
+    name: mv.name,
+    version: mv.version,
+    alias: uri.kind === 'alias' ? uri.alias : undefined,
+    source: mv.source,
+    runId: mv.run_id,
+    modelId,
+    storageUri,
+    location: await locate(client, storageUri, mv.run_id),
   };
 }
 
@@ -156,16 +177,28 @@ async function locateRunModel(client: MlflowClient, runId: string, path: string)
       return { modelId: info.model_id, storageUri: info.artifact_uri, location: await locate(client, info.artifact_uri, runId, 2) };
     }
   }
-  throw new RegistryError('not_found', `run ${runId} has no model at "${path}" (no ${path}/MLmodel among its artifacts and no logged model named "${path}")`);
+  throw new RegistryError(
+    'not_found',
+    `run ${runId} has no model at "${path}" (no ${path}/MLmodel among its artifacts and no logged model named "${path}")`,
+  );
 }
 
 /**
  * Downloads the resolved model directory into `destDir` (which must not exist) and checks its MLmodel.
  * All or nothing: on any failure nothing is left at `destDir` or beside it.
  */
-export async function downloadModelDirectory(resolved: ResolvedModelVersion, client: MlflowClient, destDir: string): Promise<DownloadedModel> {
+export async function downloadModelDirectory(
+  resolved: ResolvedModelVersion,
+  client: MlflowClient,
+  destDir: string,
+): Promise<DownloadedModel> {
   const dest = resolve(destDir);
-  if (await stat(dest).then(() => true, () => false)) {
+  if (
+    await stat(dest).then(
+      () => true,
+      () => false,
+    )
+  ) {
     // why: a caller error, not a registry failure; replacing a directory in use would not be atomic.
     throw new Error(`cannot download ${resolved.uri} into ${dest}: it already exists`);
   }

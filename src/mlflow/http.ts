@@ -124,7 +124,11 @@ export function createTransport(options: TransportOptions): Transport {
     }
   };
 
-  const backoff = async (retry: number, retryAfter: string | null | undefined, ctx: { req: HttpRequest; where: string; reason: string }) => {
+  const backoff = async (
+    retry: number,
+    retryAfter: string | null | undefined,
+    ctx: { req: HttpRequest; where: string; reason: string },
+  ) => {
     const fromHeader = retryAfter != null && /^\d+(\.\d+)?$/.test(retryAfter.trim()) ? Number(retryAfter) : undefined;
     const exp = retry === 1 ? 0 : options.backoffFactor * 2 ** (retry - 1);
     const seconds = Math.min(MAX_BACKOFF_S, fromHeader ?? exp) + Math.random() * options.backoffJitter;

@@ -69,7 +69,8 @@ export function parseMlmodel(text: string, what: string): MlmodelInfo {
     modelId: str(m.model_id),
     mlflowVersion: str(m.mlflow_version),
     signature: sig && typeof sig === 'object' ? { inputs: str(sig.inputs), outputs: str(sig.outputs) } : undefined,
-    metadata: m.metadata && typeof m.metadata === 'object' && !Array.isArray(m.metadata) ? (m.metadata as Record<string, unknown>) : undefined,
+    metadata:
+      m.metadata && typeof m.metadata === 'object' && !Array.isArray(m.metadata) ? (m.metadata as Record<string, unknown>) : undefined,
   };
 }
 
@@ -79,12 +80,20 @@ export async function readMlmodel(dir: string, what = dir): Promise<MlmodelFile>
   try {
     text = await readFile(join(dir, 'MLmodel'), 'utf8');
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'has no MLmodel file (not an MLflow Model directory)' : `has an unreadable MLmodel: ${(err as Error).message}`;
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'has no MLmodel file (not an MLflow Model directory)'
+        : `has an unreadable MLmodel: ${(err as Error).message}`;
     throw new RegistryError('invalid_model', `${what} ${why}`, { cause: err });
   }
   const info = parseMlmodel(text, what);
   const onnxFile = resolve(dir, info.onnxData);
-  if (!(await stat(onnxFile).then((s) => s.isFile(), () => false))) {
+  if (
+    !(await stat(onnxFile).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  ) {
     throw new RegistryError('invalid_model', `${what}: flavors.onnx.data names ${info.onnxData}, which is not among the model's files`);
   }
   return { ...info, onnxFile };
@@ -157,7 +166,9 @@ function quoted(text: string): Scalar {
 function pythonJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(pythonJson).join(', ')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`).join(', ')}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}: ${pythonJson(v)}`)
+      .join(', ')}}`;
   }
   return JSON.stringify(value);
 }

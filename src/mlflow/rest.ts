@@ -19,7 +19,13 @@ export interface MlflowRest {
   /** GET /api/2.0/mlflow/<path>?<query>. */
   get<T extends z.ZodTypeAny>(schema: T, path: string, query: Query): Promise<z.infer<T>>;
   /** <method> /api/2.0/mlflow/<path> with a JSON body (DELETE included, as MLflow reads it there). */
-  send<T extends z.ZodTypeAny>(schema: T, method: HttpRequest['method'], path: string, json: unknown, retry?: HttpRequest['retry']): Promise<z.infer<T>>;
+  send<T extends z.ZodTypeAny>(
+    schema: T,
+    method: HttpRequest['method'],
+    path: string,
+    json: unknown,
+    retry?: HttpRequest['retry'],
+  ): Promise<z.infer<T>>;
 }
 
 /** A reply whose content we do not use (`{}` for most writes). */
@@ -44,16 +50,19 @@ export function createMlflowRest(base: URL, transport: Transport): MlflowRest {
         json = JSON.parse(text);
       } catch {
         throw new RegistryError('bad_response', `${req.method} ${redact(req.url)} answered ${reply.status} with a body that is not JSON`, {
-          status: reply.status, url: redact(req.url),
+          status: reply.status,
+          url: redact(req.url),
         });
       }
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new RegistryError('bad_response',
+      throw new RegistryError(
+        'bad_response',
         `${req.method} ${redact(req.url)}: unexpected reply (${issue?.path.join('.') || 'body'}: ${issue?.message})`,
-        { status: reply.status, url: redact(req.url), cause: parsed.error });
+        { status: reply.status, url: redact(req.url), cause: parsed.error },
+      );
     }
     return parsed.data;
   };

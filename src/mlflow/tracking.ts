@@ -40,12 +40,20 @@ export function createTrackingCalls(rest: MlflowRest) {
       }
       if (!found) throw new RegistryError('bad_response', `experiment "${name}" was created but cannot be read back`);
       if (found.lifecycle_stage && found.lifecycle_stage !== 'active') {
-        throw new RegistryError('rejected', `experiment "${name}" (id ${found.experiment_id}) is ${found.lifecycle_stage}; restore it or choose another name`);
+        throw new RegistryError(
+          'rejected',
+          `experiment "${name}" (id ${found.experiment_id}) is ${found.lifecycle_stage}; restore it or choose another name`,
+        );
       }
       return found;
     },
 
-    async createRun(input: { experimentId: string; runName?: string; startTime?: number; tags?: Record<string, string> }): Promise<S.RunInfo> {
+    async createRun(input: {
+      experimentId: string;
+      runName?: string;
+      startTime?: number;
+      tags?: Record<string, string>;
+    }): Promise<S.RunInfo> {
       const reply = await send(S.RunReply, 'POST', 'runs/create', {
         experiment_id: input.experimentId,
         run_name: input.runName,
@@ -73,7 +81,9 @@ export function createTrackingCalls(rest: MlflowRest) {
 
     async updateRun(runId: string, status: 'RUNNING' | 'FINISHED' | 'FAILED' | 'KILLED', endTime = Date.now()): Promise<S.RunInfo> {
       const reply = await send(z.object({ run_info: S.RunInfo.partial().optional() }), 'POST', 'runs/update', {
-        run_id: runId, status, end_time: endTime,
+        run_id: runId,
+        status,
+        end_time: endTime,
       });
       return { run_id: runId, status, end_time: endTime, ...reply.run_info };
     },
@@ -84,7 +94,8 @@ export function createTrackingCalls(rest: MlflowRest) {
         await send(Empty, 'POST', 'registered-models/create', { name, description });
         return { created: true };
       } catch (err) {
-        if (isRegistryError(err) && (err.mlflowCode === 'RESOURCE_ALREADY_EXISTS' || err.mlflowCode === 'ALREADY_EXISTS')) return { created: false };
+        if (isRegistryError(err) && (err.mlflowCode === 'RESOURCE_ALREADY_EXISTS' || err.mlflowCode === 'ALREADY_EXISTS'))
+          return { created: false };
         throw err;
       }
     },
@@ -93,11 +104,28 @@ export function createTrackingCalls(rest: MlflowRest) {
      * Registers a new version. Retried only when the server surely did nothing (refused connection,
      * 429, 503): a retried create that had reached the server would register the model twice.
      */
-    async createModelVersion(input: { name: string; source: string; runId?: string; tags?: Record<string, string>; description?: string; modelId?: string }): Promise<S.ModelVersion> {
-      const reply = await send(S.ModelVersionReply, 'POST', 'model-versions/create', {
-        name: input.name, source: input.source, run_id: input.runId, tags: toTags(input.tags ?? {}),
-        description: input.description, model_id: input.modelId,
-      }, 'refused');
+    async createModelVersion(input: {
+      name: string;
+      source: string;
+      runId?: string;
+      tags?: Record<string, string>;
+      description?: string;
+      modelId?: string;
+    }): Promise<S.ModelVersion> {
+      const reply = await send(
+        S.ModelVersionReply,
+        'POST',
+        'model-versions/create',
+        {
+          name: input.name,
+          source: input.source,
+          run_id: input.runId,
+          tags: toTags(input.tags ?? {}),
+          description: input.description,
+          model_id: input.modelId,
+        },
+        'refused',
+      );
       return reply.model_version;
     },
 
@@ -121,4 +149,3 @@ function toTags(tags: Record<string, string>): S.Tag[] {
 function* chunks<T>(items: T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
-

@@ -20,8 +20,7 @@ export type MlflowModelUri =
   | { readonly kind: 'run'; readonly runId: string; readonly path: string; readonly text: string }
   | { readonly kind: 'artifacts'; readonly artifactUri: string; readonly text: string };
 
-const STAGES_DEPRECATED =
-  'MLflow deprecated model registry stages in 2.9.0; point MODEL_URI at an alias instead (models:/<name>@<alias>)';
+const STAGES_DEPRECATED = 'MLflow deprecated model registry stages in 2.9.0; point MODEL_URI at an alias instead (models:/<name>@<alias>)';
 // why: MLflow's server refuses these characters in artifact paths (validate_path_is_safe); refusing them
 // here gives the error before any request is made.
 const UNSAFE_PATH = /(^|\/)\.\.(\/|$)|\\|#|^\//;
@@ -48,8 +47,7 @@ export function parseMlflowUri(input: string): MlflowModelUri {
 }
 
 function parseModels(text: string): MlflowModelUri {
-  const bad = (why: string) =>
-    new MlflowUriError(`Not a proper models:/ URI: ${JSON.stringify(text)} (${why})`);
+  const bad = (why: string) => new MlflowUriError(`Not a proper models:/ URI: ${JSON.stringify(text)} (${why})`);
   const path = text.slice('models:'.length);
   // why: MLflow accepts models:/x and models:///x alike once the netloc is empty; a netloc
   // (models://profile/x) names a Databricks workspace, which is out of scope.
@@ -94,7 +92,11 @@ function parseRuns(text: string): MlflowModelUri {
 
 /** Joins artifact path segments with single slashes, refusing traversal. */
 export function joinArtifactPath(...parts: string[]): string {
-  const joined = parts.filter((p) => p !== '').join('/').replace(/\/{2,}/g, '/').replace(/^\/|\/$/g, '');
+  const joined = parts
+    .filter((p) => p !== '')
+    .join('/')
+    .replace(/\/{2,}/g, '/')
+    .replace(/^\/|\/$/g, '');
   if (UNSAFE_PATH.test(joined)) throw new MlflowUriError(`unsafe artifact path ${JSON.stringify(joined)}`);
   return joined;
 }

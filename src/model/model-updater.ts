@@ -97,8 +97,13 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
     lifecycle.notReadyReason = undefined;
     const info = model.info;
     const fields = {
-      model_uri: uri.text, registry: source.description, model_version: info.modelVersion, feature_set: info.featureSet,
-      stale: info.stale === true, ...(info.stale ? { stale_reason: info.staleReason } : {}), load_ms: Math.round(performance.now() - started),
+      model_uri: uri.text,
+      registry: source.description,
+      model_version: info.modelVersion,
+      feature_set: info.featureSet,
+      stale: info.stale === true,
+      ...(info.stale ? { stale_reason: info.staleReason } : {}),
+      load_ms: Math.round(performance.now() - started),
     };
     // why: only a version that loaded and warmed up may be served later in place of one that cannot load.
     if (!info.stale) {
@@ -122,8 +127,10 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
     if (current && source.peek) {
       const named = await source.peek(uri);
       const version = `${named.name}/${named.version}`;
-      if (!current.stale && version === current.modelVersion) return { status: 'unchanged', model_version: version, previous_model_version: version };
-      if (trigger !== 'admin' && version === refusedVersion) return { status: 'unchanged', model_version: current.modelVersion, previous_model_version: current.modelVersion };
+      if (!current.stale && version === current.modelVersion)
+        return { status: 'unchanged', model_version: version, previous_model_version: version };
+      if (trigger !== 'admin' && version === refusedVersion)
+        return { status: 'unchanged', model_version: current.modelVersion, previous_model_version: current.modelVersion };
       try {
         return await install(trigger);
       } catch (err) {
@@ -157,13 +164,24 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
       ? `the model registry cannot be reached (${(err as Error).message})`
       : `${err instanceof ModelLoadError && err.modelVersion ? err.modelVersion : uri.text} cannot be loaded (${(err as Error).message})`;
     const staleReason = `${why}; serving ${found.name}/${found.version}, the newest cached version that loaded before`;
-    logger.warn({ err, model_uri: uri.text, registry: source.description, model_version: `${found.name}/${found.version}`, stale_reason: staleReason },
-      'cannot load the model MODEL_URI names; serving the newest version that loaded before, marked stale');
+    logger.warn(
+      {
+        err,
+        model_uri: uri.text,
+        registry: source.description,
+        model_version: `${found.name}/${found.version}`,
+        stale_reason: staleReason,
+      },
+      'cannot load the model MODEL_URI names; serving the newest version that loaded before, marked stale',
+    );
     try {
       await enqueue(() => install('refresh', { ...found, stale: true, staleReason }));
       return true;
     } catch (fallbackErr) {
-      logger.error({ err: fallbackErr, model_version: `${found.name}/${found.version}` }, 'the version that loaded before cannot be loaded either');
+      logger.error(
+        { err: fallbackErr, model_version: `${found.name}/${found.version}` },
+        'the version that loaded before cannot be loaded either',
+      );
       return false;
     }
   };
@@ -179,8 +197,13 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
       reload(trigger).then(
         () => schedule(),
         (err: unknown) => {
-          if (isTransientLoadError(err)) logger.warn({ err, model_uri: uri.text, trigger }, 'model registry unreachable; still serving the current model');
-          else logger.error({ err, model_uri: uri.text, trigger }, `new model version refused; still serving the current model: ${(err as Error).message}`);
+          if (isTransientLoadError(err))
+            logger.warn({ err, model_uri: uri.text, trigger }, 'model registry unreachable; still serving the current model');
+          else
+            logger.error(
+              { err, model_uri: uri.text, trigger },
+              `new model version refused; still serving the current model: ${(err as Error).message}`,
+            );
           schedule();
         },
       );
@@ -200,7 +223,10 @@ export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
           if (await serveLastLoaded(err)) return;
           if (!isTransientLoadError(err)) throw err;
           lifecycle.notReadyReason = `the model registry cannot be reached; retrying every ${Math.round(wait / 1000)} s or less`;
-          logger.warn({ err, model_uri: uri.text, registry: source.description, retry_ms: wait }, 'model registry unreachable and no cached copy; not ready, retrying');
+          logger.warn(
+            { err, model_uri: uri.text, registry: source.description, retry_ms: wait },
+            'model registry unreachable and no cached copy; not ready, retrying',
+          );
           await sleep(wait);
           if (stopped) throw err;
           wait = Math.min(wait * 2, retry.max);

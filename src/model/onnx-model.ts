@@ -85,7 +85,7 @@ function checkSignature(session: ort.InferenceSession): Signature {
   const declared = new Map<string, string>();
   for (const meta of session.inputMetadata) declared.set(meta.name, meta.isTensor ? meta.type : 'non-tensor');
   const output = session.outputMetadata.find((m) => m.name === OUTPUT_NAME);
-  if (!output || !output.isTensor || output.type !== 'float32') {
+  if (!output?.isTensor || output.type !== 'float32') {
     throw new ModelLoadError(
       'signature',
       `model output must be a float32 tensor named "${OUTPUT_NAME}"; the model declares ${describe(session.outputMetadata)}`,

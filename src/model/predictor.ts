@@ -223,7 +223,11 @@ export function createPredictor({ slot, metrics, newRideId = rideIdSequence(), o
         return answer(trips, { ...r.out, modelVersion: r.info.modelVersion, rideIds, inferenceMs: r.inferenceMs }, nowMs);
       }
       const r = await run(slot, trips, nowMs, true);
-      const predictions = answer(trips, { ...r.out, modelVersion: r.info.modelVersion, rideIds: rideIdsOf(trips), inferenceMs: r.inferenceMs }, nowMs);
+      const predictions = answer(
+        trips,
+        { ...r.out, modelVersion: r.info.modelVersion, rideIds: rideIdsOf(trips), inferenceMs: r.inferenceMs },
+        nowMs,
+      );
       experiment?.shadow(trips, predictions, nowMs, r.columns);
       return predictions;
     },
@@ -234,7 +238,9 @@ export function createPredictor({ slot, metrics, newRideId = rideIdSequence(), o
       return slot.current?.info;
     },
     get challenger() {
-      return challenger === undefined ? undefined : { mode: challenger.mode, percent: challenger.percent, model: challenger.slot.current?.info };
+      return challenger === undefined
+        ? undefined
+        : { mode: challenger.mode, percent: challenger.percent, model: challenger.slot.current?.info };
     },
     onPredictions(listener) {
       return subscribe(listeners, listener);
@@ -292,7 +298,12 @@ function createArms(challenger: ChallengerDeps, metrics: Metrics, run: RunFn, no
     }
     count(r.info.modelVersion, 'success', n);
     for (let i = 0; i < n; i++) shadowAbsoluteDifference.observe(Math.abs(champion.duration[i] - r.out.duration[i]));
-    notifyShadow({ trips, nowMs, champion, predictions: { ...r.out, modelVersion: r.info.modelVersion, rideIds: champion.rideIds, inferenceMs: r.inferenceMs } });
+    notifyShadow({
+      trips,
+      nowMs,
+      champion,
+      predictions: { ...r.out, modelVersion: r.info.modelVersion, rideIds: champion.rideIds, inferenceMs: r.inferenceMs },
+    });
   };
 
   return {
@@ -361,7 +372,8 @@ function merge(mine: Uint8Array, champion: Run, challenger: Run, rideIds: RideId
   }
   const uniform = champion.info.modelVersion === challenger.info.modelVersion;
   return {
-    duration, ...(p10 && p90 ? { p10, p90 } : {}),
+    duration,
+    ...(p10 && p90 ? { p10, p90 } : {}),
     modelVersion: champion.info.modelVersion,
     ...(uniform ? {} : { modelVersions }),
     rideIds,

@@ -145,7 +145,13 @@ export function joinMonitoringCluster(options: { storeInPrimary: boolean }): { l
       const interval = batch.p10 !== undefined && batch.p90 !== undefined;
       let cols = puts.at(-1);
       if (cols === undefined || cols.v !== batch.modelVersion || cols.a !== batch.arm || (cols.lo !== undefined) !== interval) {
-        cols = { v: batch.modelVersion, ids: [], d: [], ...(batch.arm !== undefined ? { a: batch.arm } : {}), ...(interval ? { lo: [], hi: [] } : {}) };
+        cols = {
+          v: batch.modelVersion,
+          ids: [],
+          d: [],
+          ...(batch.arm !== undefined ? { a: batch.arm } : {}),
+          ...(interval ? { lo: [], hi: [] } : {}),
+        };
         puts.push(cols);
       }
       for (let i = 0; i < batch.rideIds.length; i++) {
@@ -158,7 +164,8 @@ export function joinMonitoringCluster(options: { storeInPrimary: boolean }): { l
       }
       queued(batch.rideIds.length);
     },
-    match: (items) => request({ op: 'match', items: items.map((it) => ({ rideId: it.rideId, actual: it.actual })) }) as Promise<MatchResult[]>,
+    match: (items) =>
+      request({ op: 'match', items: items.map((it) => ({ rideId: it.rideId, actual: it.actual })) }) as Promise<MatchResult[]>,
     async close() {
       flush();
     },

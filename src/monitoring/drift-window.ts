@@ -51,7 +51,11 @@ export class DriftWindow {
   private late = 0;
   private newest = Number.NEGATIVE_INFINITY;
 
-  constructor(reference: DriftReference, windowMs: number, private readonly minTrips: number) {
+  constructor(
+    reference: DriftReference,
+    windowMs: number,
+    private readonly minTrips: number,
+  ) {
     this.reference = reference;
     this.featureCount = reference.features.length;
     let bins = 0;
@@ -62,7 +66,13 @@ export class DriftWindow {
     }
     this.sliceMs = Math.ceil(windowMs / WINDOW_SLICES);
     this.total = new Float64Array(bins);
-    this.slices = Array.from({ length: WINDOW_SLICES }, () => ({ index: -1, trips: 0, firstMs: NaN, lastMs: NaN, counts: new Float64Array(bins) }));
+    this.slices = Array.from({ length: WINDOW_SLICES }, () => ({
+      index: -1,
+      trips: 0,
+      firstMs: NaN,
+      lastMs: NaN,
+      counts: new Float64Array(bins),
+    }));
   }
 
   /**

@@ -131,7 +131,8 @@ export class MonitoringHub {
     if (version === undefined) return { model_version: null, available: false, reason: 'no prediction yet' };
     const reference = this.references.get(version);
     if (reference === undefined) return { model_version: version, available: false, reason: 'no prediction of this version yet' };
-    if (reference === null) return { model_version: version, available: false, reason: 'this version has no drift_reference in its training.json' };
+    if (reference === null)
+      return { model_version: version, available: false, reason: 'this version has no drift_reference in its training.json' };
     const window = this.windows.get(version);
     const v = window?.judge();
     const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : null);
@@ -167,7 +168,8 @@ export type HubConfig = Pick<Config, 'PREDICTION_LOG_MAX' | 'FEEDBACK_TTL_S' | '
 /** The hub of one service: in the single process, or in the cluster primary (cluster-link.ts's hostMonitoring). */
 export function createHub(config: HubConfig, now: () => number = Date.now): MonitoringHub {
   const memoryLog =
-    config.REDIS_URL === undefined ? new MemoryPredictionLog({ maxRides: config.PREDICTION_LOG_MAX, ttlMs: config.FEEDBACK_TTL_S * 1000, now }) : undefined;
+    config.REDIS_URL === undefined
+      ? new MemoryPredictionLog({ maxRides: config.PREDICTION_LOG_MAX, ttlMs: config.FEEDBACK_TTL_S * 1000, now })
+      : undefined;
   return new MonitoringHub({ windowMs: config.DRIFT_WINDOW_S * 1000, minTrips: config.DRIFT_MIN_TRIPS, memoryLog });
 }
-

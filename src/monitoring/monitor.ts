@@ -58,7 +58,12 @@ export interface MonitoringReport {
   readonly model_version: string | null;
   readonly drift: DriftReport;
   readonly accuracy: readonly VersionAccuracy[];
-  readonly prediction_log: { readonly store: 'memory' | 'redis'; readonly rides?: number; readonly max_rides?: number; readonly ttl_s: number };
+  readonly prediction_log: {
+    readonly store: 'memory' | 'redis';
+    readonly rides?: number;
+    readonly max_rides?: number;
+    readonly ttl_s: number;
+  };
 }
 
 export interface Monitor {

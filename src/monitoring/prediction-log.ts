@@ -59,7 +59,10 @@ export function rideKey(id: RideId): string {
 
 /** The i-th prediction of a batch as stored: plain numbers (float32 values widen exactly). */
 export function batchPrediction(batch: LogBatch, i: number): LoggedPrediction {
-  const p: { -readonly [K in keyof LoggedPrediction]: LoggedPrediction[K] } = { modelVersion: batch.modelVersion, duration: batch.duration[i] };
+  const p: { -readonly [K in keyof LoggedPrediction]: LoggedPrediction[K] } = {
+    modelVersion: batch.modelVersion,
+    duration: batch.duration[i],
+  };
   if (batch.p10 !== undefined && batch.p90 !== undefined) {
     p.p10 = batch.p10[i];
     p.p90 = batch.p90[i];

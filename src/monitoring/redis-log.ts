@@ -13,7 +13,15 @@ import { Redis } from 'ioredis';
 import { ServiceError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { MonitoringMetrics } from '../observability/monitoring-metrics.js';
-import { batchPrediction, rideKey, type FeedbackItem, type LogBatch, type LoggedPrediction, type MatchResult, type PredictionStore } from './prediction-log.js';
+import {
+  batchPrediction,
+  rideKey,
+  type FeedbackItem,
+  type LogBatch,
+  type LoggedPrediction,
+  type MatchResult,
+  type PredictionStore,
+} from './prediction-log.js';
 
 // why a script: EXISTS, HSETNX done and HGETALL must be one step, or two concurrent feedbacks both match.
 const MATCH_SCRIPT = `

@@ -35,7 +35,10 @@ export interface MonitoringDeps {
 }
 
 /** The monitor, or undefined when MONITORING=false. */
-export function createMonitoring(config: MonitoringConfig, { predictor, metrics, logger, clustered, now }: MonitoringDeps): Monitor | undefined {
+export function createMonitoring(
+  config: MonitoringConfig,
+  { predictor, metrics, logger, clustered, now }: MonitoringDeps,
+): Monitor | undefined {
   if (!config.MONITORING) return undefined;
   const redis = () =>
     new RedisPredictionLog({ url: config.REDIS_URL!, ttlS: config.FEEDBACK_TTL_S, timeoutMs: config.REDIS_TIMEOUT_MS, logger, metrics });
@@ -51,7 +54,11 @@ export function createMonitoring(config: MonitoringConfig, { predictor, metrics,
     store = hub.memoryLog ?? redis();
   }
   return createMonitor({
-    predictor, metrics, logger, store, link,
+    predictor,
+    metrics,
+    logger,
+    store,
+    link,
     settings: { ttlS: config.FEEDBACK_TTL_S, maxRides: config.PREDICTION_LOG_MAX },
   });
 }

@@ -95,8 +95,16 @@ export function createMonitoringMetrics(registry: Registry): MonitoringMetrics {
     collect,
   });
   const common = { aggregator: 'max' as const, registers, collect };
-  const logEntries = new Gauge({ name: 'prediction_log_entries', help: 'Rides in the in-memory prediction log (absent with Redis).', ...common });
-  const windowTrips = new Gauge({ name: 'model_drift_window_trips', help: 'Trips in the drift window (DRIFT_WINDOW_S of pickup time).', ...common });
+  const logEntries = new Gauge({
+    name: 'prediction_log_entries',
+    help: 'Rides in the in-memory prediction log (absent with Redis).',
+    ...common,
+  });
+  const windowTrips = new Gauge({
+    name: 'model_drift_window_trips',
+    help: 'Trips in the drift window (DRIFT_WINDOW_S of pickup time).',
+    ...common,
+  });
   const featureDrift = new Gauge({
     name: 'model_feature_drift',
     help: "Drift score of a feature's window against the served version's training reference (absent below DRIFT_MIN_TRIPS).",
@@ -138,7 +146,13 @@ export function createMonitoringMetrics(registry: Registry): MonitoringMetrics {
   }
 
   return {
-    feedback, squaredError, absoluteError, signedError, intervalHits, logErrors, trainingRmse,
+    feedback,
+    squaredError,
+    absoluteError,
+    signedError,
+    intervalHits,
+    logErrors,
+    trainingRmse,
     setStateSource(read) {
       readState = read;
     },

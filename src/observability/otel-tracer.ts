@@ -21,8 +21,17 @@ export function createOtelTracer(options: { endpoint: string; serviceName: strin
       const context =
         parent === undefined
           ? ROOT_CONTEXT
-          : trace.setSpanContext(ROOT_CONTEXT, { traceId: parent.traceId, spanId: parent.parentId, traceFlags: parent.flags, isRemote: true });
-      const span = tracer.startSpan(req.method ?? 'HTTP', { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? '' } }, context);
+          : trace.setSpanContext(ROOT_CONTEXT, {
+              traceId: parent.traceId,
+              spanId: parent.parentId,
+              traceFlags: parent.flags,
+              isRemote: true,
+            });
+      const span = tracer.startSpan(
+        req.method ?? 'HTTP',
+        { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? '' } },
+        context,
+      );
       const { traceId, spanId, traceFlags } = span.spanContext();
       // why: the caller can find this request's span (and its logs) from the response alone.
       res.setHeader('traceparent', `00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, '0')}`);
@@ -32,7 +41,8 @@ export function createOtelTracer(options: { endpoint: string; serviceName: strin
           span.updateName(`${method} ${route}`);
           span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
           if (modelVersion !== undefined) span.setAttribute('model.version', modelVersion);
-          if (status >= 500 || aborted) span.setStatus({ code: SpanStatusCode.ERROR, message: aborted ? 'the client left before the response' : undefined });
+          if (status >= 500 || aborted)
+            span.setStatus({ code: SpanStatusCode.ERROR, message: aborted ? 'the client left before the response' : undefined });
           span.end();
         },
       };

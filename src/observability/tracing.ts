@@ -26,12 +26,18 @@ export function parseTraceparent(header: string | string[] | undefined): TracePa
   if (typeof header !== 'string' || header.length < 55) return undefined;
   const version = header.slice(0, 2);
   // why: version 00 is exactly 55 characters; a later version may append fields after a dash.
-  if (!/^[0-9a-f]{2}$/.test(version) || version === 'ff' || (version === '00' ? header.length !== 55 : header.length > 55 && header[55] !== '-')) return undefined;
+  if (
+    !/^[0-9a-f]{2}$/.test(version) ||
+    version === 'ff' ||
+    (version === '00' ? header.length !== 55 : header.length > 55 && header[55] !== '-')
+  )
+    return undefined;
   if (header[2] !== '-' || header[35] !== '-' || header[52] !== '-') return undefined;
   const traceId = header.slice(3, 35);
   const parentId = header.slice(36, 52);
   const flags = header.slice(53, 55);
-  if (!HEX32.test(traceId) || ALL_ZERO.test(traceId) || !HEX16.test(parentId) || ALL_ZERO.test(parentId) || !/^[0-9a-f]{2}$/.test(flags)) return undefined;
+  if (!HEX32.test(traceId) || ALL_ZERO.test(traceId) || !HEX16.test(parentId) || ALL_ZERO.test(parentId) || !/^[0-9a-f]{2}$/.test(flags))
+    return undefined;
   return { traceId, parentId, flags: parseInt(flags, 16) };
 }
 

@@ -26,7 +26,10 @@ export interface SourceSettings {
 }
 
 /** `cwd` resolves relative file: paths; `fetch` is for tests of the MLflow client. */
-export function createModelSource(settings: SourceSettings, options: { cwd: string; logger?: RegistryLogger; fetch?: FetchLike }): ModelSource {
+export function createModelSource(
+  settings: SourceSettings,
+  options: { cwd: string; logger?: RegistryLogger; fetch?: FetchLike },
+): ModelSource {
   const { MODEL_URI: uri, REGISTRY_URI: registry } = settings;
   if (uri.kind === 'path') return createPathSource(options.cwd);
   if (uri.kind === 'url') return createUrlSource(settings.MODEL_CACHE_DIR);

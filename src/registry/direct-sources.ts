@@ -72,7 +72,10 @@ export function createUrlSource(cacheDir: string, fetchImpl: typeof fetch = glob
         }
         // why: a URL directory cannot be listed, so only a file beside MLmodel can be fetched.
         if (onnxName.includes('/')) {
-          throw new ModelLoadError('artifact', `${base}MLmodel: flavors.onnx.data ${JSON.stringify(onnxName)} must be a file beside MLmodel`);
+          throw new ModelLoadError(
+            'artifact',
+            `${base}MLmodel: flavors.onnx.data ${JSON.stringify(onnxName)} must be a file beside MLmodel`,
+          );
         }
         files[onnxName] = (await get(new URL(onnxName, base).href))!;
         const training = await get(new URL('training.json', base).href, true);

@@ -36,7 +36,10 @@ export function createFileRegistry(root: string, options: { recordDir: string; n
     peek: (uri) => source.resolve(uri),
     async resolve(uri: ModelUri): Promise<ResolvedModel> {
       if (uri.kind !== 'alias' && uri.kind !== 'version') {
-        throw new ModelLoadError('resolve', `${uri.text}: the file registry answers models:/<name>@<alias> and models:/<name>/<version> only; other forms need an MLflow registry (REGISTRY_URI=http(s)://…)`);
+        throw new ModelLoadError(
+          'resolve',
+          `${uri.text}: the file registry answers models:/<name>@<alias> and models:/<name>/<version> only; other forms need an MLflow registry (REGISTRY_URI=http(s)://…)`,
+        );
       }
       const modelRoot = join(root, uri.name);
       const version = uri.kind === 'version' ? uri.version : await readAlias(modelRoot, uri.name, uri.alias);

@@ -33,7 +33,18 @@ export function createMlflowModelSource(deps: { client: MlflowClient; cache: Mod
   const remote = (uri: ModelUri, got: CachedModel, stale: boolean): RemoteModel => {
     const m = got.manifest;
     const alias = uri.kind === 'alias' ? uri.alias : undefined;
-    return { name: got.name, version: got.version, alias, dir: got.dir, onnxFile: got.onnxFile, runId: m.runId, modelId: m.modelId, source: m.source, fromCache: got.fromCache, stale };
+    return {
+      name: got.name,
+      version: got.version,
+      alias,
+      dir: got.dir,
+      onnxFile: got.onnxFile,
+      runId: m.runId,
+      modelId: m.modelId,
+      source: m.source,
+      fromCache: got.fromCache,
+      stale,
+    };
   };
   return {
     description: `${client.trackingUri} (cache ${cache.root})`,
@@ -67,12 +78,16 @@ export function createMlflowModelSource(deps: { client: MlflowClient; cache: Mod
 }
 
 function registryUri(uri: ModelUri): RegistryModelUri {
-  if (uri.kind === 'path' || uri.kind === 'url') throw new ModelLoadError('resolve', `${uri.text}: not a registry URI (models:/ or runs:/)`);
+  if (uri.kind === 'path' || uri.kind === 'url')
+    throw new ModelLoadError('resolve', `${uri.text}: not a registry URI (models:/ or runs:/)`);
   return uri;
 }
 
 /** The one load error type for the model code: reason for model_load_failures_total, transient for retries. */
 export function asLoadError(err: unknown): unknown {
   if (!isRegistryError(err)) return err;
-  return new ModelLoadError(err.code === 'invalid_model' ? 'artifact' : 'resolve', err.message, { cause: err, transient: err.code === 'unavailable' });
+  return new ModelLoadError(err.code === 'invalid_model' ? 'artifact' : 'resolve', err.message, {
+    cause: err,
+    transient: err.code === 'unavailable',
+  });
 }

@@ -79,7 +79,8 @@ export function createModelCache(options: ModelCacheOptions) {
       return undefined;
     }
   };
-  const writeManifest = (dir: string, manifest: CacheManifest) => writeFileAtomically(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  const writeManifest = (dir: string, manifest: CacheManifest) =>
+    writeFileAtomically(join(dir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   const discard = async (dir: string, why: string) => {
     options.logger?.warn({ cacheEntry: dir, reason: why }, 'model cache entry refused and removed');
     await rm(dir, { recursive: true, force: true });
@@ -90,7 +91,10 @@ export function createModelCache(options: ModelCacheOptions) {
     const dir = entryDir(name, version);
     const manifest = await readManifest(dir);
     if (!manifest) {
-      const exists = await readdir(dir).then(() => true, () => false);
+      const exists = await readdir(dir).then(
+        () => true,
+        () => false,
+      );
       if (!exists) return undefined;
       await discard(dir, 'no readable manifest.json');
       throw new RegistryError('invalid_model', `cached model ${name} version ${version} at ${dir} has no readable manifest; removed`);
@@ -163,7 +167,9 @@ export function createModelCache(options: ModelCacheOptions) {
     // why: the most recently loaded version is what a restart falls back to when `current` cannot load.
     const lastLoaded = [...ordered].sort((a, b) => (b.loads?.[0]?.at ?? '').localeCompare(a.loads?.[0]?.at ?? ''))[0];
     const keepToo = lastLoaded?.loads?.length ? lastLoaded.version : undefined;
-    const stale = ordered.filter((m) => m.version !== current && m.version !== keepToo).slice(Math.max(0, keep - (keepToo && keepToo !== current ? 2 : 1)));
+    const stale = ordered
+      .filter((m) => m.version !== current && m.version !== keepToo)
+      .slice(Math.max(0, keep - (keepToo && keepToo !== current ? 2 : 1)));
     for (const m of stale) await rm(entryDir(m.name, m.version), { recursive: true, force: true });
     // why: a process killed mid-download leaves its staging directory behind; an hour is far longer
     // than any download in flight, so older ones are leftovers.
@@ -182,8 +188,16 @@ export function createModelCache(options: ModelCacheOptions) {
       for (const f of downloaded.files) files[f.path] = { sha256: await sha256(join(downloaded.dir, ...f.path.split('/'))), size: f.size };
       const at = now().toISOString();
       await writeManifest(staging, {
-        format: 1, name: resolved.name, version: resolved.version, source: resolved.source, storageUri: resolved.storageUri,
-        runId: resolved.runId, modelId: resolved.modelId, onnxData: downloaded.mlmodel.onnxData, downloadedAt: at, files,
+        format: 1,
+        name: resolved.name,
+        version: resolved.version,
+        source: resolved.source,
+        storageUri: resolved.storageUri,
+        runId: resolved.runId,
+        modelId: resolved.modelId,
+        onnxData: downloaded.mlmodel.onnxData,
+        downloadedAt: at,
+        files,
         resolutions: [{ uri: resolved.uri, ...(resolved.alias ? { alias: resolved.alias } : {}), at }],
       });
     });
@@ -221,7 +235,10 @@ export function createModelCache(options: ModelCacheOptions) {
 
     /** Records that the cached version loaded and warmed up for `uri` (what lastLoaded offers later). */
     async recordLoad(uri: RegistryModelUri, name: string, version: string): Promise<void> {
-      await updateManifest(name, version, (m) => ({ ...m, loads: [{ uri: uri.text, at: now().toISOString() }, ...(m.loads ?? [])].slice(0, MAX_RESOLUTIONS) }));
+      await updateManifest(name, version, (m) => ({
+        ...m,
+        loads: [{ uri: uri.text, at: now().toISOString() }, ...(m.loads ?? [])].slice(0, MAX_RESOLUTIONS),
+      }));
     },
 
     /**

@@ -85,7 +85,8 @@ export function parseReplayArgs(argv: string[]): ReplayOptions {
   const positive = (name: string, text: string | undefined, integer: boolean): number | undefined => {
     if (text === undefined) return undefined;
     const n = Number(text);
-    if (!(n > 0) || (integer && !Number.isInteger(n))) throw new ReplayError(`--${name} must be a positive ${integer ? 'whole ' : ''}number, got ${text}`);
+    if (!(n > 0) || (integer && !Number.isInteger(n)))
+      throw new ReplayError(`--${name} must be a positive ${integer ? 'whole ' : ''}number, got ${text}`);
     return n;
   };
   const url = values.url.replace(/\/+$/, '');
@@ -126,7 +127,11 @@ export function selectRows(table: TripTable, options: Pick<ReplayOptions, 'minDi
   return { rows: options.limit === undefined ? rows : rows.slice(0, options.limit), skipped };
 }
 
-async function postJson(url: string, body: unknown): Promise<{ status: number; json: any }> {
+/** What the replay reads from the service's answers (/feedback counts, /monitoring's drift). */
+// biome-ignore lint/suspicious/noExplicitAny: a JSON answer of the service, read field by field where used.
+type Json = any;
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; json: Json }> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, json: text ? JSON.parse(text) : undefined };
@@ -174,7 +179,15 @@ export function onlineAccuracy(metricsText: string): ReplaySummary['online'] {
   return Object.fromEntries(
     Object.entries(out)
       .filter(([, o]) => o.matched > 0)
-      .map(([v, o]) => [v, { matched: o.matched, rmse: Math.sqrt(o.sse / o.matched), mae: o.sae / o.matched, interval_coverage: o.hits > 0 ? o.inside / o.hits : null }]),
+      .map(([v, o]) => [
+        v,
+        {
+          matched: o.matched,
+          rmse: Math.sqrt(o.sse / o.matched),
+          mae: o.sae / o.matched,
+          interval_coverage: o.hits > 0 ? o.inside / o.hits : null,
+        },
+      ]),
   );
 }
 
@@ -182,14 +195,20 @@ export function onlineAccuracy(metricsText: string): ReplaySummary['online'] {
 async function waitUntilReady(url: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const status = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+    const status = await fetch(`${url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     if (Date.now() > deadline) throw new ReplayError(`${url}/readyz did not answer 200 within 60 s (last status ${status || 'no answer'})`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-export async function runReplay(options: ReplayOptions, progress: (done: number, total: number) => void = () => {}): Promise<ReplaySummary> {
+export async function runReplay(
+  options: ReplayOptions,
+  progress: (done: number, total: number) => void = () => {},
+): Promise<ReplaySummary> {
   const file = await loadSourceFile(options.data);
   const { table } = filterTrips(await readTripParquet(file.bytes, options.data));
   const { rows, skipped } = selectRows(table, options);
@@ -224,7 +243,10 @@ export async function runReplay(options: ReplayOptions, progress: (done: number,
         ride_id: rideId(i),
       }));
       tasks.push(async () => {
-        const r = await postJson(`${options.url}/predict`, options.batch === 1 ? trips[0] : { trips }).catch(() => ({ status: 0, json: undefined }));
+        const r = await postJson(`${options.url}/predict`, options.batch === 1 ? trips[0] : { trips }).catch(() => ({
+          status: 0,
+          json: undefined,
+        }));
         requests++;
         if (r.status !== 200) errors++;
         sent += chunk.length;
@@ -244,7 +266,9 @@ export async function runReplay(options: ReplayOptions, progress: (done: number,
       }
       await pace(fb, Math.min(options.concurrency, 4), undefined);
     }
-    const monitoring = (await fetch(`${options.url}/monitoring`).then((r) => (r.ok ? r.json() : undefined)).catch(() => undefined)) as { drift?: any } | undefined;
+    const monitoring = (await fetch(`${options.url}/monitoring`)
+      .then((r) => (r.ok ? r.json() : undefined))
+      .catch(() => undefined)) as { drift?: Json } | undefined;
     const drift = monitoring?.drift;
     if (drift?.available) {
       days.push({
@@ -253,20 +277,42 @@ export async function runReplay(options: ReplayOptions, progress: (done: number,
         window_trips: drift.trips,
         verdict: drift.verdict,
         features: Object.fromEntries(
-          drift.features.map((f: any) => [f.feature, { score: f.score, threshold: f.threshold, drifted: f.drifted, evidently_drifted: f.evidently_drifted }]),
+          drift.features.map((f: Json) => [
+            f.feature,
+            { score: f.score, threshold: f.threshold, drifted: f.drifted, evidently_drifted: f.evidently_drifted },
+          ]),
         ),
       });
     }
   }
-  const metricsText = await fetch(`${options.feedbackUrl}/metrics`).then((r) => r.text()).catch(() => '');
-  return { trips: sent, skipped, requests, errors, seconds: (performance.now() - t0) / 1000, feedback, online: onlineAccuracy(metricsText), days };
+  const metricsText = await fetch(`${options.feedbackUrl}/metrics`)
+    .then((r) => r.text())
+    .catch(() => '');
+  return {
+    trips: sent,
+    skipped,
+    requests,
+    errors,
+    seconds: (performance.now() - t0) / 1000,
+    feedback,
+    online: onlineAccuracy(metricsText),
+    days,
+  };
 }
 
 export function summaryLine(s: ReplaySummary): string {
   const online = Object.entries(s.online)
-    .map(([v, o]) => `${v}: RMSE ${o.rmse.toFixed(3)} MAE ${o.mae.toFixed(3)} over ${o.matched}${o.interval_coverage === null ? '' : `, interval coverage ${(100 * o.interval_coverage).toFixed(1)} %`}`)
+    .map(
+      ([v, o]) =>
+        `${v}: RMSE ${o.rmse.toFixed(3)} MAE ${o.mae.toFixed(3)} over ${o.matched}${o.interval_coverage === null ? '' : `, interval coverage ${(100 * o.interval_coverage).toFixed(1)} %`}`,
+    )
     .join('; ');
-  const flagged = s.days.length === 0 ? '' : `; drift: ${Object.keys(s.days[0].features).map((f) => `${f} ${s.days.filter((d) => d.features[f]?.drifted).length}/${s.days.length}`).join(', ')} windows flagged`;
+  const flagged =
+    s.days.length === 0
+      ? ''
+      : `; drift: ${Object.keys(s.days[0].features)
+          .map((f) => `${f} ${s.days.filter((d) => d.features[f]?.drifted).length}/${s.days.length}`)
+          .join(', ')} windows flagged`;
   return (
     `replay: ${s.trips} trips (${s.skipped} skipped: over the API's distance limit) in ${s.requests} requests, ${s.errors} errors, ${s.seconds.toFixed(1)} s (${(s.requests / s.seconds).toFixed(0)} req/s); ` +
     `feedback matched ${s.feedback.matched}, unknown ${s.feedback.unknown}, duplicate ${s.feedback.duplicate}` +
@@ -281,7 +327,13 @@ export async function main(argv: string[], stream: NodeJS.WriteStream = process.
     let bar: SingleBar | undefined;
     const tick = (done: number, total: number) => {
       if (!stream.isTTY) return;
-      bar ??= new SingleBar({ stream, format: 'replay [{bar}] {value}/{total} trips {eta}s left', fps: 5, clearOnComplete: true, hideCursor: true });
+      bar ??= new SingleBar({
+        stream,
+        format: 'replay [{bar}] {value}/{total} trips {eta}s left',
+        fps: 5,
+        clearOnComplete: true,
+        hideCursor: true,
+      });
       if (!bar.isActive) bar.start(total, done);
       else bar.update(done);
     };

@@ -46,10 +46,12 @@ export function parseCliArgs(argv: string[]): TrainOptions {
   }
   if (values.help) throw new HelpRequested(USAGE);
   if (!values.train || !values.validation) throw new TrainingError('--train and --validation are required (npm run train -- --help)');
-  if (values.features !== 'base' && values.features !== 'time') throw new TrainingError(`--features must be base or time, not ${values.features}`);
+  if (values.features !== 'base' && values.features !== 'time')
+    throw new TrainingError(`--features must be base or time, not ${values.features}`);
   if (!Object.hasOwn(PRESETS, values.preset)) throw new TrainingError(`--preset must be serving or accurate, not ${values.preset}`);
   const seed = Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new TrainingError(`--seed must be an integer from 0 to 4294967295, not ${values.seed}`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new TrainingError(`--seed must be an integer from 0 to 4294967295, not ${values.seed}`);
   let mlflow;
   if (/^https?:\/\//.test(values.registry)) {
     // why: credentials, timeout and retries come from MLflow's own variables (MLFLOW_TRACKING_TOKEN, …).
@@ -76,7 +78,10 @@ export function parseCliArgs(argv: string[]): TrainOptions {
 }
 
 const fmt = (m: SplitMetrics) =>
-  `RMSE ${m.overall.rmse.toFixed(3)}  MAE ${m.overall.mae.toFixed(3)}  (${m.overall.rows} trips` + (m.unseenPairs.rows ? `; unseen pairs ${(100 * m.unseenPairs.share).toFixed(1)}%: RMSE ${m.unseenPairs.rmse.toFixed(3)}  MAE ${m.unseenPairs.mae.toFixed(3)})` : `)`);
+  `RMSE ${m.overall.rmse.toFixed(3)}  MAE ${m.overall.mae.toFixed(3)}  (${m.overall.rows} trips` +
+  (m.unseenPairs.rows
+    ? `; unseen pairs ${(100 * m.unseenPairs.share).toFixed(1)}%: RMSE ${m.unseenPairs.rmse.toFixed(3)}  MAE ${m.unseenPairs.mae.toFixed(3)})`
+    : `)`);
 
 class HelpRequested extends Error {}
 

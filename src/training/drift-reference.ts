@@ -34,8 +34,19 @@ export function buildDriftReference(trips: TripTable, pred: ArrayLike<number>, m
     pickup_dow: trips.pickupDow,
     prediction: pred,
   };
-  const categorical = (feature: DriftFeatureName, values: number[], monitored = true) => ({ feature, method: 'jensenshannon' as const, values, monitored });
-  const numeric = (feature: DriftFeatureName, edges: number[]) => ({ feature, method: 'wasserstein_normed' as const, edges, std: clampedStd(columns[feature], edges), monitored: true });
+  const categorical = (feature: DriftFeatureName, values: number[], monitored = true) => ({
+    feature,
+    method: 'jensenshannon' as const,
+    values,
+    monitored,
+  });
+  const numeric = (feature: DriftFeatureName, edges: number[]) => ({
+    feature,
+    method: 'wasserstein_normed' as const,
+    edges,
+    std: clampedStd(columns[feature], edges),
+    monitored: true,
+  });
   const specs = [
     categorical('PULocationID', range(1, MAX_ZONE_ID)),
     categorical('DOLocationID', range(1, MAX_ZONE_ID)),

@@ -41,6 +41,14 @@ export function dailyWindows(reference: DriftReference, trips: TripTable, predic
     .map(([date, rows]) => {
       const keep = new Uint8Array(trips.rows);
       for (const i of rows) keep[i] = 1;
-      return { date, trips: rows.length, verdicts: judgeTrips(reference, selectTrips(trips, (i) => keep[i] === 1), rows.map((i) => prediction[i])) };
+      return {
+        date,
+        trips: rows.length,
+        verdicts: judgeTrips(
+          reference,
+          selectTrips(trips, (i) => keep[i] === 1),
+          rows.map((i) => prediction[i]),
+        ),
+      };
     });
 }

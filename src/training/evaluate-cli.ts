@@ -62,12 +62,16 @@ export async function main(argv: string[]): Promise<number> {
       const lines = [`${file.name}: RMSE ${m.rmse.toFixed(3)}  MAE ${m.mae.toFixed(3)}  (${m.rows} trips, model ${dir})`];
       const [p10, p90] = INTERVAL_OUTPUTS;
       if (out[p10] && out[p90]) {
-        const unseen = Uint8Array.from({ length: table.rows }, (_, i) => (seenPairs && !seenPairs.has(table.puLocationId[i] * 1000 + table.doLocationId[i]) ? 1 : 0));
+        const unseen = Uint8Array.from({ length: table.rows }, (_, i) =>
+          seenPairs && !seenPairs.has(table.puLocationId[i] * 1000 + table.doLocationId[i]) ? 1 : 0,
+        );
         const c = intervalCoverage(out[OUTPUT_NAME], out[p10], out[p90], table.duration, unseen);
         lines.push(`  80 % interval (trips below p10 / above p90 / median width):`, `    overall          ${stats(c.overall)}`);
         if (seenPairs) lines.push(`    seen pairs       ${stats(c.seen_pairs)}`, `    unseen pairs     ${stats(c.unseen_pairs)}`);
         c.by_predicted_quintile.forEach((q, i) =>
-          lines.push(`    quintile ${i + 1} (${q.predicted_minutes[0].toFixed(1)}–${q.predicted_minutes[1].toFixed(1)} min)`.padEnd(34) + stats(q)),
+          lines.push(
+            `    quintile ${i + 1} (${q.predicted_minutes[0].toFixed(1)}–${q.predicted_minutes[1].toFixed(1)} min)`.padEnd(34) + stats(q),
+          ),
         );
       } else {
         lines.push('  no prediction intervals: this version has no duration_p10/duration_p90 outputs');
@@ -82,7 +86,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
-const stats = (s: CoverageStats) => `${pct(s.below_p10)} / ${pct(s.above_p90)} / ${s.median_width_minutes.toFixed(1)} min  (${s.rows} trips)`;
+const stats = (s: CoverageStats) =>
+  `${pct(s.below_p10)} / ${pct(s.above_p90)} / ${s.median_width_minutes.toFixed(1)} min  (${s.rows} trips)`;
 
 /** A directory, file:<dir>, or a models:/ URI resolved in the embedded registry as the service resolves it. */
 async function resolveModelDir(model: string, registry: string): Promise<string> {
@@ -94,7 +99,8 @@ async function resolveModelDir(model: string, registry: string): Promise<string>
     throw new TrainingError((error as Error).message);
   }
   if (uri.kind === 'path') return resolve(uri.path);
-  if (uri.kind !== 'alias' && uri.kind !== 'version') throw new TrainingError(`${model}: only models:/<name>@<alias> and models:/<name>/<version> resolve in a file registry`);
+  if (uri.kind !== 'alias' && uri.kind !== 'version')
+    throw new TrainingError(`${model}: only models:/<name>@<alias> and models:/<name>/<version> resolve in a file registry`);
   const modelDir = join(parseRegistryUri(registry), uri.name);
   if (uri.kind === 'version') return join(modelDir, uri.version);
   const version = (await readAliases(modelDir))[uri.alias];

@@ -85,7 +85,11 @@ export function fitFeaturizer(train: TripTable, featureSet: FeatureSet, params: 
     maxDistance: params.maxDistance,
     geometry,
     geometryFeatures: params.geometryFeatures,
-    featureNames: [...BASE_FEATURES, ...GEOMETRY_FEATURES[params.geometryFeatures], ...(featureSet === 'time' ? ['pickup_hour', 'pickup_dow'] : [])],
+    featureNames: [
+      ...BASE_FEATURES,
+      ...GEOMETRY_FEATURES[params.geometryFeatures],
+      ...(featureSet === 'time' ? ['pickup_hour', 'pickup_dow'] : []),
+    ],
   };
 }
 

@@ -56,7 +56,11 @@ export function fitIntervals(
   const pick = (flag: number) => {
     const index: number[] = [];
     for (let i = 0; i < y.length; i++) if ((unseen[i] ? 1 : 0) === flag) index.push(i);
-    return fitSegment(index.map((i) => Math.fround(pred[i])), index.map((i) => y[i] - Math.fround(pred[i])), options);
+    return fitSegment(
+      index.map((i) => Math.fround(pred[i])),
+      index.map((i) => y[i] - Math.fround(pred[i])),
+      options,
+    );
   };
   return {
     method: 'split-conformal residual quantiles by predicted-duration bin and seen/unseen pair',
@@ -106,7 +110,11 @@ export function conformalQuantile(values: number[], q: number): number {
 }
 
 /** The bounds exactly as the graph computes them from its float32 duration (for parity and metrics). */
-export function intervalBounds(model: IntervalModel, duration: ArrayLike<number>, unseen: ArrayLike<number>): { p10: Float32Array; p90: Float32Array } {
+export function intervalBounds(
+  model: IntervalModel,
+  duration: ArrayLike<number>,
+  unseen: ArrayLike<number>,
+): { p10: Float32Array; p90: Float32Array } {
   const n = duration.length;
   const p10 = new Float32Array(n);
   const p90 = new Float32Array(n);

@@ -1,5 +1,12 @@
 import * as ort from 'onnxruntime-node';
-import { allocateInputColumns, INPUTS_BY_FEATURE_SET, INTERVAL_OUTPUTS, OUTPUT_NAME, type FeatureSet, type ModelInputColumns } from '../features/model-contract.js';
+import {
+  allocateInputColumns,
+  INPUTS_BY_FEATURE_SET,
+  INTERVAL_OUTPUTS,
+  OUTPUT_NAME,
+  type FeatureSet,
+  type ModelInputColumns,
+} from '../features/model-contract.js';
 import { TrainingError } from './errors.js';
 import { intervalBounds, type IntervalModel } from './intervals.js';
 import type { TripTable } from '../data/trip-filter.js';
@@ -35,7 +42,11 @@ export async function runOnnx(model: Uint8Array, featureSet: FeatureSet, columns
 }
 
 /** Every float32 [N] output of the graph by name (`duration`, and the interval bounds when it has them). */
-export async function runOnnxOutputs(model: Uint8Array, featureSet: FeatureSet, columns: ModelInputColumns): Promise<Record<string, Float32Array>> {
+export async function runOnnxOutputs(
+  model: Uint8Array,
+  featureSet: FeatureSet,
+  columns: ModelInputColumns,
+): Promise<Record<string, Float32Array>> {
   const session = await ort.InferenceSession.create(model);
   try {
     const rows = columns.trip_distance.length;
@@ -88,7 +99,12 @@ export async function checkParity(
     );
   }
   const probe = allocateInputColumns(4);
-  [[0, 0], [266, 1], [-5, 300], [100_000, 264]].forEach(([pu, dropoff], i) => {
+  [
+    [0, 0],
+    [266, 1],
+    [-5, 300],
+    [100_000, 264],
+  ].forEach(([pu, dropoff], i) => {
     probe.PULocationID[i] = BigInt(pu);
     probe.DOLocationID[i] = BigInt(dropoff);
     probe.trip_distance[i] = 2.5;
@@ -130,7 +146,8 @@ async function checkIntervals(
     const diff = Math.max(Math.abs(outputs[p10][i] - expected.p10[i]), Math.abs(outputs[p90][i] - expected.p90[i]));
     maxAbsDiff = Number.isNaN(diff) ? Infinity : Math.max(maxAbsDiff, diff);
   }
-  if (!(maxAbsDiff <= PARITY_TOLERANCE_MIN)) throw new TrainingError(`ONNX interval parity check failed: bounds differ by ${maxAbsDiff} min, tolerance ${PARITY_TOLERANCE_MIN}`);
+  if (!(maxAbsDiff <= PARITY_TOLERANCE_MIN))
+    throw new TrainingError(`ONNX interval parity check failed: bounds differ by ${maxAbsDiff} min, tolerance ${PARITY_TOLERANCE_MIN}`);
   const probe = allocateInputColumns(EDGE_INPUTS.length);
   EDGE_INPUTS.forEach(([pu, dropoff, distance, hour, dow], i) => {
     probe.PULocationID[i] = BigInt(pu);
@@ -142,6 +159,9 @@ async function checkIntervals(
   const edge = await runOnnxOutputs(model, featureSet, probe);
   const edgeInputs = EDGE_INPUTS.map((_, i): [number, number, number] => [edge[p10][i], edge[OUTPUT_NAME][i], edge[p90][i]]);
   const bad = edgeInputs.findIndex(([lo, d, hi]) => !(Number.isFinite(lo) && Number.isFinite(hi) && lo <= d && d <= hi));
-  if (bad >= 0) throw new TrainingError(`exported model's interval is not ordered for edge input ${EDGE_INPUTS[bad].join(', ')}: ${edgeInputs[bad].join(' / ')}`);
+  if (bad >= 0)
+    throw new TrainingError(
+      `exported model's interval is not ordered for edge input ${EDGE_INPUTS[bad].join(', ')}: ${edgeInputs[bad].join(' / ')}`,
+    );
   return { maxAbsDiff, edgeInputs };
 }

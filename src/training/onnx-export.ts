@@ -153,7 +153,14 @@ function lookupTables(featurizer: Featurizer): { pu: LookupTable; do: LookupTabl
     }
   }
   const zeros = new Int32Array(rows);
-  const all = transform(featurizer, { rows, puLocationId: pu, doLocationId: dropoff, tripDistance: new Float32Array(rows), pickupHour: zeros, pickupDow: zeros });
+  const all = transform(featurizer, {
+    rows,
+    puLocationId: pu,
+    doLocationId: dropoff,
+    tripDistance: new Float32Array(rows),
+    pickupHour: zeros,
+    pickupDow: zeros,
+  });
   const table = (names: string[], tableRows: number, rowOf: (r: number) => number): LookupTable => {
     const columns = names.filter((name) => featurizer.featureNames.includes(name));
     const sources = columns.map((name) => all.columns[featurizer.featureNames.indexOf(name)]);
@@ -226,7 +233,10 @@ function treeEnsemble(gbdt: GbdtModel, graphIndex: readonly number[]): INodeProt
       intsAttr('nodes_falsenodeids', falseIds),
       intsAttr('target_treeids', target.treeIds),
       intsAttr('target_nodeids', target.nodeIds),
-      intsAttr('target_ids', target.treeIds.map(() => 0)),
+      intsAttr(
+        'target_ids',
+        target.treeIds.map(() => 0),
+      ),
       floatsAttr('target_weights', target.weights),
     ],
     'ai.onnx.ml',
@@ -240,7 +250,14 @@ function treeEnsemble(gbdt: GbdtModel, graphIndex: readonly number[]): INodeProt
  */
 function intervalTree(intervals: IntervalModel, countFeature: number, predFeature: number): INodeProto {
   if (countFeature < 0) throw new Error('the exported graph has no pair_trip_count column for the interval segments');
-  const n = { nodeIds: [] as number[], featureIds: [] as number[], values: [] as number[], modes: [] as string[], trueIds: [] as number[], falseIds: [] as number[] };
+  const n = {
+    nodeIds: [] as number[],
+    featureIds: [] as number[],
+    values: [] as number[],
+    modes: [] as string[],
+    trueIds: [] as number[],
+    falseIds: [] as number[],
+  };
   const target = { nodeIds: [] as number[], ids: [] as number[], weights: [] as number[] };
   const add = (feature: number, value: number, mode: string) => {
     const id = n.nodeIds.length;
@@ -279,14 +296,20 @@ function intervalTree(intervals: IntervalModel, countFeature: number, predFeatur
       stringAttr('aggregate_function', 'SUM'),
       stringAttr('post_transform', 'NONE'),
       floatsAttr('base_values', [0, 0, 0]),
-      intsAttr('nodes_treeids', n.nodeIds.map(() => 0)),
+      intsAttr(
+        'nodes_treeids',
+        n.nodeIds.map(() => 0),
+      ),
       intsAttr('nodes_nodeids', n.nodeIds),
       intsAttr('nodes_featureids', n.featureIds),
       floatsAttr('nodes_values', n.values),
       stringsAttr('nodes_modes', n.modes),
       intsAttr('nodes_truenodeids', n.trueIds),
       intsAttr('nodes_falsenodeids', n.falseIds),
-      intsAttr('target_treeids', target.nodeIds.map(() => 0)),
+      intsAttr(
+        'target_treeids',
+        target.nodeIds.map(() => 0),
+      ),
       intsAttr('target_nodeids', target.nodeIds),
       intsAttr('target_ids', target.ids),
       floatsAttr('target_weights', target.weights),

@@ -8,7 +8,13 @@ export interface ModelParams {
   readonly earlyStoppingShare: number;
 }
 
-const FEATURIZER_DEFAULTS: FeaturizerParams = { smoothingZone: 20, smoothingPair: 10, folds: 5, maxDistance: 60, geometryFeatures: 'coordinates' };
+const FEATURIZER_DEFAULTS: FeaturizerParams = {
+  smoothingZone: 20,
+  smoothingPair: 10,
+  folds: 5,
+  maxDistance: 60,
+  geometryFeatures: 'coordinates',
+};
 
 /**
  * Parameter presets, chosen on Jan → Feb 2021 (holdout never read); see README "The model".

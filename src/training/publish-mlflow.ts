@@ -50,7 +50,10 @@ export async function publishToMlflow(request: MlflowPublishRequest): Promise<Ml
     if (!artifactUri) throw new RegistryError('bad_response', `run ${run.run_id} has no artifact_uri`);
     const location = client.artifactLocation(artifactUri);
     if (!location) {
-      throw new RegistryError('rejected', `run artifacts at ${artifactUri} are not behind the artifact proxy; start the server with --serve-artifacts`);
+      throw new RegistryError(
+        'rejected',
+        `run artifacts at ${artifactUri} are not behind the artifact proxy; start the server with --serve-artifacts`,
+      );
     }
     await client.logBatch(run.run_id, runLog(request.trainingRecord));
     await writeModelFiles(staging, request);

@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { INPUTS_BY_FEATURE_SET, INTERVAL_OUTPUTS, OUTPUT_NAME, type FeatureSet } from '../features/model-contract.js';
 import { ZONES_FILE, type ZoneTable } from '../features/zones.js';
@@ -73,7 +73,10 @@ export async function publishModel(request: PublishRequest): Promise<PublishResu
 }
 
 /** model.onnx, training.json, zones.json (when given) and MLmodel: an MLflow Model directory's files. */
-export async function writeModelFiles(dir: string, request: Pick<PublishRequest, 'featureSet' | 'onnx' | 'trainingRecord' | 'zoneTable' | 'intervals' | 'modelUuid' | 'createdAt'>): Promise<void> {
+export async function writeModelFiles(
+  dir: string,
+  request: Pick<PublishRequest, 'featureSet' | 'onnx' | 'trainingRecord' | 'zoneTable' | 'intervals' | 'modelUuid' | 'createdAt'>,
+): Promise<void> {
   await writeFile(join(dir, 'model.onnx'), request.onnx);
   await writeFile(join(dir, 'training.json'), `${JSON.stringify(request.trainingRecord, null, 2)}\n`);
   if (request.zoneTable) await writeFile(join(dir, ZONES_FILE), `${JSON.stringify(request.zoneTable, null, 1)}\n`);
@@ -104,18 +107,25 @@ export async function setAlias(modelDir: string, alias: string, version: string)
 
 function assertName(name: string): void {
   if (name === 'aliases.json' || name.startsWith('.')) throw new TrainingError(`invalid model name ${JSON.stringify(name)}`);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new TrainingError(`invalid model name ${JSON.stringify(name)}: use letters, digits, . _ -`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name))
+    throw new TrainingError(`invalid model name ${JSON.stringify(name)}: use letters, digits, . _ -`);
 }
 
 /** MLmodel as MLflow's onnx flavor writes it, with this project's signature and metadata (src/mlflow/mlmodel.ts). */
-export function mlmodelYaml(request: Pick<PublishRequest, 'featureSet' | 'onnx' | 'modelUuid' | 'createdAt' | 'zoneTable' | 'intervals'>): string {
+export function mlmodelYaml(
+  request: Pick<PublishRequest, 'featureSet' | 'onnx' | 'modelUuid' | 'createdAt' | 'zoneTable' | 'intervals'>,
+): string {
   return writeMlmodel({
     onnxData: 'model.onnx',
     sizeBytes: request.onnx.byteLength,
     onnxVersion: ONNX_VERSION,
     inputs: INPUTS_BY_FEATURE_SET[request.featureSet].map((s) => ({ name: s.name, dtype: s.type })),
     outputs: [OUTPUT_NAME, ...(request.intervals ? INTERVAL_OUTPUTS : [])].map((name) => ({ name, dtype: 'float32' })),
-    metadata: { feature_set: request.featureSet, training_record: 'training.json', ...(request.zoneTable ? { zone_table: ZONES_FILE } : {}) },
+    metadata: {
+      feature_set: request.featureSet,
+      training_record: 'training.json',
+      ...(request.zoneTable ? { zone_table: ZONES_FILE } : {}),
+    },
     modelUuid: request.modelUuid,
     createdAt: request.createdAt,
   });

@@ -64,7 +64,8 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
   const train = await progress.stage('read training data', () => loadTrips(options.train, 'training data', progress));
   const validation = await progress.stage('read validation data', () => loadTrips(options.validation, 'validation data', progress));
   const extra: Loaded[] = [];
-  for (const source of options.evaluate ?? []) extra.push(await progress.stage(`read ${source}`, () => loadTrips(source, source, progress)));
+  for (const source of options.evaluate ?? [])
+    extra.push(await progress.stage(`read ${source}`, () => loadTrips(source, source, progress)));
   if (train.table.rows < MIN_TRAIN_TRIPS) {
     throw new TrainingError(`training data ${options.train} has only ${train.table.rows} usable trips, at least ${MIN_TRAIN_TRIPS} needed`);
   }
@@ -72,9 +73,14 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
   const geometry = loadZoneGeometry(options.zones);
   const zoneTable = buildZoneTable(options.zoneLookup ?? ZONE_LOOKUP_PATH, options.zones ?? CENTROIDS_PATH);
   const model = await progress.stage('fit', (tick) =>
-    fitModel(train.table, options.featureSet, params, options.seed, (round, rmse) =>
-      tick(round + 1, params.gbdt.maxRounds, `early-stopping RMSE ${rmse.toFixed(4)}`),
-    geometry),
+    fitModel(
+      train.table,
+      options.featureSet,
+      params,
+      options.seed,
+      (round, rmse) => tick(round + 1, params.gbdt.maxRounds, `early-stopping RMSE ${rmse.toFixed(4)}`),
+      geometry,
+    ),
   );
   const { trainPred, validationPred, metrics } = await progress.stage('evaluate', () => {
     const trainPred = predict(model, train.table);
@@ -84,10 +90,16 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
     return {
       trainPred,
       validationPred,
-      metrics: { train: evaluate(model, train.table, trainPred), validation: evaluate(model, validation.table, validationPred), evaluation },
+      metrics: {
+        train: evaluate(model, train.table, trainPred),
+        validation: evaluate(model, validation.table, validationPred),
+        evaluation,
+      },
     };
   });
-  const intervals = await progress.stage('calibrate intervals', () => calibrateIntervals(train.table, options.featureSet, params, options.seed, geometry));
+  const intervals = await progress.stage('calibrate intervals', () =>
+    calibrateIntervals(train.table, options.featureSet, params, options.seed, geometry),
+  );
   const onnx = await progress.stage('export ONNX', () =>
     exportOnnx(
       model.featurizer,
@@ -97,14 +109,19 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
     ),
   );
   const parity = await progress.stage('check ONNX parity', () =>
-    checkParity(onnx, options.featureSet, validation.table, validationPred, { model: intervals, unseen: unseenPairMask(model, validation.table) }),
+    checkParity(onnx, options.featureSet, validation.table, validationPred, {
+      model: intervals,
+      unseen: unseenPairMask(model, validation.table),
+    }),
   );
   const coverage = await progress.stage('measure interval coverage', async () => {
     const evaluation: Record<string, CoverageReport> = {};
     for (const e of extra) evaluation[e.data.file] = await measureCoverage(onnx, options.featureSet, model, e.table);
     return { validation: await measureCoverage(onnx, options.featureSet, model, validation.table), evaluation };
   });
-  const driftReference = await progress.stage('drift reference', () => buildDriftReference(train.table, trainPred, train.data.month, options.seed));
+  const driftReference = await progress.stage('drift reference', () =>
+    buildDriftReference(train.table, trainPred, train.data.month, options.seed),
+  );
 
   const record = trainingRecord({
     name: options.name,
@@ -128,8 +145,26 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
   });
   const published = await progress.stage('register', () =>
     mlflow
-      ? publishToMlflow({ client: mlflow, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias, zoneTable, intervals: true })
-      : publishModel({ root: registryRoot!, name: options.name, featureSet: options.featureSet, onnx, trainingRecord: record, alias: options.alias, zoneTable, intervals: true }),
+      ? publishToMlflow({
+          client: mlflow,
+          name: options.name,
+          featureSet: options.featureSet,
+          onnx,
+          trainingRecord: record,
+          alias: options.alias,
+          zoneTable,
+          intervals: true,
+        })
+      : publishModel({
+          root: registryRoot!,
+          name: options.name,
+          featureSet: options.featureSet,
+          onnx,
+          trainingRecord: record,
+          alias: options.alias,
+          zoneTable,
+          intervals: true,
+        }),
   );
   return { ...published, record, train: metrics.train, validation: metrics.validation, evaluation: metrics.evaluation };
 }
@@ -153,7 +188,12 @@ async function loadTrips(source: string, label: string, progress: Progress): Pro
 }
 
 /** Coverage of the graph's own interval outputs on a month with known durations. */
-async function measureCoverage(onnx: Uint8Array, featureSet: TrainOptions['featureSet'], model: TrainedModel, trips: TripTable): Promise<CoverageReport> {
+async function measureCoverage(
+  onnx: Uint8Array,
+  featureSet: TrainOptions['featureSet'],
+  model: TrainedModel,
+  trips: TripTable,
+): Promise<CoverageReport> {
   const out = await runOnnxOutputs(onnx, featureSet, toInputColumns(trips));
   const [p10, p90] = INTERVAL_OUTPUTS;
   return intervalCoverage(out[OUTPUT_NAME], out[p10], out[p90], trips.duration, unseenPairMask(model, trips));

@@ -14,7 +14,13 @@ export interface EncodingTable {
   readonly defaultValue: number;
 }
 
-export function fitEncoding(keys: ArrayLike<number>, y: Float64Array, prior: number, smoothing: number, include?: (i: number) => boolean): EncodingTable {
+export function fitEncoding(
+  keys: ArrayLike<number>,
+  y: Float64Array,
+  prior: number,
+  smoothing: number,
+  include?: (i: number) => boolean,
+): EncodingTable {
   const sums = new Map<number, { n: number; sum: number }>();
   for (let i = 0; i < y.length; i++) {
     if (include && !include(i)) continue;
@@ -71,7 +77,10 @@ export function outOfFoldEncoding(
     const table = fitEncoding(keys, y, prior, smoothing, (i) => fold[i] !== k);
     const rowsInFold: number[] = [];
     for (let i = 0; i < y.length; i++) if (fold[i] === k) rowsInFold.push(i);
-    const encoded = applyEncoding(table, rowsInFold.map((i) => keys[i]));
+    const encoded = applyEncoding(
+      table,
+      rowsInFold.map((i) => keys[i]),
+    );
     rowsInFold.forEach((i, j) => {
       value[i] = encoded.value[j];
       count[i] = Math.fround(encoded.count[j] * scale);

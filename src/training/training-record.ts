@@ -43,8 +43,12 @@ export function dataRecord(file: SourceFile, report: FilterReport): DataRecord {
 export function codeVersion(): { git_commit: string | null; git_dirty: boolean | null } {
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
   try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    return { git_commit: git('rev-parse', 'HEAD'), git_dirty: git('status', '--porcelain', '--', 'src/training', 'src/features', 'package.json', 'package-lock.json') !== '' };
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return {
+      git_commit: git('rev-parse', 'HEAD'),
+      git_dirty: git('status', '--porcelain', '--', 'src/training', 'src/features', 'package.json', 'package-lock.json') !== '',
+    };
   } catch {
     return { git_commit: null, git_dirty: null };
   }
@@ -93,7 +97,9 @@ export function trainingRecord(parts: TrainingRecordParts): Record<string, unkno
     feature_set: model.featurizer.featureSet,
     inputs: INPUTS_BY_FEATURE_SET[model.featurizer.featureSet],
     output: { name: OUTPUT_NAME, type: 'float32', unit: 'minutes' },
-    ...(parts.intervals ? { interval_outputs: INTERVAL_OUTPUTS.map((name) => ({ name, type: 'float32', unit: 'minutes' })), zones: ZONES_FILE } : {}),
+    ...(parts.intervals
+      ? { interval_outputs: INTERVAL_OUTPUTS.map((name) => ({ name, type: 'float32', unit: 'minutes' })), zones: ZONES_FILE }
+      : {}),
     model_onnx: { bytes: parts.onnxBytes, sha256: parts.onnxSha256 },
     code: { ...codeVersion(), node_version: process.version },
     created_at: new Date().toISOString(),
@@ -120,7 +126,10 @@ export function trainingRecord(parts: TrainingRecordParts): Record<string, unkno
       tolerance_minutes: PARITY_TOLERANCE_MIN,
       out_of_range_zone_predictions: parts.parity.outOfRangePredictions,
       ...(parts.parity.intervals
-        ? { interval_max_abs_diff_minutes: parts.parity.intervals.maxAbsDiff, interval_edge_inputs_p10_duration_p90: parts.parity.intervals.edgeInputs }
+        ? {
+            interval_max_abs_diff_minutes: parts.parity.intervals.maxAbsDiff,
+            interval_edge_inputs_p10_duration_p90: parts.parity.intervals.edgeInputs,
+          }
         : {}),
     },
     ...(parts.intervals ? { intervals: parts.intervals } : {}),

@@ -39,7 +39,8 @@ export function loadZoneGeometry(path = CENTROIDS_PATH): ZoneGeometry {
   for (const line of text.split(/\r?\n/).slice(1)) {
     if (line.trim() === '') continue;
     const [id, lon, lat] = line.split(',').map(Number);
-    if (!Number.isInteger(id) || !Number.isFinite(lon) || !Number.isFinite(lat)) throw new TrainingError(`bad zone centroid line in ${path}: ${line}`);
+    if (!Number.isInteger(id) || !Number.isFinite(lon) || !Number.isFinite(lat))
+      throw new TrainingError(`bad zone centroid line in ${path}: ${line}`);
     ids.push(id);
     x.push(Math.fround((lon - ORIGIN.lon) * MILES_PER_DEG_LON));
     y.push(Math.fround((lat - ORIGIN.lat) * MILES_PER_DEG_LAT));

@@ -21,7 +21,10 @@ export function buildZoneTable(lookupPath: string, centroidsPath: string): ZoneT
     lookup.set(id, fields);
   }
   const centroids = new Map<number, [number, number]>();
-  for (const [id, lon, lat] of csvRows(read(centroidsPath, 'zone centroids')).slice(1).map((f) => f.map(Number))) centroids.set(id, [lon, lat]);
+  for (const [id, lon, lat] of csvRows(read(centroidsPath, 'zone centroids'))
+    .slice(1)
+    .map((f) => f.map(Number)))
+    centroids.set(id, [lon, lat]);
   const zones = [];
   for (let id = 1; id <= MAX_ZONE_ID; id++) {
     const row = lookup.get(id);
@@ -45,5 +48,7 @@ function csvRows(text: string): string[][] {
   return text
     .split(/\r?\n/)
     .filter((line) => line.trim() !== '')
-    .map((line) => [...line.matchAll(/(?:^|,)(?:"((?:[^"]|"")*)"|([^,]*))/g)].map((m) => (m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2])));
+    .map((line) =>
+      [...line.matchAll(/(?:^|,)(?:"((?:[^"]|"")*)"|([^,]*))/g)].map((m) => (m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2])),
+    );
 }

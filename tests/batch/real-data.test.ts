@@ -45,7 +45,21 @@ describe('batch scoring on February and March 2021 (real data)', () => {
     const out = join(work, 'out');
 
     const run = await runScore(['--data', sources[0], '--data', sources[1], '--output', out]);
-    const evaluate = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/training/evaluate-cli.ts', '--model', 'models:/taxi-ride-duration@production', '--data', sources[0], '--data', sources[1]], { cwd: REPO_ROOT });
+    const evaluate = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/training/evaluate-cli.ts',
+        '--model',
+        'models:/taxi-ride-duration@production',
+        '--data',
+        sources[0],
+        '--data',
+        sources[1],
+      ],
+      { cwd: REPO_ROOT },
+    );
 
     expect(run.stderr).not.toContain('error:');
     expect(run.code).toBe(0);
@@ -70,9 +84,19 @@ describe('batch scoring on February and March 2021 (real data)', () => {
         const batch = comparable.slice(start, start + 10_000);
         const trips = batch.map((r) => {
           const index = Number(String(r.ride_id).split('_')[1]);
-          return { ride_id: r.ride_id, PULocationID: r.PULocationID, DOLocationID: r.DOLocationID, trip_distance: raw.tripDistance[index], pickup_datetime: wallClock(raw.pickupMs[index]) };
+          return {
+            ride_id: r.ride_id,
+            PULocationID: r.PULocationID,
+            DOLocationID: r.DOLocationID,
+            trip_distance: raw.tripDistance[index],
+            pickup_datetime: wallClock(raw.pickupMs[index]),
+          };
         });
-        const res = await fetch(`${base}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ trips }) });
+        const res = await fetch(`${base}/predict`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ trips }),
+        });
         const body = (await res.json()) as { predictions: { duration: number; ride_id: string }[]; model_version: string };
         expect(res.status).toBe(200);
         expect(body.model_version).toBe(summary.model.version);

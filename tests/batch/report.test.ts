@@ -52,7 +52,16 @@ describe.skipIf(!CHROMIUM)(`report.html${CHROMIUM ? '' : ' (skipped: install chr
     expect(problems).toEqual([]);
     expect(requests.filter((u) => !u.startsWith('file:'))).toEqual([]);
     const ids = charts.map((c) => c.id);
-    expect(ids).toEqual(expect.arrayContaining(['rmse-by-day', 'trips-by-day', 'drift-PULocationID', 'drift-prediction', 'histogram-trip_distance', 'histogram-prediction']));
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        'rmse-by-day',
+        'trips-by-day',
+        'drift-PULocationID',
+        'drift-prediction',
+        'histogram-trip_distance',
+        'histogram-prediction',
+      ]),
+    );
     expect(ids).toHaveLength(2 + 6 + 6);
     for (const c of charts) {
       expect(c.width, c.id!).toBeGreaterThan(300);

@@ -31,16 +31,29 @@ describe('npm run score', () => {
     expect(run.stderr).not.toContain('error:');
     expect(run.code).toBe(0);
     const dir = join(out, 'taxi_type=green/year=2021/month=03');
-    expect(filesUnder(out)).toEqual(['taxi_type=green/year=2021/month=03/predictions.parquet', 'taxi_type=green/year=2021/month=03/report.html', 'taxi_type=green/year=2021/month=03/summary.json']);
+    expect(filesUnder(out)).toEqual([
+      'taxi_type=green/year=2021/month=03/predictions.parquet',
+      'taxi_type=green/year=2021/month=03/report.html',
+      'taxi_type=green/year=2021/month=03/summary.json',
+    ]);
     const file = await asyncBufferFromFile(join(dir, 'predictions.parquet'));
     const columns = parquetSchema(await parquetMetadataAsync(file)).children.map((c) => [c.element.name, c.element.type]);
     expect(columns).toEqual([
-      ['ride_id', 'BYTE_ARRAY'], ['lpep_pickup_datetime', 'INT64'], ['PULocationID', 'INT32'], ['DOLocationID', 'INT32'],
-      ['actual_duration', 'DOUBLE'], ['predicted_duration', 'DOUBLE'], ['diff', 'DOUBLE'], ['model_version', 'BYTE_ARRAY'],
-      ['predicted_duration_p10', 'DOUBLE'], ['predicted_duration_p90', 'DOUBLE'],
+      ['ride_id', 'BYTE_ARRAY'],
+      ['lpep_pickup_datetime', 'INT64'],
+      ['PULocationID', 'INT32'],
+      ['DOLocationID', 'INT32'],
+      ['actual_duration', 'DOUBLE'],
+      ['predicted_duration', 'DOUBLE'],
+      ['diff', 'DOUBLE'],
+      ['model_version', 'BYTE_ARRAY'],
+      ['predicted_duration_p10', 'DOUBLE'],
+      ['predicted_duration_p90', 'DOUBLE'],
     ]);
     const rows = await readPredictions(join(dir, 'predictions.parquet'));
-    expect(rows.map((r) => [r.ride_id, (r.lpep_pickup_datetime as Date).toISOString(), r.PULocationID, r.DOLocationID, r.actual_duration])).toEqual([
+    expect(
+      rows.map((r) => [r.ride_id, (r.lpep_pickup_datetime as Date).toISOString(), r.PULocationID, r.DOLocationID, r.actual_duration]),
+    ).toEqual([
       ['2021/03_0', '2021-03-01T01:02:00.000Z', 10, 20, 8],
       ['2021/03_1', '2021-03-01T01:02:00.000Z', 1, 1, 8],
       ['2021/03_4', '2021-03-02T10:00:00.000Z', 40, 41, 59],
@@ -52,8 +65,15 @@ describe('npm run score', () => {
       expect(r.predicted_duration_p90 as number).toBeGreaterThanOrEqual(r.predicted_duration as number);
     }
     const summary = readSummary(dir);
-    expect(summary.rows).toEqual({ read: 6, kept: 3, dropped: { duration_outside_1_60_min: 2, missing_field: 1, impossible_pickup_date: 0, zone_out_of_range: 0, negative_distance: 0 } });
-    expect(summary.quality.by_day.map((d) => [d.date, d.rows])).toEqual([['2021-03-01', 2], ['2021-03-02', 1]]);
+    expect(summary.rows).toEqual({
+      read: 6,
+      kept: 3,
+      dropped: { duration_outside_1_60_min: 2, missing_field: 1, impossible_pickup_date: 0, zone_out_of_range: 0, negative_distance: 0 },
+    });
+    expect(summary.quality.by_day.map((d) => [d.date, d.rows])).toEqual([
+      ['2021-03-01', 2],
+      ['2021-03-02', 1],
+    ]);
     expect(run.stdout).toMatch(/^green 2021-03: 3 of 6 rows scored by taxi-ride-duration\/\d+, RMSE \d+\.\d{3}/);
   });
 
@@ -89,15 +109,43 @@ describe('npm run score', () => {
     test.each([
       ['a missing file', ['--data', join(work, 'nope.parquet')], {}, /^error: cannot read .*nope\.parquet: no such file$/],
       ['a file that is not parquet', ['--data', text], {}, /^error: .*notes\.parquet is not a parquet file$/],
-      ['a parquet without the trip columns', ['--data', noZones], {}, /^error: .*no-zones\.parquet lacks the trip columns PULocationID, DOLocationID/],
-      ['an unreachable URL', ['--data', `http://127.0.0.1:${closedPort}/green_tripdata_2021-03.parquet`], {}, /^error: cannot download http:\/\/127\.0\.0\.1:\d+\/green_tripdata_2021-03\.parquet: ECONNREFUSED$/],
-      ['an unreachable registry', ['--data', good, '--registry', 'http://127.0.0.1:9'], { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', MODEL_CACHE_DIR: join(work, 'empty-cache') }, /^error: model registry \(unavailable\): /],
-      ['a model that does not exist', ['--data', good, '--model', 'models:/taxi-ride-duration@nope'], {}, /^error: cannot score with the model: .*nope/],
-      ['an output directory that cannot be written', ['--data', good, '--output', join(fileInTheWay, 'out')], {}, /^error: cannot write the output directory .*a-file\/out: (ENOTDIR|EEXIST)$/],
+      [
+        'a parquet without the trip columns',
+        ['--data', noZones],
+        {},
+        /^error: .*no-zones\.parquet lacks the trip columns PULocationID, DOLocationID/,
+      ],
+      [
+        'an unreachable URL',
+        ['--data', `http://127.0.0.1:${closedPort}/green_tripdata_2021-03.parquet`],
+        {},
+        /^error: cannot download http:\/\/127\.0\.0\.1:\d+\/green_tripdata_2021-03\.parquet: ECONNREFUSED$/,
+      ],
+      [
+        'an unreachable registry',
+        ['--data', good, '--registry', 'http://127.0.0.1:9'],
+        { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', MODEL_CACHE_DIR: join(work, 'empty-cache') },
+        /^error: model registry \(unavailable\): /,
+      ],
+      [
+        'a model that does not exist',
+        ['--data', good, '--model', 'models:/taxi-ride-duration@nope'],
+        {},
+        /^error: cannot score with the model: .*nope/,
+      ],
+      [
+        'an output directory that cannot be written',
+        ['--data', good, '--output', join(fileInTheWay, 'out')],
+        {},
+        /^error: cannot write the output directory .*a-file\/out: (ENOTDIR|EEXIST)$/,
+      ],
       ['no arguments', [], {}, /^error: --data and --output are required/],
     ])('%s', async (_name, args, env, message) => {
       const out = join(work, `bad-${Math.random().toString(36).slice(2)}`);
-      const run = await runScore(args.includes('--output') || args.length === 0 ? args : [...args, '--output', out], env as Record<string, string>);
+      const run = await runScore(
+        args.includes('--output') || args.length === 0 ? args : [...args, '--output', out],
+        env as Record<string, string>,
+      );
 
       const errors = run.stderr.split('\n').filter((l) => l.startsWith('error:'));
       expect(errors, run.stderr).toHaveLength(1);

@@ -36,7 +36,9 @@ export function runScore(args: string[], env: Record<string, string> = {}): Prom
 /** Every file under `dir`, relative to it. */
 export function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(dir, f)).isFile()).sort();
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => statSync(join(dir, f)).isFile())
+    .sort();
 }
 
 export function readSummary(dir: string): ScoreSummary {

@@ -25,7 +25,9 @@ describe('docs/operations.md alerts', () => {
     const rules = parse(readFileSync(join(repoRoot, 'k8s/prometheus/alert-rules.yaml'), 'utf8')) as RuleFile;
     const tests = parse(readFileSync(join(repoRoot, 'k8s/prometheus/alert-rules.test.yaml'), 'utf8')) as RuleTests;
     const alerting = rules.groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined);
-    const expected = tests.tests.flatMap((t) => t.alert_rule_test ?? []).flatMap((t) => t.exp_alerts.map((a) => a.exp_annotations.runbook_url));
+    const expected = tests.tests
+      .flatMap((t) => t.alert_rule_test ?? [])
+      .flatMap((t) => t.exp_alerts.map((a) => a.exp_annotations.runbook_url));
 
     expect(alerting.map((r) => r.annotations?.runbook_url)).toEqual(alerting.map((r) => `docs/operations.md#${slugOf(r.alert!)}`));
     expect(expected.length).toBeGreaterThan(0);

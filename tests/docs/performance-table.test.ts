@@ -13,7 +13,17 @@ import {
 } from '../../bench/report-table.js';
 
 const row = (target: string, scenario: string, requestsPerSecond: number, p99Ms: number): BenchRow => ({
-  target, scenario, requestsPerSecond, p50Ms: 1, p99Ms, p999Ms: 2 * p99Ms, errors: 0, requests: 100, serverCpuCores: 1, serverRssMb: 100, maxWorkerRssMb: 100,
+  target,
+  scenario,
+  requestsPerSecond,
+  p50Ms: 1,
+  p99Ms,
+  p999Ms: 2 * p99Ms,
+  errors: 0,
+  requests: 100,
+  serverCpuCores: 1,
+  serverRssMb: 100,
+  maxWorkerRssMb: 100,
 });
 
 function report(rows: BenchRow[]): BenchReport {
@@ -36,7 +46,13 @@ describe('docs/performance.md results', () => {
       row('bare node:http', 'open loop, 2000 req/s', 2000, 2),
       row('bare Express 5', 'closed loop, 16 conn', 4000, 9),
     ]);
-    const line = (start: string) => table.split('\n').find((l) => l.startsWith(start))!.split('|').slice(-4, -1).map((cell) => cell.trim());
+    const line = (start: string) =>
+      table
+        .split('\n')
+        .find((l) => l.startsWith(start))!
+        .split('|')
+        .slice(-4, -1)
+        .map((cell) => cell.trim());
 
     expect(line('| service (WORKERS=1) | closed loop, 16 conn')).toEqual(['0.50×', '1.50×', '']);
     expect(line('| service (WORKERS=1) | open loop, 2000 req/s')).toEqual(['1.50×', '', '']);
@@ -61,7 +77,10 @@ describe('docs/performance.md results', () => {
 
   test('When compared with a previous report, then only figures both measured give deltas', () => {
     const before = report([row('bare node:http', 'closed loop, 16 conn', 10000, 4), row('gone', 'closed loop, 16 conn', 1, 1)]);
-    const deltas = compareReports(before, [row('bare node:http', 'closed loop, 16 conn', 12000, 5), row('new', 'closed loop, 16 conn', 1, 1)]);
+    const deltas = compareReports(before, [
+      row('bare node:http', 'closed loop, 16 conn', 12000, 5),
+      row('new', 'closed loop, 16 conn', 1, 1),
+    ]);
 
     expect(deltas.map((d) => [d.metric, d.before, d.after])).toEqual([
       ['req/s', 10000, 12000],

@@ -12,9 +12,21 @@ describe('online A/B statistics', () => {
   test('When shadow feedback arrives, then each arm gets RMSE, MAE and mean error, and the paired interval is the normal one', () => {
     const { stats } = statsFor({ mode: 'shadow', champion: 'm/3', challenger: 'm/1' });
     // champion errors 1, -1, 2, 0 ; challenger errors 2, -2, 3, 1
-    const rows = [[10, 11, 12], [10, 9, 8], [10, 12, 13], [10, 10, 11]];
+    const rows = [
+      [10, 11, 12],
+      [10, 9, 8],
+      [10, 12, 13],
+      [10, 10, 11],
+    ];
     rows.forEach(([actual, champ, chall], i) =>
-      stats.record({ rideId: i, actual, predictions: [{ modelVersion: 'm/3', duration: champ }, { modelVersion: 'm/1', duration: chall, arm: 'shadow' }] }),
+      stats.record({
+        rideId: i,
+        actual,
+        predictions: [
+          { modelVersion: 'm/3', duration: champ },
+          { modelVersion: 'm/1', duration: chall, arm: 'shadow' },
+        ],
+      }),
     );
 
     const r = stats.report()!;
@@ -39,7 +51,10 @@ describe('online A/B statistics', () => {
       const actual = 5 + 30 * random();
       const good = actual + (random() - 0.5) * 4;
       const bad = actual + (random() - 0.5) * 8;
-      const preds = [{ modelVersion: 'm/3', duration: good }, { modelVersion: 'm/1', duration: bad }];
+      const preds = [
+        { modelVersion: 'm/3', duration: good },
+        { modelVersion: 'm/1', duration: bad },
+      ];
       worse.record({ rideId: i, actual, predictions: [preds[0], { ...preds[1], arm: 'shadow' }] });
       better.record({ rideId: i, actual, predictions: [preds[1], { ...preds[0], arm: 'shadow' }] });
     }
@@ -50,8 +65,19 @@ describe('online A/B statistics', () => {
   test('When only one arm predicted a shadow ride, or the feedback names other versions, then it is unmatched', () => {
     const { stats } = statsFor({ mode: 'shadow', champion: 'm/3', challenger: 'm/1' });
     stats.record({ rideId: 1, actual: 10, predictions: [{ modelVersion: 'm/3', duration: 9 }] });
-    stats.record({ rideId: 2, actual: 10, predictions: [{ modelVersion: 'm/2', duration: 9 }, { modelVersion: 'm/1', duration: 9, arm: 'shadow' }] });
-    expect(stats.report()).toMatchObject({ unmatched: 2, champion: { n: 0, rmse: null }, comparison: { n: 0, verdict: 'not_significant' } });
+    stats.record({
+      rideId: 2,
+      actual: 10,
+      predictions: [
+        { modelVersion: 'm/2', duration: 9 },
+        { modelVersion: 'm/1', duration: 9, arm: 'shadow' },
+      ],
+    });
+    expect(stats.report()).toMatchObject({
+      unmatched: 2,
+      champion: { n: 0, rmse: null },
+      comparison: { n: 0, verdict: 'not_significant' },
+    });
   });
 
   test('When split feedback arrives, then each ride counts for the arm that answered it and the comparison is unpaired', () => {
@@ -73,7 +99,14 @@ describe('online A/B statistics', () => {
 
   test('When the versions change, then the statistics start afresh; without a challenger there is no report', () => {
     const { stats, set } = statsFor({ mode: 'shadow', champion: 'm/3', challenger: 'm/1' });
-    stats.record({ rideId: 1, actual: 10, predictions: [{ modelVersion: 'm/3', duration: 9 }, { modelVersion: 'm/1', duration: 9, arm: 'shadow' }] });
+    stats.record({
+      rideId: 1,
+      actual: 10,
+      predictions: [
+        { modelVersion: 'm/3', duration: 9 },
+        { modelVersion: 'm/1', duration: 9, arm: 'shadow' },
+      ],
+    });
     set({ mode: 'shadow', champion: 'm/3', challenger: 'm/2' });
     expect(stats.report()!.challenger).toMatchObject({ model_version: 'm/2', n: 0 });
     set(undefined);

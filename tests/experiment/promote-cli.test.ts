@@ -24,10 +24,7 @@ describe('npm run promote against a fixture registry', () => {
   const aliases = () => readFile(join(registry.modelDir, 'aliases.json'), 'utf8');
 
   beforeAll(async () => {
-    registry = await copyRegistry(
-      { '1': embedded('1'), '3': embedded('3'), '7': fixture('3') },
-      { production: '3', staging: '1' },
-    );
+    registry = await copyRegistry({ '1': embedded('1'), '3': embedded('3'), '7': fixture('3') }, { production: '3', staging: '1' });
   });
   afterAll(async () => {
     await rm(registry.root, { recursive: true, force: true });
@@ -40,28 +37,57 @@ describe('npm run promote against a fixture registry', () => {
 
     expect(r.code).toBe(EXIT.notBetter);
     expect(r.out).toMatch(/challenger taxi-ride-duration\/1 vs champion taxi-ride-duration\/3 on 61920 trips/);
-    for (const segment of ['all', 'pairs seen in training', 'pairs unseen in training', 'short', 'medium', 'long']) expect(r.out).toContain(segment);
+    for (const segment of ['all', 'pairs seen in training', 'pairs unseen in training', 'short', 'medium', 'long'])
+      expect(r.out).toContain(segment);
     expect(r.out).toMatch(/ok {3}parity {5}green_tripdata_2021-02\.parquet \(validation/);
-    expect(r.out).toMatch(/RMSE difference \(challenger − champion\): \+0\.4\d+ min, 95 % paired bootstrap interval \[\+0\.\d+, \+0\.\d+\]/);
+    expect(r.out).toMatch(
+      /RMSE difference \(challenger − champion\): \+0\.4\d+ min, 95 % paired bootstrap interval \[\+0\.\d+, \+0\.\d+\]/,
+    );
     expect(await aliases()).toBe(before);
   });
 
   test('When version 3 challenges version 1 with --apply, then exit 0 and production moves to 3 (other aliases kept), reproducibly', async () => {
     await writeFile(join(registry.modelDir, 'aliases.json'), '{\n  "production": "1",\n  "staging": "1"\n}\n');
 
-    const dry = await promote(['--challenger', `models:/${NAME}@staging`, '--champion', `models:/${NAME}/1`, ...data(), '--registry', `file:${registry.root}`, ...fast]);
-    const applied = await promote(['--challenger', `models:/${NAME}/3`, ...data(), '--registry', `file:${registry.root}`, '--apply', ...fast]);
+    const dry = await promote([
+      '--challenger',
+      `models:/${NAME}@staging`,
+      '--champion',
+      `models:/${NAME}/1`,
+      ...data(),
+      '--registry',
+      `file:${registry.root}`,
+      ...fast,
+    ]);
+    const applied = await promote([
+      '--challenger',
+      `models:/${NAME}/3`,
+      ...data(),
+      '--registry',
+      `file:${registry.root}`,
+      '--apply',
+      ...fast,
+    ]);
 
     expect(dry.code).toBe(EXIT.notBetter);
     expect(applied.code).toBe(EXIT.better);
     expect(applied.out).toMatch(/moved taxi-ride-duration@production from 1 to version 3/);
     expect(JSON.parse(await aliases())).toEqual({ production: '3', staging: '1' });
-    const again = await promote(['--challenger', `models:/${NAME}/3`, '--champion', `models:/${NAME}/1`, ...data(), '--registry', `file:${registry.root}`, ...fast]);
+    const again = await promote([
+      '--challenger',
+      `models:/${NAME}/3`,
+      '--champion',
+      `models:/${NAME}/1`,
+      ...data(),
+      '--registry',
+      `file:${registry.root}`,
+      ...fast,
+    ]);
     const interval = (text: string) => /interval (\[[^\]]+\])/.exec(text)?.[1];
     expect(interval(again.out)).toBe(interval(applied.out));
   });
 
-  test('When the challenger\'s ONNX graph breaks the contract, then it is refused (exit 4) and nothing moves', async () => {
+  test("When the challenger's ONNX graph breaks the contract, then it is refused (exit 4) and nothing moves", async () => {
     const before = await aliases();
 
     const r = await promote(['--challenger', `models:/${NAME}/7`, ...data(), '--registry', `file:${registry.root}`, '--apply', ...fast]);
@@ -72,7 +98,7 @@ describe('npm run promote against a fixture registry', () => {
     expect(await aliases()).toBe(before);
   });
 
-  test('When the challenger\'s model.onnx is not the one its training record describes, then it is refused', async () => {
+  test("When the challenger's model.onnx is not the one its training record describes, then it is refused", async () => {
     const { root, modelDir } = await copyRegistry({ '1': embedded('1'), '3': embedded('3') }, { production: '1' });
     const record = JSON.parse(await readFile(join(modelDir, '3', 'training.json'), 'utf8'));
     record.model_onnx.sha256 = '0'.repeat(64);
@@ -89,8 +115,16 @@ describe('npm run promote against a fixture registry', () => {
   test.each([
     [['--data', 'x.parquet'], EXIT.usage, /^error: --challenger and --data are required/],
     [['--challenger', 'nonsense:/x', '--data', 'x.parquet'], EXIT.usage, /^error: --challenger nonsense:\/x: /],
-    [['--challenger', `models:/${NAME}/1`, '--data', 'x.parquet', '--bootstrap', '5'], EXIT.usage, /--bootstrap 5: expected a whole number from 100/],
-    [['--challenger', `models:/${NAME}/1`, '--data', '/nonexistent/trips.parquet'], EXIT.error, /^error: cannot read \/nonexistent\/trips\.parquet: no such file/],
+    [
+      ['--challenger', `models:/${NAME}/1`, '--data', 'x.parquet', '--bootstrap', '5'],
+      EXIT.usage,
+      /--bootstrap 5: expected a whole number from 100/,
+    ],
+    [
+      ['--challenger', `models:/${NAME}/1`, '--data', '/nonexistent/trips.parquet'],
+      EXIT.error,
+      /^error: cannot read \/nonexistent\/trips\.parquet: no such file/,
+    ],
   ])('When the arguments are %j, then one clear error line and exit %i', async (args, code, message) => {
     const r = await promote(args);
     expect(r.code).toBe(code);
@@ -113,7 +147,20 @@ describe('npm run promote against MLflow', () => {
     const v3 = await registerModelDir(fake, embedded('3'));
     const env = { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', MODEL_CACHE_DIR: await mkdtemp(join(tmpdir(), 'promote-cache-')) };
 
-    const worse = await promote(['--challenger', `models:/${NAME}/${v1}`, '--champion', `models:/${NAME}/${v3}`, ...data(), '--registry', fake.url, '--apply', ...fast], env);
+    const worse = await promote(
+      [
+        '--challenger',
+        `models:/${NAME}/${v1}`,
+        '--champion',
+        `models:/${NAME}/${v3}`,
+        ...data(),
+        '--registry',
+        fake.url,
+        '--apply',
+        ...fast,
+      ],
+      env,
+    );
     const better = await promote(['--challenger', `models:/${NAME}/${v3}`, ...data(), '--registry', fake.url, '--apply', ...fast], env);
 
     expect(worse.code).toBe(EXIT.notBetter);

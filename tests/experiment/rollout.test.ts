@@ -12,7 +12,11 @@ describe('rollout through the promotion gate', () => {
 
   beforeAll(async () => {
     registry = await copyRegistry({ '1': embedded('1'), '3': embedded('3') }, { production: '1' });
-    running = await startService({ REGISTRY_URI: `file:${registry.root}`, MODEL_URI: `models:/${NAME}@production`, MODEL_POLL_INTERVAL_S: '0.2' });
+    running = await startService({
+      REGISTRY_URI: `file:${registry.root}`,
+      MODEL_URI: `models:/${NAME}@production`,
+      MODEL_POLL_INTERVAL_S: '0.2',
+    });
   });
   afterAll(async () => {
     await running?.close();
@@ -27,7 +31,17 @@ describe('rollout through the promotion gate', () => {
     try {
       await waitFor(async () => (load.count() >= 50 ? true : undefined), 'load under way');
       const code = await main(
-        ['--challenger', `models:/${NAME}/3`, '--data', requireData(), '--registry', `file:${registry.root}`, '--apply', '--bootstrap', '200'],
+        [
+          '--challenger',
+          `models:/${NAME}/3`,
+          '--data',
+          requireData(),
+          '--registry',
+          `file:${registry.root}`,
+          '--apply',
+          '--bootstrap',
+          '200',
+        ],
         { env: {}, cwd: REPO_ROOT, out: (t) => (out += t), err: (t) => (err += t) },
       );
       expect({ code, err }).toEqual({ code: EXIT.better, err: '' });

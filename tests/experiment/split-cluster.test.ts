@@ -21,8 +21,13 @@ describe('split traffic across WORKERS=2', () => {
 
   test('When 20,000 rides are sent twice at CHALLENGER_PERCENT=20, then 20 ± 1.5 % are answered by the challenger, each ride by the same version both times, whichever worker served it', async () => {
     const server = spawnServer({
-      WORKERS: '2', REGISTRY_URI: `file:${registry.root}`, MODEL_URI: `models:/${NAME}@production`,
-      CHALLENGER_URI: `models:/${NAME}@challenger`, CHALLENGER_MODE: 'split', CHALLENGER_PERCENT: '20', SHUTDOWN_DRAIN_MS: '0',
+      WORKERS: '2',
+      REGISTRY_URI: `file:${registry.root}`,
+      MODEL_URI: `models:/${NAME}@production`,
+      CHALLENGER_URI: `models:/${NAME}@challenger`,
+      CHALLENGER_MODE: 'split',
+      CHALLENGER_PERCENT: '20',
+      SHUTDOWN_DRAIN_MS: '0',
     });
     child = server.child;
     const until = async (predicate: (lines: LogLine[]) => boolean) => {
@@ -31,7 +36,11 @@ describe('split traffic across WORKERS=2', () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     };
-    await until((lines) => lines.filter((l) => l.arm === 'challenger' && l.msg === 'model loaded and warmed up; ready').length === 2 && lines.some((l) => l.msg === 'all workers ready'));
+    await until(
+      (lines) =>
+        lines.filter((l) => l.arm === 'challenger' && l.msg === 'model loaded and warmed up; ready').length === 2 &&
+        lines.some((l) => l.msg === 'all workers ready'),
+    );
     const port = server.logs.find((l) => l.msg === 'listening')!.port as number;
 
     const ids = Array.from({ length: RIDES }, (_, i) => `ride-${i}`);
@@ -42,11 +51,14 @@ describe('split traffic across WORKERS=2', () => {
       for (let start = 0; start < order.length; start += size) {
         const batch = order.slice(start, start + size);
         const requestId = `round${r}-${start}`;
-        const body = JSON.stringify({ trips: batch.map((ride_id, k) => ({ PULocationID: 1 + ((start + k) % 265), DOLocationID: 75, trip_distance: 2.5, ride_id })) });
+        const body = JSON.stringify({
+          trips: batch.map((ride_id, k) => ({ PULocationID: 1 + ((start + k) % 265), DOLocationID: 75, trip_distance: 2.5, ride_id })),
+        });
         const reply = await post(port, body, requestId);
         expect(reply.status).toBe(200);
         const parsed = JSON.parse(reply.text) as { model_version: string; predictions: { ride_id: string; model_version?: string }[] };
-        for (const p of parsed.predictions) rounds[r].set(p.ride_id, { version: p.model_version ?? parsed.model_version, request: requestId });
+        for (const p of parsed.predictions)
+          rounds[r].set(p.ride_id, { version: p.model_version ?? parsed.model_version, request: requestId });
       }
     }
     await until((lines) => lines.filter((l) => l.msg === 'request').length >= plans.reduce((n, p) => n + Math.ceil(RIDES / p.size), 0));
@@ -61,6 +73,8 @@ describe('split traffic across WORKERS=2', () => {
     const movedWorker = ids.filter((id) => workerOf.get(rounds[0].get(id)!.request) !== workerOf.get(rounds[1].get(id)!.request)).length;
     expect(new Set(workerOf.values()).size).toBe(2);
     expect(movedWorker).toBeGreaterThan(RIDES / 10);
-    console.info(`split: ${challenger} of ${RIDES} rides (${((100 * challenger) / RIDES).toFixed(2)} %) answered by the challenger; ${movedWorker} rides served by a different worker the second time, same version`);
+    console.info(
+      `split: ${challenger} of ${RIDES} rides (${((100 * challenger) / RIDES).toFixed(2)} %) answered by the challenger; ${movedWorker} rides served by a different worker the second time, same version`,
+    );
   });
 });

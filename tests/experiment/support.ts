@@ -17,7 +17,10 @@ export function requireData(path = FEBRUARY): string {
  * A throw-away copy of the embedded registry's versions (never the repo's own aliases): `versions` maps
  * the version number in the copy to a source directory.
  */
-export async function copyRegistry(versions: Record<string, string>, aliases: Record<string, string>): Promise<{ root: string; modelDir: string }> {
+export async function copyRegistry(
+  versions: Record<string, string>,
+  aliases: Record<string, string>,
+): Promise<{ root: string; modelDir: string }> {
   const root = await mkdtemp(join(tmpdir(), 'experiment-registry-'));
   const modelDir = join(root, NAME);
   await mkdir(modelDir, { recursive: true });
@@ -50,7 +53,14 @@ export interface RunningService {
 
 /** createService, as production composes it, against a file registry, on 127.0.0.1:0. */
 export async function startService(env: Record<string, string>): Promise<RunningService> {
-  const config = loadConfig({ HOST: '127.0.0.1', PORT: '0', SHUTDOWN_DRAIN_MS: '0', MODEL_POLL_INTERVAL_S: '0', LOG_LEVEL: 'info', ...env });
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    SHUTDOWN_DRAIN_MS: '0',
+    MODEL_POLL_INTERVAL_S: '0',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
   const logs: LogLine[] = [];
   const waiting: { match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
   const logger = createLogger({
@@ -69,7 +79,10 @@ export async function startService(env: Record<string, string>): Promise<Running
   const service = createService(config, logger, { cwd: REPO_ROOT, now: () => PINNED_NOW, retryMs: { initial: 50, max: 200 } });
   const { port } = await service.start();
   return {
-    service, port, url: `http://127.0.0.1:${port}`, logs,
+    service,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    logs,
     logged: (match) => {
       const seen = logs.find(match);
       return seen ? Promise.resolve(seen) : new Promise((resolve) => waiting.push({ match, resolve }));
@@ -89,7 +102,12 @@ export interface Answer {
  * Closed-loop clients POSTing `body` to /predict until stop(); every answer is kept, so a test can say
  * not only that none failed but that each was the expected one.
  */
-export function clientLoop(port: number, connections: number, body: unknown, maxMs = 120_000): { count(): number; stop(): Promise<{ answers: Answer[]; errors: string[] }> } {
+export function clientLoop(
+  port: number,
+  connections: number,
+  body: unknown,
+  maxMs = 120_000,
+): { count(): number; stop(): Promise<{ answers: Answer[]; errors: string[] }> } {
   const text = JSON.stringify(body);
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const answers: Answer[] = [];
@@ -99,7 +117,14 @@ export function clientLoop(port: number, connections: number, body: unknown, max
   const one = () =>
     new Promise<void>((resolve) => {
       const req = request(
-        { host: '127.0.0.1', port, method: 'POST', path: '/predict', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/predict',
+          agent,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) },
+        },
         (res) => {
           let data = '';
           res.on('data', (c: Buffer) => (data += c.toString()));

@@ -20,7 +20,15 @@ describe('pickup time in New York', () => {
   });
 
   test('When the text is not an ISO 8601 date or names an impossible date, then it is rejected', () => {
-    for (const bad of ['', 'yesterday', '2021-02-30T10:00:00', '2021-01-04T25:00:00', '2021-13-01', '2021-01-04T10:00:00+25:00', '1612345678']) {
+    for (const bad of [
+      '',
+      'yesterday',
+      '2021-02-30T10:00:00',
+      '2021-01-04T25:00:00',
+      '2021-13-01',
+      '2021-01-04T10:00:00+25:00',
+      '1612345678',
+    ]) {
       expect(pickupHourAndDow(bad), bad).toBeUndefined();
     }
   });
@@ -39,8 +47,13 @@ function referenceParse(text: string) {
   const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   const check = new Date(wall);
   if (
-    Number.isNaN(wall) || check.getUTCFullYear() !== Number(y) || check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) ||
-    check.getUTCHours() !== Number(h) || check.getUTCMinutes() !== Number(mi) || check.getUTCSeconds() !== Number(s)
+    Number.isNaN(wall) ||
+    check.getUTCFullYear() !== Number(y) ||
+    check.getUTCMonth() !== Number(mo) - 1 ||
+    check.getUTCDate() !== Number(d) ||
+    check.getUTCHours() !== Number(h) ||
+    check.getUTCMinutes() !== Number(mi) ||
+    check.getUTCSeconds() !== Number(s)
   ) {
     return undefined;
   }
@@ -83,7 +96,9 @@ describe('pickupHourAndDow against the regex reference', () => {
       if (t.parts === 'seconds') text += `:${pad(t.second, 2)}${t.fraction === null ? '' : `.${t.fraction}`}`;
       return text + t.zone;
     });
-  const mutated = fc.tuple(timestamp, fc.nat(30), fc.string({ maxLength: 2 })).map(([text, at, insert]) => text.slice(0, at) + insert + text.slice(at + 1));
+  const mutated = fc
+    .tuple(timestamp, fc.nat(30), fc.string({ maxLength: 2 }))
+    .map(([text, at, insert]) => text.slice(0, at) + insert + text.slice(at + 1));
 
   test('When any timestamp-like text is parsed, then the result equals the reference', () => {
     fc.assert(
@@ -98,7 +113,9 @@ describe('pickupHourAndDow against the regex reference', () => {
   test('When instants cross the 2021 DST changes, then the cached New York hour matches Intl at every quarter hour', () => {
     for (const start of [Date.UTC(2021, 2, 14, 0), Date.UTC(2021, 10, 7, 0)]) {
       for (let t = start; t < start + 12 * 3_600_000; t += 15 * 60_000) {
-        const parts = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hourCycle: 'h23', hour: '2-digit' }).formatToParts(t);
+        const parts = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hourCycle: 'h23', hour: '2-digit' }).formatToParts(
+          t,
+        );
         expect(newYorkHourAndDow(t).hour).toBe(Number(parts.find((p) => p.type === 'hour')!.value));
       }
     }

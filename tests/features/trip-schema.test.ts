@@ -10,16 +10,26 @@ const validTrip = fc.record({ PULocationID: zone, DOLocationID: zone, trip_dista
 describe('parsePredictRequest', () => {
   test('When any JSON value is sent, then it is either accepted or refused with a ServiceError naming fields', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.record({ trips: fc.array(fc.jsonValue(), { maxLength: 20 }) }), fc.dictionary(fc.constantFrom('PULocationID', 'DOLocationID', 'trip_distance', 'pickup_datetime', '__proto__', 'trips'), fc.jsonValue())), (body) => {
-        try {
-          parsePredictRequest(body, 10);
-        } catch (err) {
-          expect(err).toBeInstanceOf(ServiceError);
-          const e = err as ServiceError;
-          expect(['invalid_input', 'batch_too_large']).toContain(e.code);
-          if (e.code === 'invalid_input') expect(e.errors!.length).toBeGreaterThan(0);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.record({ trips: fc.array(fc.jsonValue(), { maxLength: 20 }) }),
+          fc.dictionary(
+            fc.constantFrom('PULocationID', 'DOLocationID', 'trip_distance', 'pickup_datetime', '__proto__', 'trips'),
+            fc.jsonValue(),
+          ),
+        ),
+        (body) => {
+          try {
+            parsePredictRequest(body, 10);
+          } catch (err) {
+            expect(err).toBeInstanceOf(ServiceError);
+            const e = err as ServiceError;
+            expect(['invalid_input', 'batch_too_large']).toContain(e.code);
+            if (e.code === 'invalid_input') expect(e.errors!.length).toBeGreaterThan(0);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

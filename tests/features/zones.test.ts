@@ -12,7 +12,14 @@ describe('zone table (zones.json)', () => {
     const zones = await loadZoneTable(join(repo, 'models', 'taxi-ride-duration', '4'));
 
     expect(zones?.map((z) => z.id)).toEqual(Array.from({ length: 265 }, (_, i) => i + 1));
-    expect(zones?.[131]).toMatchObject({ id: 132, borough: 'Queens', zone: 'JFK Airport', service_zone: 'Airports', lon: expect.closeTo(-73.787, 3), lat: expect.closeTo(40.647, 3) });
+    expect(zones?.[131]).toMatchObject({
+      id: 132,
+      borough: 'Queens',
+      zone: 'JFK Airport',
+      service_zone: 'Airports',
+      lon: expect.closeTo(-73.787, 3),
+      lat: expect.closeTo(40.647, 3),
+    });
     expect(zones?.filter((z) => z.lon === null).map((z) => z.id)).toEqual([264, 265]);
   });
 

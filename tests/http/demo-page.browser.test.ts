@@ -60,7 +60,12 @@ describe('the demo page in headless chromium', () => {
   });
 
   // why `DomElement`: the project compiles without the DOM library; these functions run in the page.
-  const text = (selector: string) => page.$eval(selector, (el) => (el as DomElement).innerText);
+  const text = (selector: string) =>
+    page.$eval(
+      selector,
+      // biome-ignore lint/performance/useDomNodeTextContent: the page is checked as a person reads it (rendered text).
+      (el) => (el as DomElement).innerText,
+    );
   const visible = (selector: string) => page.$eval(selector, (el) => !(el as DomElement).hidden);
   const fill = async (selector: string, value: string) => {
     await page.$eval(selector, (el) => {

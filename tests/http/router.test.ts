@@ -29,7 +29,10 @@ describe('POST /predict: every spelling takes the one typed route', () => {
   test.each([
     ['a valid trip', aTrip({ pickup_datetime: '2021-01-04T08:30:00' })],
     ['an invalid trip', aTrip({ PULocationID: 0 })],
-    ['a batch', { trips: [aTrip({ pickup_datetime: '2021-01-04T08:30:00' }), aTrip({ trip_distance: 3, pickup_datetime: '2021-01-04T08:30:00' })] }],
+    [
+      'a batch',
+      { trips: [aTrip({ pickup_datetime: '2021-01-04T08:30:00' }), aTrip({ trip_distance: 3, pickup_datetime: '2021-01-04T08:30:00' })] },
+    ],
   ])('When %s is sent, then /predict, /predict?x and /predict/ give the same status, headers and body', async (_name, body) => {
     const direct = await request(t.app).post('/predict').set('Origin', 'https://app.example').send(body);
     const viaExpress = await request(t.app).post('/predict?source=test').set('Origin', 'https://app.example').send(body);
@@ -75,7 +78,7 @@ describe('createRouter', () => {
   const serve = (handler: JsonHandler, path = '/x') =>
     createRouter({
       routes: [{ path, handler }],
-      begin: (_req, res) => ({ requestId: 'r', startedAt: performance.now(), route: undefined, modelVersion: undefined }),
+      begin: (_req, _res) => ({ requestId: 'r', startedAt: performance.now(), route: undefined, modelVersion: undefined }),
       admit: () => true,
       readBody: readJsonBody(1024),
       respondError: errorResponder(logger),
@@ -94,12 +97,18 @@ describe('createRouter', () => {
   });
 
   test.each([
-    ['throws', (() => {
-      throw new Error('secret detail');
-    }) as JsonHandler],
-    ['rejects', (async () => {
-      throw new Error('secret detail');
-    }) as JsonHandler],
+    [
+      'throws',
+      (() => {
+        throw new Error('secret detail');
+      }) as JsonHandler,
+    ],
+    [
+      'rejects',
+      (async () => {
+        throw new Error('secret detail');
+      }) as JsonHandler,
+    ],
   ])('When a handler %s, then the error responder answers 500 without the message', async (_name, handler) => {
     const res = await request(serve(handler)).post('/x').send({});
 
@@ -122,7 +131,10 @@ describe('createRouter', () => {
   test('When a route has parameters, then they are matched per segment and passed decoded, in their own case', async () => {
     const app = serve((_body, _ctx, _req, params) => ({ body: JSON.stringify(params) }), '/v2/models/:model/versions/:version/infer');
 
-    expect((await request(app).post('/v2/models/Taxi%20Ride/versions/4/INFER').send({})).body).toEqual({ model: 'Taxi Ride', version: '4' });
+    expect((await request(app).post('/v2/models/Taxi%20Ride/versions/4/INFER').send({})).body).toEqual({
+      model: 'Taxi Ride',
+      version: '4',
+    });
     expect((await request(app).post('/v2/models//versions/4/infer').send({})).status).toBe(299);
   });
 });

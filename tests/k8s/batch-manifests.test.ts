@@ -11,13 +11,17 @@ const read = (file: string) => parse(readFileSync(join(REPO_ROOT, 'k8s/batch', f
 const cron = read('cronjob.yaml');
 const backfill = read('backfill-job.yaml');
 const podOf = (m: any) => (m.kind === 'CronJob' ? m.spec.jobTemplate.spec.template.spec : m.spec.template.spec);
-const env = (m: any): Record<string, string> => Object.fromEntries(podOf(m).containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+const env = (m: any): Record<string, string> =>
+  Object.fromEntries(podOf(m).containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
 
 /** Runs the container's shell command with `node` replaced by echo, so it prints the command it would exec. */
 function commandFor(m: any, extraEnv: Record<string, string>): string {
   const [container] = podOf(m).containers;
   const script = String(container.args[0]).replace('exec node', 'exec echo node');
-  return execFileSync(container.command[0], [container.command[1], script], { env: { PATH: process.env.PATH ?? '', ...env(m), ...extraEnv }, encoding: 'utf8' }).trim();
+  return execFileSync(container.command[0], [container.command[1], script], {
+    env: { PATH: process.env.PATH ?? '', ...env(m), ...extraEnv },
+    encoding: 'utf8',
+  }).trim();
 }
 
 describe('k8s batch manifests', () => {
@@ -29,21 +33,30 @@ describe('k8s batch manifests', () => {
     expect(() => new Job(broken).validate()).toThrow(/completions/);
   });
 
-  test("When the CronJob is read, then it runs on the 2nd at 03:00 New York time, one at a time, and scores the previous month with node dist/score.js", () => {
+  test('When the CronJob is read, then it runs on the 2nd at 03:00 New York time, one at a time, and scores the previous month with node dist/score.js', () => {
     expect(cron.spec).toMatchObject({ schedule: '0 3 2 * *', timeZone: 'America/New_York', concurrencyPolicy: 'Forbid' });
-    const [year, month] = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit' }).format(new Date()).split('-').map(Number);
+    const [year, month] = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', year: 'numeric', month: '2-digit' })
+      .format(new Date())
+      .split('-')
+      .map(Number);
     const previous = new Date(Date.UTC(year, month - 2, 1)).toISOString().slice(0, 7);
 
     const command = commandFor(cron, {});
 
-    expect(command).toBe(`node --max-semi-space-size=4 dist/score.js --data https://d37ci6vzurychx.cloudfront.net/trip-data/yellow_tripdata_${previous}.parquet --output /predictions`);
+    expect(command).toBe(
+      `node --max-semi-space-size=4 dist/score.js --data https://d37ci6vzurychx.cloudfront.net/trip-data/yellow_tripdata_${previous}.parquet --output /predictions`,
+    );
   });
 
   test('When the backfill Job runs index i, then it scores month i of BACKFILL_MONTHS, and completions equals the number of months', () => {
     const months = env(backfill).BACKFILL_MONTHS.split(' ');
 
     expect(backfill.spec).toMatchObject({ completionMode: 'Indexed', completions: months.length });
-    expect(months.map((_: string, i: number) => commandFor(backfill, { JOB_COMPLETION_INDEX: String(i) }).match(/tripdata_(\d{4}-\d{2})\.parquet/)![1])).toEqual(months);
+    expect(
+      months.map(
+        (_: string, i: number) => commandFor(backfill, { JOB_COMPLETION_INDEX: String(i) }).match(/tripdata_(\d{4}-\d{2})\.parquet/)![1],
+      ),
+    ).toEqual(months);
   });
 
   test('When both pods are read, then the environment is valid config, the model cache and output are volumes under a read-only root, and resources cover the measured peak', () => {

@@ -35,7 +35,13 @@ describe('k8s manifests', () => {
   test('When validated against the Kubernetes schemas, then every built-in manifest passes', () => {
     const builtIn = manifests.filter((m) => m.apiVersion !== 'monitoring.coreos.com/v1');
 
-    expect(builtIn.map((m) => m.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'Service']);
+    expect(builtIn.map((m) => m.kind).sort()).toEqual([
+      'ConfigMap',
+      'Deployment',
+      'HorizontalPodAutoscaler',
+      'PodDisruptionBudget',
+      'Service',
+    ]);
     for (const m of builtIn) {
       const Model = SCHEMAS[`${m.apiVersion}/${m.kind}`];
       expect(Model, `${m.apiVersion} ${m.kind}`).toBeDefined();
@@ -58,7 +64,12 @@ describe('k8s manifests', () => {
     expect(Object.keys(monitor.spec).sort()).toEqual(['endpoints', 'selector']);
     expect(service.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels);
     expect(monitor.spec.endpoints).toEqual([
-      { port: service.spec.ports[0].name, path: ROUTES.metrics, interval: expect.stringMatching(/^\d+s$/), scrapeTimeout: expect.stringMatching(/^\d+s$/) },
+      {
+        port: service.spec.ports[0].name,
+        path: ROUTES.metrics,
+        interval: expect.stringMatching(/^\d+s$/),
+        scrapeTimeout: expect.stringMatching(/^\d+s$/),
+      },
     ]);
   });
 
@@ -97,7 +108,11 @@ describe('k8s manifests', () => {
     expect(pod.metadata.labels).toMatchObject(deployment.spec.selector.matchLabels);
 
     const { app } = await buildApp();
-    for (const path of [container.readinessProbe.httpGet.path, container.livenessProbe.httpGet.path, pod.metadata.annotations['prometheus.io/path']]) {
+    for (const path of [
+      container.readinessProbe.httpGet.path,
+      container.livenessProbe.httpGet.path,
+      pod.metadata.annotations['prometheus.io/path'],
+    ]) {
       expect((await request(app).get(path)).status, path).toBe(200);
     }
   });

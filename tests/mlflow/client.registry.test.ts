@@ -45,7 +45,9 @@ describe('getModelVersionByAlias', () => {
 describe('getModelVersion and getDownloadUri', () => {
   test('When the version has no tags, aliases or description, then the omitted fields default', async () => {
     registerMlflow2Version(h.fake);
-    const raw = (await fetch(`${h.fake.url}/api/2.0/mlflow/model-versions/get?name=${MODEL}&version=1`).then((r) => r.json())) as { model_version: object };
+    const raw = (await fetch(`${h.fake.url}/api/2.0/mlflow/model-versions/get?name=${MODEL}&version=1`).then((r) => r.json())) as {
+      model_version: object;
+    };
 
     const mv = await h.client.getModelVersion(MODEL, '1');
 
@@ -139,7 +141,8 @@ describe('aliases, written', () => {
     registerMlflow2Version(h.fake);
 
     await expect(h.client.setModelVersionAlias(MODEL, 'latest', '1')).rejects.toMatchObject({
-      code: 'rejected', message: expect.stringMatching(/'latest' alias name \(case insensitive\) is reserved/),
+      code: 'rejected',
+      message: expect.stringMatching(/'latest' alias name \(case insensitive\) is reserved/),
     });
   });
 });
@@ -158,7 +161,9 @@ describe('logged models', () => {
     h = await startHarness({ major: 2 });
 
     await expect(h.client.getLoggedModel('m-0b7c5d2f6a9e4f1b8c3d2e1f0a9b8c7d')).rejects.toMatchObject({
-      code: 'not_found', mlflowCode: 'ENDPOINT_NOT_FOUND', message: expect.stringMatching(/MLflow 3 is needed/),
+      code: 'not_found',
+      mlflowCode: 'ENDPOINT_NOT_FOUND',
+      message: expect.stringMatching(/MLflow 3 is needed/),
     });
   });
 });

@@ -18,14 +18,24 @@ describe('experiments and runs', () => {
   test('When the experiment does not exist, then it is created and read back', async () => {
     const exp = await h.client.getOrCreateExperiment('nyc-taxi-duration', { team: 'mlops' });
 
-    expect(exp).toMatchObject({ name: 'nyc-taxi-duration', lifecycle_stage: 'active', artifact_location: `mlflow-artifacts:/${exp.experiment_id}` });
+    expect(exp).toMatchObject({
+      name: 'nyc-taxi-duration',
+      lifecycle_stage: 'active',
+      artifact_location: `mlflow-artifacts:/${exp.experiment_id}`,
+    });
     expect(bodies('/api/2.0/mlflow/experiments/create')).toEqual([{ name: 'nyc-taxi-duration', tags: [{ key: 'team', value: 'mlops' }] }]);
   });
 
   test('When another creator wins the race (RESOURCE_ALREADY_EXISTS), then the existing experiment is used', async () => {
     const existing = h.fake.createExperiment('nyc-taxi-duration');
-    h.fake.failNext(1, { status: 404, body: JSON.stringify({ error_code: 'RESOURCE_DOES_NOT_EXIST', message: "Could not find experiment with name 'nyc-taxi-duration'" }) },
-      { path: '/api/2.0/mlflow/experiments/get-by-name' });
+    h.fake.failNext(
+      1,
+      {
+        status: 404,
+        body: JSON.stringify({ error_code: 'RESOURCE_DOES_NOT_EXIST', message: "Could not find experiment with name 'nyc-taxi-duration'" }),
+      },
+      { path: '/api/2.0/mlflow/experiments/get-by-name' },
+    );
 
     const exp = await h.client.getOrCreateExperiment('nyc-taxi-duration');
 
@@ -35,7 +45,12 @@ describe('experiments and runs', () => {
   test('When a run is created, logged to and finished, then the server holds its params, metrics and tags', async () => {
     const exp = await h.client.getOrCreateExperiment('nyc-taxi-duration');
 
-    const run = await h.client.createRun({ experimentId: exp.experiment_id, runName: 'gbdt-1', startTime: 1732097700000, tags: { 'mlflow.source.type': 'LOCAL' } });
+    const run = await h.client.createRun({
+      experimentId: exp.experiment_id,
+      runName: 'gbdt-1',
+      startTime: 1732097700000,
+      tags: { 'mlflow.source.type': 'LOCAL' },
+    });
     await h.client.logBatch(run.run_id, {
       params: { max_depth: 6, learning_rate: 0.1 },
       metrics: { rmse: 6.304, mae: { value: 4.1, step: 2, timestamp: 1732097710000 }, r2_bad: Number.NaN },
@@ -44,7 +59,11 @@ describe('experiments and runs', () => {
     const finished = await h.client.updateRun(run.run_id, 'FINISHED', 1732097760000);
 
     const state = h.fake.run(run.run_id);
-    expect(run).toMatchObject({ run_name: 'gbdt-1', status: 'RUNNING', artifact_uri: `mlflow-artifacts:/${exp.experiment_id}/${run.run_id}/artifacts` });
+    expect(run).toMatchObject({
+      run_name: 'gbdt-1',
+      status: 'RUNNING',
+      artifact_uri: `mlflow-artifacts:/${exp.experiment_id}/${run.run_id}/artifacts`,
+    });
     expect(Object.fromEntries(state!.params)).toEqual({ max_depth: '6', learning_rate: '0.1' });
     expect(state!.metrics).toEqual([
       { key: 'rmse', value: 6.304, timestamp: expect.any(Number), step: 0 },
@@ -71,7 +90,8 @@ describe('experiments and runs', () => {
     await h.client.logBatch(run.run_id, { params: { a: 1 } });
 
     await expect(h.client.logBatch(run.run_id, { params: { a: 2 } })).rejects.toMatchObject({
-      code: 'rejected', message: expect.stringMatching(/Changing param values is not allowed/),
+      code: 'rejected',
+      message: expect.stringMatching(/Changing param values is not allowed/),
     });
   });
 });
@@ -90,7 +110,12 @@ describe('upload and registration (training to serving)', () => {
     const uploaded = await h.client.uploadArtifactDir(runArtifacts, local, 'model');
     expect(await h.client.createRegisteredModel(MODEL, 'green taxi trip duration (minutes)')).toEqual({ created: true });
     expect(await h.client.createRegisteredModel(MODEL)).toEqual({ created: false });
-    const mv = await h.client.createModelVersion({ name: MODEL, source: `${run.artifact_uri}/model`, runId: run.run_id, tags: { git_sha: 'abc123' } });
+    const mv = await h.client.createModelVersion({
+      name: MODEL,
+      source: `${run.artifact_uri}/model`,
+      runId: run.run_id,
+      tags: { git_sha: 'abc123' },
+    });
     await h.client.setModelVersionAlias(MODEL, 'champion', mv.version);
     const back = await resolveAndDownload(`models:/${MODEL}@champion`, h.client, join(h.tmp, 'back'));
 
@@ -107,14 +132,20 @@ describe('upload and registration (training to serving)', () => {
     h.fake.hangNext(1, { path: '/api/2.0/mlflow/model-versions/create' });
     const client = h.makeClient({ timeoutMs: 200 });
 
-    await expect(client.createModelVersion({ name: MODEL, source: 'mlflow-artifacts:/0/x/artifacts/model' })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(client.createModelVersion({ name: MODEL, source: 'mlflow-artifacts:/0/x/artifacts/model' })).rejects.toMatchObject({
+      code: 'unavailable',
+    });
 
     expect(h.fake.requests.filter((r) => r.path === '/api/2.0/mlflow/model-versions/create')).toHaveLength(1);
   });
 
   test('When creating a model version gets 503 first, then it is retried (the server did nothing)', async () => {
     h.fake.createVersion({ name: MODEL, source: 'mlflow-artifacts:/0/x/artifacts/model' });
-    h.fake.failNext(1, { status: 503, body: '{"error_code":"TEMPORARILY_UNAVAILABLE","message":"x"}' }, { path: '/api/2.0/mlflow/model-versions/create' });
+    h.fake.failNext(
+      1,
+      { status: 503, body: '{"error_code":"TEMPORARILY_UNAVAILABLE","message":"x"}' },
+      { path: '/api/2.0/mlflow/model-versions/create' },
+    );
 
     const mv = await h.client.createModelVersion({ name: MODEL, source: 'mlflow-artifacts:/0/x/artifacts/model' });
 
@@ -123,7 +154,8 @@ describe('upload and registration (training to serving)', () => {
 
   test('When the registered model does not exist, then creating a version is not_found', async () => {
     await expect(h.client.createModelVersion({ name: 'nope', source: 'mlflow-artifacts:/0/x' })).rejects.toMatchObject({
-      code: 'not_found', message: 'Registered Model with name=nope not found',
+      code: 'not_found',
+      message: 'Registered Model with name=nope not found',
     });
   });
 });

@@ -50,7 +50,9 @@ describe('credentials', () => {
     const err = await client.getModelVersionByAlias(MODEL, 'champion').catch((e: unknown) => e);
 
     expect(err).toMatchObject({ code: 'unauthorized', status: 401 });
-    expect((err as Error).message).toMatch(new RegExp(`^authentication failed \\(401\\) at ${h.fake.url}${ALIAS_PATH}\\?.*check MLFLOW_TRACKING_TOKEN`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^authentication failed \\(401\\) at ${h.fake.url}${ALIAS_PATH}\\?.*check MLFLOW_TRACKING_TOKEN`),
+    );
     expect((err as Error).message).toMatch(/You are not authenticated/);
     expect(h.fake.requests).toHaveLength(1);
   });
@@ -68,7 +70,8 @@ describe('credentials', () => {
     h.fake.failNext(1, { status: 403, body: 'Invalid Host header - possible DNS rebinding attack detected', contentType: 'text/plain' });
 
     await expect(h.client.getModelVersionByAlias(MODEL, 'champion')).rejects.toMatchObject({
-      code: 'unauthorized', message: expect.stringMatching(/--allowed-hosts/),
+      code: 'unauthorized',
+      message: expect.stringMatching(/--allowed-hosts/),
     });
   });
 
@@ -76,7 +79,9 @@ describe('credentials', () => {
     h.fake.requireAuth({ token: 't', deny: true });
 
     await expect(h.makeClient({ token: 't' }).getModelVersion(MODEL, '1')).rejects.toMatchObject({
-      code: 'unauthorized', status: 403, message: expect.stringMatching(/Permission denied/),
+      code: 'unauthorized',
+      status: 403,
+      message: expect.stringMatching(/Permission denied/),
     });
   });
 });
@@ -85,7 +90,11 @@ describe('retries and failures', () => {
   test('When the server answers 503 then 429, then the client retries and succeeds, logging each retry', async () => {
     const logger = recordingLogger();
     h.fake.failNext(1, { status: 503, body: '{"error_code":"TEMPORARILY_UNAVAILABLE","message":"busy"}' }, { path: ALIAS_PATH });
-    h.fake.failNext(1, { status: 429, body: '{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"}', headers: { 'Retry-After': '0' } }, { path: ALIAS_PATH });
+    h.fake.failNext(
+      1,
+      { status: 429, body: '{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"}', headers: { 'Retry-After': '0' } },
+      { path: ALIAS_PATH },
+    );
 
     const mv = await h.makeClient({ logger }).getModelVersionByAlias(MODEL, 'champion');
 
@@ -142,7 +151,9 @@ describe('retries and failures', () => {
     const err = await h.client.getModelVersionByAlias(MODEL, 'champion').catch((e: unknown) => e);
 
     expect(err).toMatchObject({ code: 'unavailable' });
-    expect((err as Error).message).toMatch(new RegExp(`^cannot reach MLflow at 127\\.0\\.0\\.1:${h.fake.port} .*ECONNREFUSED.* after 3 retries$`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^cannot reach MLflow at 127\\.0\\.0\\.1:${h.fake.port} .*ECONNREFUSED.* after 3 retries$`),
+    );
   });
 
   test('When the server comes back during the retries, then the call succeeds', async () => {
@@ -173,7 +184,8 @@ describe('retries and failures', () => {
     h.fake.failNext(1, { status: 200, body: '{"model_version": {"name": "x"}}' });
 
     await expect(h.client.getModelVersion(MODEL, '1')).rejects.toMatchObject({
-      code: 'bad_response', message: expect.stringMatching(/model_version\.version/),
+      code: 'bad_response',
+      message: expect.stringMatching(/model_version\.version/),
     });
   });
 });

@@ -4,8 +4,15 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { resolveAndDownload, resolveModelUri } from '../../src/mlflow/download.js';
 import { startFakeMlflow } from '../support/mlflow-fake-server.js';
 import {
-  MODEL, SKLEARN_MLMODEL, modelFiles, onnxMlmodel, recordingLogger, registerMlflow2Version, registerMlflow3Version,
-  startHarness, type Harness,
+  MODEL,
+  SKLEARN_MLMODEL,
+  modelFiles,
+  onnxMlmodel,
+  recordingLogger,
+  registerMlflow2Version,
+  registerMlflow3Version,
+  startHarness,
+  type Harness,
 } from '../support/mlflow-harness.js';
 
 let h: Harness;
@@ -30,7 +37,15 @@ describe('resolution', () => {
 
     const r = await resolveModelUri(`models:/${MODEL}@champion`, h.client);
 
-    expect(r).toMatchObject({ name: MODEL, version: '1', alias: 'champion', source: dir, runId: run.run_id, storageUri: dir, warnings: [] });
+    expect(r).toMatchObject({
+      name: MODEL,
+      version: '1',
+      alias: 'champion',
+      source: dir,
+      runId: run.run_id,
+      storageUri: dir,
+      warnings: [],
+    });
   });
 
   test('When the URI names a stage, then the highest version in it is taken, with a logged deprecation warning', async () => {
@@ -61,7 +76,8 @@ describe('resolution', () => {
     registerMlflow2Version(h.fake);
 
     await expect(resolveModelUri(`models:/${MODEL}/Staging`, h.client)).rejects.toMatchObject({
-      code: 'not_found', message: `No versions of model with name '${MODEL}' and stage 'Staging' found`,
+      code: 'not_found',
+      message: `No versions of model with name '${MODEL}' and stage 'Staging' found`,
     });
   });
 
@@ -82,9 +98,15 @@ describe('download', () => {
     const got = await resolveAndDownload(`models:/${MODEL}@champion`, h.client, dest());
 
     await expectSameFiles(dest(), files);
-    expect(got).toMatchObject({ dir: dest(), onnxFile: join(dest(), 'model.onnx'), mlmodel: { flavors: ['onnx', 'python_function'], onnxData: 'model.onnx' } });
+    expect(got).toMatchObject({
+      dir: dest(),
+      onnxFile: join(dest(), 'model.onnx'),
+      mlmodel: { flavors: ['onnx', 'python_function'], onnxData: 'model.onnx' },
+    });
     expect(paths()).toContain(`GET /api/2.0/mlflow-artifacts/artifacts/0/${got.resolved.runId}/artifacts/model/model.onnx`);
-    expect(h.fake.requests.find((r) => r.path === '/api/2.0/mlflow-artifacts/artifacts')?.query.get('path')).toBe(`0/${got.resolved.runId}/artifacts/model`);
+    expect(h.fake.requests.find((r) => r.path === '/api/2.0/mlflow-artifacts/artifacts')?.query.get('path')).toBe(
+      `0/${got.resolved.runId}/artifacts/model`,
+    );
   });
 
   test('When an MLflow 3 logged model (models:/m-<id>) is downloaded, then its files come from the logged model location', async () => {
@@ -107,7 +129,9 @@ describe('download', () => {
 
     expect(got.files.map((f) => f.path)).toContain('2f1c9d3e-0b7a-11f0-9c2e-0242ac120002.data');
     expect(got.files.map((f) => f.path)).toContain('code/nested/helper.txt');
-    expect(await readFile(join(dest(), '2f1c9d3e-0b7a-11f0-9c2e-0242ac120002.data'))).toEqual(files['2f1c9d3e-0b7a-11f0-9c2e-0242ac120002.data']);
+    expect(await readFile(join(dest(), '2f1c9d3e-0b7a-11f0-9c2e-0242ac120002.data'))).toEqual(
+      files['2f1c9d3e-0b7a-11f0-9c2e-0242ac120002.data'],
+    );
     expect(await readFile(join(dest(), 'code', 'nested', 'helper.txt'), 'utf8')).toBe('x');
   });
 
@@ -152,8 +176,16 @@ describe('download', () => {
 
     await expectSameFiles(dest(), files);
     expect(paths()).toContain('GET /api/2.0/mlflow/artifacts/list');
-    expect(h.fake.requests.filter((r) => r.path === '/get-artifact').map((r) => r.query.get('path')).sort())
-      .toEqual(Object.keys(files).map((f) => `model/${f}`).sort());
+    expect(
+      h.fake.requests
+        .filter((r) => r.path === '/get-artifact')
+        .map((r) => r.query.get('path'))
+        .sort(),
+    ).toEqual(
+      Object.keys(files)
+        .map((f) => `model/${f}`)
+        .sort(),
+    );
   });
 
   test('When the run listing is paged, then every page is followed', async () => {
@@ -166,7 +198,14 @@ describe('download', () => {
     await resolveAndDownload(`runs:/${run.run_id}/model`, h.client, dest());
 
     await expectSameFiles(dest(), files);
-    expect(h.fake.requests.filter((r) => r.path === '/api/2.0/mlflow/artifacts/list').map((r) => r.query.get('page_token'))).toEqual([null, '2', '4', null, '2', '4']);
+    expect(h.fake.requests.filter((r) => r.path === '/api/2.0/mlflow/artifacts/list').map((r) => r.query.get('page_token'))).toEqual([
+      null,
+      '2',
+      '4',
+      null,
+      '2',
+      '4',
+    ]);
   });
 
   test('When the storage URI names another artifact host (mlflow-artifacts://host:port/…), then that host serves the files', async () => {
@@ -202,7 +241,10 @@ describe('download', () => {
 
     const got = await h.client.downloadArtifacts(location, dest(), 'model');
 
-    expect(got.sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual([{ path: 'MLmodel', size: 1 }, { path: 'code/a.py', size: 1 }]);
+    expect(got.sort((a, b) => (a.path < b.path ? -1 : 1))).toEqual([
+      { path: 'MLmodel', size: 1 },
+      { path: 'code/a.py', size: 1 },
+    ]);
     expect(await readFile(join(dest(), 'code', 'a.py'), 'utf8')).toBe('y');
   });
 
@@ -210,7 +252,8 @@ describe('download', () => {
     h.fake.createVersion({ name: MODEL, source: 'gs://bucket/model' });
 
     await expect(resolveAndDownload(`models:/${MODEL}/1`, h.client, dest())).rejects.toMatchObject({
-      code: 'invalid_model', message: expect.stringMatching(/cannot download from gs:\/\/bucket\/model.*--serve-artifacts/),
+      code: 'invalid_model',
+      message: expect.stringMatching(/cannot download from gs:\/\/bucket\/model.*--serve-artifacts/),
     });
   });
 });
@@ -222,7 +265,9 @@ describe('refusals and atomicity', () => {
     const err = await resolveAndDownload(`models:/${MODEL}/1`, h.client, dest()).catch((e: unknown) => e);
 
     expect(err).toMatchObject({ code: 'invalid_model' });
-    expect((err as Error).message).toMatch(/^model nyc-taxi-duration version 1 \(models:\/nyc-taxi-duration\/1\) has no onnx flavor; its flavors are: python_function, sklearn\./);
+    expect((err as Error).message).toMatch(
+      /^model nyc-taxi-duration version 1 \(models:\/nyc-taxi-duration\/1\) has no onnx flavor; its flavors are: python_function, sklearn\./,
+    );
     expect(await readdir(h.tmp)).toEqual([]);
   });
 
@@ -230,7 +275,8 @@ describe('refusals and atomicity', () => {
     registerMlflow2Version(h.fake, modelFiles({ mlmodel: onnxMlmodel({ data: '../../etc/passwd' }) }));
 
     await expect(resolveAndDownload(`models:/${MODEL}/1`, h.client, dest())).rejects.toMatchObject({
-      code: 'invalid_model', message: expect.stringMatching(/points outside the model directory/),
+      code: 'invalid_model',
+      message: expect.stringMatching(/points outside the model directory/),
     });
   });
 
@@ -238,7 +284,8 @@ describe('refusals and atomicity', () => {
     registerMlflow2Version(h.fake, { 'model.onnx': Buffer.from('bytes') });
 
     await expect(resolveAndDownload(`models:/${MODEL}/1`, h.client, dest())).rejects.toMatchObject({
-      code: 'invalid_model', message: expect.stringMatching(/has no MLmodel file/),
+      code: 'invalid_model',
+      message: expect.stringMatching(/has no MLmodel file/),
     });
   });
 
@@ -248,7 +295,10 @@ describe('refusals and atomicity', () => {
 
     const err = await resolveAndDownload(`models:/${MODEL}/1`, h.client, dest()).catch((e: unknown) => e);
 
-    expect(err).toMatchObject({ code: 'unavailable', message: expect.stringMatching(/^cannot download artifact .*\.data: .*answered 500.*after 3 retries/) });
+    expect(err).toMatchObject({
+      code: 'unavailable',
+      message: expect.stringMatching(/^cannot download artifact .*\.data: .*answered 500.*after 3 retries/),
+    });
     expect(await readdir(h.tmp)).toEqual([]);
   });
 
@@ -269,7 +319,8 @@ describe('refusals and atomicity', () => {
     h.fake.failNext(1, { status: 200, body: Buffer.from('short'), contentType: 'application/octet-stream' }, { path: /model\.onnx$/ });
 
     await expect(resolveAndDownload(`models:/${MODEL}/1`, h.client, dest())).rejects.toMatchObject({
-      code: 'bad_response', message: 'artifact model.onnx: got 5 bytes, the listing says 4096',
+      code: 'bad_response',
+      message: 'artifact model.onnx: got 5 bytes, the listing says 4096',
     });
     expect(version.version).toBe('1');
     expect(await readdir(h.tmp)).toEqual([]);
@@ -279,6 +330,8 @@ describe('refusals and atomicity', () => {
     registerMlflow2Version(h.fake);
     await resolveAndDownload(`models:/${MODEL}/1`, h.client, dest());
 
-    await expect(resolveAndDownload(`models:/${MODEL}/1`, h.client, dest())).rejects.toMatchObject({ message: expect.stringMatching(/already exists/) });
+    await expect(resolveAndDownload(`models:/${MODEL}/1`, h.client, dest())).rejects.toMatchObject({
+      message: expect.stringMatching(/already exists/),
+    });
   });
 });

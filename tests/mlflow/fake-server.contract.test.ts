@@ -14,21 +14,50 @@ afterEach(async () => {
 const get = async (path: string, init?: RequestInit) => {
   const res = await fetch(`${fake.url}${path}`, init);
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) as Record<string, unknown>, headers: res.headers };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type') ?? '',
+    text,
+    json: () => JSON.parse(text) as Record<string, unknown>,
+    headers: res.headers,
+  };
 };
 
 describe('fake MLflow follows mlflow-rest-contract.md', () => {
   test('resolving: an alias reply has exactly the documented keys; version is a string, timestamps numbers', async () => {
     const run = fake.createRun({ runId: '6dd459b11b4e48dc862f4e1019d166f6' });
-    fake.createVersion({ name: 'nyc-taxi-duration', source: `${run.artifact_uri}/model`, runId: run.run_id, tags: { validation_status: 'passed' }, aliases: ['champion'] });
+    fake.createVersion({
+      name: 'nyc-taxi-duration',
+      source: `${run.artifact_uri}/model`,
+      runId: run.run_id,
+      tags: { validation_status: 'passed' },
+      aliases: ['champion'],
+    });
 
     const r = await get('/api/2.0/mlflow/registered-models/alias?name=nyc-taxi-duration&alias=champion');
 
     expect(r.status).toBe(200);
     expect(r.type).toMatch(/^application\/json/);
     const mv = r.json().model_version as Record<string, unknown>;
-    expect(Object.keys(mv).sort()).toEqual(['aliases', 'creation_timestamp', 'current_stage', 'last_updated_timestamp', 'name', 'run_id', 'source', 'status', 'tags', 'version']);
-    expect(mv).toMatchObject({ version: '1', current_stage: 'None', status: 'READY', aliases: ['champion'], tags: [{ key: 'validation_status', value: 'passed' }] });
+    expect(Object.keys(mv).sort()).toEqual([
+      'aliases',
+      'creation_timestamp',
+      'current_stage',
+      'last_updated_timestamp',
+      'name',
+      'run_id',
+      'source',
+      'status',
+      'tags',
+      'version',
+    ]);
+    expect(mv).toMatchObject({
+      version: '1',
+      current_stage: 'None',
+      status: 'READY',
+      aliases: ['champion'],
+      tags: [{ key: 'validation_status', value: 'passed' }],
+    });
     expect(typeof mv.creation_timestamp).toBe('number');
   });
 
@@ -36,21 +65,29 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     const unset = await get('/api/2.0/mlflow/registered-models/alias?name=nyc-taxi-duration&alias=champion');
     const missing = await get('/api/2.0/mlflow/registered-models/alias?name=nyc-taxi-duration');
 
-    expect([unset.status, unset.json()]).toEqual([400, { error_code: 'INVALID_PARAMETER_VALUE', message: 'Registered model alias champion not found.' }]);
-    expect([missing.status, missing.json()]).toEqual([400, {
-      error_code: 'INVALID_PARAMETER_VALUE',
-      message: "Missing value for required parameter 'alias'. See the API docs for more information about request parameters.",
-    }]);
+    expect([unset.status, unset.json()]).toEqual([
+      400,
+      { error_code: 'INVALID_PARAMETER_VALUE', message: 'Registered model alias champion not found.' },
+    ]);
+    expect([missing.status, missing.json()]).toEqual([
+      400,
+      {
+        error_code: 'INVALID_PARAMETER_VALUE',
+        message: "Missing value for required parameter 'alias'. See the API docs for more information about request parameters.",
+      },
+    ]);
   });
 
   test('resolving: an unknown version is 404 RESOURCE_DOES_NOT_EXIST; a non-integer version is 400', async () => {
     fake.createVersion({ name: 'nyc-taxi-duration', source: 'mlflow-artifacts:/0/r/artifacts/model' });
 
     expect((await get('/api/2.0/mlflow/model-versions/get?name=nyc-taxi-duration&version=42')).json()).toEqual({
-      error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'Model Version (name=nyc-taxi-duration, version=42) not found',
+      error_code: 'RESOURCE_DOES_NOT_EXIST',
+      message: 'Model Version (name=nyc-taxi-duration, version=42) not found',
     });
     expect((await get('/api/2.0/mlflow/model-versions/get?name=nyc-taxi-duration&version=abc')).json()).toEqual({
-      error_code: 'INVALID_PARAMETER_VALUE', message: "Parameter 'version' must be an integer, got 'abc'.",
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: "Parameter 'version' must be an integer, got 'abc'.",
     });
   });
 
@@ -59,7 +96,8 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
 
     expect((await get('/api/2.0/mlflow/registered-models/get-latest-versions?name=m&stages=Production')).text).toBe('{}');
     expect((await get('/api/2.0/mlflow/registered-models/get-latest-versions?name=m&stages=Prod')).json()).toEqual({
-      error_code: 'INVALID_PARAMETER_VALUE', message: 'Invalid Model Version stage: Prod. Value must be one of None, Staging, Production, Archived.',
+      error_code: 'INVALID_PARAMETER_VALUE',
+      message: 'Invalid Model Version stage: Prod. Value must be one of None, Staging, Production, Archived.',
     });
     expect((await get('/api/2.0/mlflow/registered-models/get-latest-versions?name=x')).status).toBe(404);
   });
@@ -69,7 +107,9 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
 
     const viaQuery = await get('/api/2.0/mlflow/registered-models/alias?name=m&alias=champion', { method: 'DELETE' });
     const viaBody = await get('/api/2.0/mlflow/registered-models/alias', {
-      method: 'DELETE', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ name: 'm', alias: 'champion' }),
+      method: 'DELETE',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ name: 'm', alias: 'champion' }),
     });
 
     expect(viaQuery.status).toBe(400);
@@ -83,10 +123,16 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     const noAuth = await get('/api/2.0/mlflow/registered-models/alias?name=m&alias=a');
     const health = await get('/health');
     fake.requireAuth({ username: 'u', password: 'p', deny: true });
-    const denied = await get('/api/2.0/mlflow/registered-models/alias?name=m&alias=a', { headers: { Authorization: `Basic ${Buffer.from('u:p').toString('base64')}` } });
+    const denied = await get('/api/2.0/mlflow/registered-models/alias?name=m&alias=a', {
+      headers: { Authorization: `Basic ${Buffer.from('u:p').toString('base64')}` },
+    });
 
     expect([unknown.status, unknown.type]).toEqual([404, 'text/html; charset=utf-8']);
-    expect([noAuth.status, noAuth.headers.get('www-authenticate'), noAuth.text]).toEqual([401, 'Basic realm="mlflow"', expect.stringMatching(/^You are not authenticated/)]);
+    expect([noAuth.status, noAuth.headers.get('www-authenticate'), noAuth.text]).toEqual([
+      401,
+      'Basic realm="mlflow"',
+      expect.stringMatching(/^You are not authenticated/),
+    ]);
     expect([health.status, health.text]).toEqual([200, 'OK']);
     expect([denied.status, denied.type, denied.text]).toEqual([403, 'text/plain; charset=utf-8', 'Permission denied']);
   });
@@ -99,10 +145,19 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     const empty = await get('/api/2.0/mlflow-artifacts/artifacts?path=nothing');
     const file = await get('/api/2.0/mlflow-artifacts/artifacts/dir/b.txt');
 
-    expect(root.json()).toEqual({ files: [{ path: 'a.txt', is_dir: false, file_size: 1 }, { path: 'dir', is_dir: true }] });
+    expect(root.json()).toEqual({
+      files: [
+        { path: 'a.txt', is_dir: false, file_size: 1 },
+        { path: 'dir', is_dir: true },
+      ],
+    });
     expect(dir.json()).toEqual({ files: [{ path: 'b.txt', is_dir: false, file_size: 1 }] });
     expect(empty.text).toBe('{}');
-    expect([file.text, file.headers.get('content-disposition'), file.headers.get('x-content-type-options')]).toEqual(['2', 'attachment; filename=b.txt', 'nosniff']);
+    expect([file.text, file.headers.get('content-disposition'), file.headers.get('x-content-type-options')]).toEqual([
+      '2',
+      'attachment; filename=b.txt',
+      'nosniff',
+    ]);
   });
 
   test('artifacts: artifacts/list answers run-relative paths including the listed directory', async () => {
@@ -125,18 +180,36 @@ describe('fake MLflow follows mlflow-rest-contract.md', () => {
     await mlflow2.close();
 
     expect(uri.json()).toEqual({ artifact_uri: `mlflow-artifacts:/0/models/${lm.model_id}/artifacts` });
-    expect((logged.json().model as { info: object }).info).toMatchObject({ model_id: lm.model_id, artifact_uri: lm.artifact_uri, status: 'LOGGED_MODEL_READY' });
+    expect((logged.json().model as { info: object }).info).toMatchObject({
+      model_id: lm.model_id,
+      artifact_uri: lm.artifact_uri,
+      status: 'LOGGED_MODEL_READY',
+    });
     expect([old.status, old.headers.get('content-type')]).toEqual([404, 'text/html; charset=utf-8']);
   });
 
   test('logging: creating an existing registered model is 400 RESOURCE_ALREADY_EXISTS; POST without Content-Type is 400', async () => {
     const body = JSON.stringify({ name: 'm' });
-    const first = await get('/api/2.0/mlflow/registered-models/create', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
-    const again = await get('/api/2.0/mlflow/registered-models/create', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    const first = await get('/api/2.0/mlflow/registered-models/create', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body,
+    });
+    const again = await get('/api/2.0/mlflow/registered-models/create', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body,
+    });
     const noType = await get('/api/2.0/mlflow/registered-models/create', { method: 'POST', body: new Uint8Array(Buffer.from(body)) });
 
     expect(first.status).toBe(200);
-    expect([again.status, again.json()]).toEqual([400, { error_code: 'RESOURCE_ALREADY_EXISTS', message: 'Registered Model (name=m) already exists.' }]);
-    expect([noType.status, noType.json()]).toEqual([400, { error_code: 'INVALID_PARAMETER_VALUE', message: 'Bad Request. Content-Type header is missing.' }]);
+    expect([again.status, again.json()]).toEqual([
+      400,
+      { error_code: 'RESOURCE_ALREADY_EXISTS', message: 'Registered Model (name=m) already exists.' },
+    ]);
+    expect([noType.status, noType.json()]).toEqual([
+      400,
+      { error_code: 'INVALID_PARAMETER_VALUE', message: 'Bad Request. Content-Type header is missing.' },
+    ]);
   });
 });

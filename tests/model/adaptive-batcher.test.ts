@@ -55,7 +55,18 @@ describe('adaptive batching', () => {
     const batcher = createAdaptiveBatcher(model, { maxRows: 64 }, m);
 
     const first = batcher.run(trips([[1, 1]]), 1);
-    const queued = [batcher.run(trips([[2, 1]]), 1), batcher.run(trips([[3, 1], [4, 1], [5, 1]]), 3), batcher.run(trips([[6, 1]]), 1)];
+    const queued = [
+      batcher.run(trips([[2, 1]]), 1),
+      batcher.run(
+        trips([
+          [3, 1],
+          [4, 1],
+          [5, 1],
+        ]),
+        3,
+      ),
+      batcher.run(trips([[6, 1]]), 1),
+    ];
     expect(runs.map((r) => r.n)).toEqual([1]);
     runs[0].open();
     await first;

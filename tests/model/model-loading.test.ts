@@ -130,9 +130,10 @@ describe('loading a model', () => {
     const { loadOnnxModel } = await import('../../src/model/onnx-model.js');
     const resolved = { name: 'x', version: '1', alias: undefined, dir: `${REPO_ROOT}/tests/fixtures/models` };
 
-    const err = await loadOnnxModel(resolved, { onnxFile: `${REPO_ROOT}/tests/fixtures/models/wrong-output.onnx`, training: undefined }).catch(
-      (e: unknown) => e,
-    );
+    const err = await loadOnnxModel(resolved, {
+      onnxFile: `${REPO_ROOT}/tests/fixtures/models/wrong-output.onnx`,
+      training: undefined,
+    }).catch((e: unknown) => e);
 
     expect(err).toMatchObject({ reason: 'signature', message: expect.stringContaining('float32 tensor named "duration"') });
   });
@@ -171,8 +172,12 @@ describe('loading a model', () => {
       },
     });
 
-    await expect(loadModel(failing(new Error('registry said no')), parseModelUri('models:/m@a'), metrics)).rejects.toThrow('registry said no');
-    await expect(loadModel(failing(new ModelLoadError('artifact', 'registry said no')), parseModelUri('models:/m@a'), metrics)).rejects.toThrow('registry said no');
+    await expect(loadModel(failing(new Error('registry said no')), parseModelUri('models:/m@a'), metrics)).rejects.toThrow(
+      'registry said no',
+    );
+    await expect(
+      loadModel(failing(new ModelLoadError('artifact', 'registry said no')), parseModelUri('models:/m@a'), metrics),
+    ).rejects.toThrow('registry said no');
 
     const text = await metrics.registry.getSingleMetricAsString('model_load_failures_total');
     expect(text).toContain('model_load_failures_total{reason="resolve"} 1');

@@ -7,7 +7,13 @@ import { createPredictor, rideIdSequence, type ChallengerDeps, type ShadowEvent 
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { fakeModel, gate } from '../support/app.js';
 
-const trip = (overrides: Partial<Trip> = {}): Trip => ({ PULocationID: 10, DOLocationID: 20, trip_distance: 3, pickup: undefined, ...overrides });
+const trip = (overrides: Partial<Trip> = {}): Trip => ({
+  PULocationID: 10,
+  DOLocationID: 20,
+  trip_distance: 3,
+  pickup: undefined,
+  ...overrides,
+});
 const constant = (value: number) => async (_c: unknown, n: number) => new Float32Array(n).fill(value);
 
 async function counted(metrics: Metrics, outcome: string): Promise<number> {
@@ -23,8 +29,16 @@ async function setUp(challenger: Partial<ChallengerDeps> & { run?: Parameters<ty
   if (challenger.loaded !== false) await challengerSlot.swap(fakeModel(challenger.run ?? constant(20), { modelVersion: 'm/1' }));
   const errors: unknown[] = [];
   const predictor = createPredictor({
-    slot, metrics, newRideId: rideIdSequence('r'),
-    challenger: { slot: challengerSlot, mode: challenger.mode ?? 'shadow', percent: challenger.percent ?? 10, onError: (err) => errors.push(err), maxShadowInFlight: challenger.maxShadowInFlight },
+    slot,
+    metrics,
+    newRideId: rideIdSequence('r'),
+    challenger: {
+      slot: challengerSlot,
+      mode: challenger.mode ?? 'shadow',
+      percent: challenger.percent ?? 10,
+      onError: (err) => errors.push(err),
+      maxShadowInFlight: challenger.maxShadowInFlight,
+    },
   });
   const shadows: ShadowEvent[] = [];
   let shadowSeen: () => void = () => undefined;
@@ -73,8 +87,12 @@ describe('predictor with a shadow challenger', () => {
     await seen;
   });
 
-  test('When the challenger fails, then the answer is the champion\'s, and the failure is counted and reported', async () => {
-    const { predictor, metrics, errors } = await setUp({ run: async () => { throw new Error('boom'); } });
+  test("When the challenger fails, then the answer is the champion's, and the failure is counted and reported", async () => {
+    const { predictor, metrics, errors } = await setUp({
+      run: async () => {
+        throw new Error('boom');
+      },
+    });
 
     const p = await predictor.predict([trip(), trip()], 0);
     await settle();
@@ -125,7 +143,10 @@ describe('predictor with a split challenger', () => {
   test('When a batch mixes arms, then each trip is answered by the arm its ride id hashes to, and says so', async () => {
     const { predictor, metrics } = await setUp({ mode: 'split', percent: 30 });
 
-    const p = await predictor.predict(ids.map((ride_id) => trip({ ride_id })), 0);
+    const p = await predictor.predict(
+      ids.map((ride_id) => trip({ ride_id })),
+      0,
+    );
 
     const expected = ids.map((id) => (isChallengerRide(id, 30) ? 'm/1' : 'm/3'));
     expect(expected).toContain('m/1');
@@ -148,11 +169,23 @@ describe('predictor with a split challenger', () => {
   });
 
   test('When the challenger fails or is not loaded, then the champion answers its rides too', async () => {
-    const failing = await setUp({ mode: 'split', percent: 50, run: async () => { throw new Error('boom'); } });
+    const failing = await setUp({
+      mode: 'split',
+      percent: 50,
+      run: async () => {
+        throw new Error('boom');
+      },
+    });
     const absent = await setUp({ mode: 'split', percent: 50, loaded: false });
 
-    const p = await failing.predictor.predict(ids.map((ride_id) => trip({ ride_id })), 0);
-    const q = await absent.predictor.predict(ids.map((ride_id) => trip({ ride_id })), 0);
+    const p = await failing.predictor.predict(
+      ids.map((ride_id) => trip({ ride_id })),
+      0,
+    );
+    const q = await absent.predictor.predict(
+      ids.map((ride_id) => trip({ ride_id })),
+      0,
+    );
     const single = await failing.predictor.predict([trip({ ride_id: ids.find((id) => isChallengerRide(id, 50)) })], 0);
 
     for (const r of [p, q, single]) {
@@ -172,10 +205,20 @@ describe('predictor with a split challenger', () => {
     const body = { trips: ids.slice(0, 20).map((ride_id) => ({ PULocationID: 10, DOLocationID: 20, trip_distance: 3, ride_id })) };
 
     const reply = await handler(body, { requestId: 'x', startedAt: 0, route: undefined, modelVersion: undefined }, undefined as never, {});
-    const single = await handler({ PULocationID: 1, DOLocationID: 2, trip_distance: 1, ride_id: 'ride-0' }, { requestId: 'y', startedAt: 0, route: undefined, modelVersion: undefined }, undefined as never, {});
+    const single = await handler(
+      { PULocationID: 1, DOLocationID: 2, trip_distance: 1, ride_id: 'ride-0' },
+      { requestId: 'y', startedAt: 0, route: undefined, modelVersion: undefined },
+      undefined as never,
+      {},
+    );
 
-    const parsed = JSON.parse(reply.body) as { predictions: { model_version: string; ride_id: string; duration: number }[]; model_version: string };
-    expect(parsed.predictions.map((p) => p.model_version)).toEqual(ids.slice(0, 20).map((id) => (isChallengerRide(id, 50) ? 'm/1' : 'm/3')));
+    const parsed = JSON.parse(reply.body) as {
+      predictions: { model_version: string; ride_id: string; duration: number }[];
+      model_version: string;
+    };
+    expect(parsed.predictions.map((p) => p.model_version)).toEqual(
+      ids.slice(0, 20).map((id) => (isChallengerRide(id, 50) ? 'm/1' : 'm/3')),
+    );
     expect(parsed.predictions.every((p) => p.duration === (p.model_version === 'm/1' ? 20 : 10))).toBe(true);
     expect(Object.keys(JSON.parse(single.body))).toEqual(['duration', 'ride_id', 'model_version']);
     expect(JSON.parse(single.body).model_version).toBe(isChallengerRide('ride-0', 50) ? 'm/1' : 'm/3');

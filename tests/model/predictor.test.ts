@@ -6,7 +6,13 @@ import { createPredictor, rideIdSequence, type PredictionEvent } from '../../src
 import { createMetrics } from '../../src/observability/metrics.js';
 import { aTrip, buildApp, fakeModel } from '../support/app.js';
 
-const trip = (overrides: Partial<Trip> = {}): Trip => ({ PULocationID: 10, DOLocationID: 20, trip_distance: 3, pickup: undefined, ...overrides });
+const trip = (overrides: Partial<Trip> = {}): Trip => ({
+  PULocationID: 10,
+  DOLocationID: 20,
+  trip_distance: 3,
+  pickup: undefined,
+  ...overrides,
+});
 
 async function predictorWith(run: Parameters<typeof fakeModel>[0], info: Parameters<typeof fakeModel>[1] = {}) {
   const metrics = createMetrics(undefined, { defaultMetrics: false });
@@ -89,7 +95,9 @@ describe('POST /predict with no model loaded', () => {
   test('When the body is invalid, then it is 422 (validation needs no model) and counted under model_version="none"', async () => {
     const t = await buildApp({ model: null });
 
-    const bad = await request(t.app).post('/predict').send(aTrip({ PULocationID: 0 }));
+    const bad = await request(t.app)
+      .post('/predict')
+      .send(aTrip({ PULocationID: 0 }));
     const good = await request(t.app).post('/predict').send(aTrip());
 
     expect(bad.status).toBe(422);

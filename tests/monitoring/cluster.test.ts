@@ -13,19 +13,22 @@ afterAll(() => {
 function send(port: number, method: string, path: string, body?: unknown): Promise<{ status: number; json: any; text: string }> {
   return new Promise((resolve, reject) => {
     const text = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, agent: false, headers: text ? { 'Content-Type': 'application/json' } : {} }, (res) => {
-      let out = '';
-      res.on('data', (c: Buffer) => (out += c.toString()));
-      res.on('end', () => {
-        let json: unknown;
-        try {
-          json = JSON.parse(out);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode!, json, text: out });
-      });
-    });
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path, agent: false, headers: text ? { 'Content-Type': 'application/json' } : {} },
+      (res) => {
+        let out = '';
+        res.on('data', (c: Buffer) => (out += c.toString()));
+        res.on('end', () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(out);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode!, json, text: out });
+        });
+      },
+    );
     req.on('error', reject);
     req.end(text);
   });
@@ -33,7 +36,12 @@ function send(port: number, method: string, path: string, body?: unknown): Promi
 
 describe('WORKERS=2, in-memory prediction log in the primary', () => {
   test('When feedback reaches another worker than its prediction, then it matches; the drift window and accuracy merge both workers', async () => {
-    const { child, logs, stderr } = spawnServer({ WORKERS: '2', MODEL_URI: 'models:/taxi-ride-duration/4', SHUTDOWN_DRAIN_MS: '0', MODEL_POLL_INTERVAL_S: '0' });
+    const { child, logs, stderr } = spawnServer({
+      WORKERS: '2',
+      MODEL_URI: 'models:/taxi-ride-duration/4',
+      SHUTDOWN_DRAIN_MS: '0',
+      MODEL_POLL_INTERVAL_S: '0',
+    });
     running.push(child);
     while (!logs.some((l: LogLine) => l.msg === 'all workers ready')) {
       if (child.exitCode !== null) throw new Error(`exited: ${stderr()}`);

@@ -14,10 +14,34 @@ import {
 } from '../../src/monitoring/drift.js';
 import { createRandom } from '../../src/training/random.js';
 
-const zones: FeatureReference = { feature: 'PULocationID', method: 'jensenshannon', values: [1, 2, 3], counts: [50, 30, 20, 0], thresholds: { n: [100, 10_000], score: [0.2, 0.02] }, min_effect: 0.1, monitored: true };
-const distance: FeatureReference = { feature: 'trip_distance', method: 'wasserstein_normed', edges: [0, 1, 2, 3, 4], counts: [10, 20, 30, 40], std: 1, thresholds: { n: [100], score: [0.05] }, min_effect: 0.1, monitored: true };
+const zones: FeatureReference = {
+  feature: 'PULocationID',
+  method: 'jensenshannon',
+  values: [1, 2, 3],
+  counts: [50, 30, 20, 0],
+  thresholds: { n: [100, 10_000], score: [0.2, 0.02] },
+  min_effect: 0.1,
+  monitored: true,
+};
+const distance: FeatureReference = {
+  feature: 'trip_distance',
+  method: 'wasserstein_normed',
+  edges: [0, 1, 2, 3, 4],
+  counts: [10, 20, 30, 40],
+  std: 1,
+  thresholds: { n: [100], score: [0.05] },
+  min_effect: 0.1,
+  monitored: true,
+};
 const weekday: FeatureReference = { ...zones, feature: 'pickup_dow', monitored: false };
-const reference: DriftReference = { format_version: 1, data: 'test', rows: 100, bootstrap: { replicates: 10, quantile: 0.99, seed: 1 }, min_effect: 0.1, features: [zones, distance, weekday] };
+const reference: DriftReference = {
+  format_version: 1,
+  data: 'test',
+  rows: 100,
+  bootstrap: { replicates: 10, quantile: 0.99, seed: 1 },
+  min_effect: 0.1,
+  features: [zones, distance, weekday],
+};
 
 describe('drift math', () => {
   test('When a value is binned, then unknown zones land in the other bin and numbers outside the edges in the end bins', () => {
@@ -68,7 +92,15 @@ describe('drift math', () => {
 
   test('When the noise level is tabulated, then it shrinks as windows grow and the same seed gives the same table', () => {
     const rows = Array.from({ length: 5000 }, (_, i) => i % 3);
-    const table = (seed: number) => bootstrapThresholds(zones, rows.map((_, i) => (i * 7919) % 3), [100, 1000, 4000], 50, 0.99, createRandom(seed));
+    const table = (seed: number) =>
+      bootstrapThresholds(
+        zones,
+        rows.map((_, i) => (i * 7919) % 3),
+        [100, 1000, 4000],
+        50,
+        0.99,
+        createRandom(seed),
+      );
 
     const a = table(7);
 

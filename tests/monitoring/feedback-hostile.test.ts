@@ -41,10 +41,15 @@ describe('hostile input against POST /feedback (the service as composed for prod
 
   test('When all of the above has run, then every matched ride was counted once and a fresh ride still matches once', async () => {
     const metrics = (await s.get('/metrics')).text;
-    expect(sample(metrics, 'prediction_feedback_total', { model_version: 'taxi-ride-duration/4', outcome: 'matched' })).toBe(matchedAnswers);
+    expect(sample(metrics, 'prediction_feedback_total', { model_version: 'taxi-ride-duration/4', outcome: 'matched' })).toBe(
+      matchedAnswers,
+    );
     expect(matchedAnswers).toBeLessThanOrEqual(14);
     await s.post('/predict', { PULocationID: 1, DOLocationID: 2, trip_distance: 1, ride_id: 'fresh' });
-    const [a, b] = await Promise.all([s.post('/feedback', { ride_id: 'fresh', actual_duration: 3 }), s.post('/feedback', { ride_id: 'fresh', actual_duration: 3 })]);
+    const [a, b] = await Promise.all([
+      s.post('/feedback', { ride_id: 'fresh', actual_duration: 3 }),
+      s.post('/feedback', { ride_id: 'fresh', actual_duration: 3 }),
+    ]);
     expect(a.body.matched + b.body.matched).toBe(1);
     expect(a.body.duplicate + b.body.duplicate).toBe(1);
   });

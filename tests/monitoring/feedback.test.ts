@@ -43,7 +43,12 @@ describe('POST /feedback and GET /monitoring (version 4, in-memory log)', () => 
     expect(report.drift).toMatchObject({ available: true, window_s: 86400, min_trips: 1000, verdict: false });
     expect(report.drift.trips).toBeGreaterThanOrEqual(1);
     expect(report.drift.features.map((f: { feature: string }) => f.feature)).toEqual([
-      'PULocationID', 'DOLocationID', 'trip_distance', 'pickup_hour', 'pickup_dow', 'prediction',
+      'PULocationID',
+      'DOLocationID',
+      'trip_distance',
+      'pickup_hour',
+      'pickup_dow',
+      'prediction',
     ]);
   });
 
@@ -52,7 +57,10 @@ describe('POST /feedback and GET /monitoring (version 4, in-memory log)', () => 
     expect(batch.status).toBe(200);
     const body = { feedback: Array.from({ length: 20 }, (_, i) => ({ ride_id: 1000 + i, actual_duration: 10 })) };
     const answers = await Promise.all(Array.from({ length: 8 }, () => s.post('/feedback', body)));
-    const total = answers.reduce((acc, a) => ({ matched: acc.matched + a.body.matched, duplicate: acc.duplicate + a.body.duplicate }), { matched: 0, duplicate: 0 });
+    const total = answers.reduce((acc, a) => ({ matched: acc.matched + a.body.matched, duplicate: acc.duplicate + a.body.duplicate }), {
+      matched: 0,
+      duplicate: 0,
+    });
     expect(total).toEqual({ matched: 20, duplicate: 140 });
   });
 
@@ -80,15 +88,25 @@ describe('POST /feedback and GET /monitoring (version 4, in-memory log)', () => 
   });
 
   test('When feedback is malformed, then it gets 422 naming each field, or 413 for too many items', async () => {
-    const bad = await s.post('/feedback', { feedback: [{ ride_id: 'ok', actual_duration: 0 }, { actual_duration: 'x' }, { ride_id: 'a b', actual_duration: 1441 }] });
+    const bad = await s.post('/feedback', {
+      feedback: [{ ride_id: 'ok', actual_duration: 0 }, { actual_duration: 'x' }, { ride_id: 'a b', actual_duration: 1441 }],
+    });
     expect(bad.status).toBe(422);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
     expect(bad.body.errors.map((e: { field: string }) => e.field)).toEqual([
-      'feedback[0].actual_duration', 'feedback[1].ride_id', 'feedback[1].actual_duration', 'feedback[2].ride_id', 'feedback[2].actual_duration',
+      'feedback[0].actual_duration',
+      'feedback[1].ride_id',
+      'feedback[1].actual_duration',
+      'feedback[2].ride_id',
+      'feedback[2].actual_duration',
     ]);
-    expect((await s.post('/feedback', { ride_id: 5 })).body.errors).toEqual([{ field: 'actual_duration', message: expect.stringContaining('is required') }]);
+    expect((await s.post('/feedback', { ride_id: 5 })).body.errors).toEqual([
+      { field: 'actual_duration', message: expect.stringContaining('is required') },
+    ]);
     expect((await s.post('/feedback', { feedback: [] })).status).toBe(422);
-    expect((await s.post('/feedback', { feedback: Array.from({ length: 10_001 }, () => ({ ride_id: 1, actual_duration: 1 })) })).status).toBe(413);
+    expect(
+      (await s.post('/feedback', { feedback: Array.from({ length: 10_001 }, () => ({ ride_id: 1, actual_duration: 1 })) })).status,
+    ).toBe(413);
     expect((await s.post('/feedback', '{"ride_id": 1, ')).status).toBe(400);
   });
 
@@ -108,7 +126,11 @@ describe('A version without a drift reference (version 3)', () => {
       for (let i = 0; i < 3; i++) await s.post('/predict', { ...trip, ride_id: `v3-${i}` });
       await s.post('/feedback', { feedback: [0, 1, 2].map((i) => ({ ride_id: `v3-${i}`, actual_duration: 10 })) });
       const report = (await s.get('/monitoring')).body;
-      expect(report.drift).toEqual({ model_version: 'taxi-ride-duration/3', available: false, reason: expect.stringContaining('no drift_reference') });
+      expect(report.drift).toEqual({
+        model_version: 'taxi-ride-duration/3',
+        available: false,
+        reason: expect.stringContaining('no drift_reference'),
+      });
       expect(report.accuracy).toEqual([expect.objectContaining({ model_version: 'taxi-ride-duration/3', n: 3, interval_coverage: null })]);
       expect(s.logs.filter((l) => l.msg.includes('no drift_reference'))).toHaveLength(1);
     } finally {

@@ -19,14 +19,19 @@ interface Panel {
   title: string;
   targets: { expr: string; refId: string }[];
 }
-const dashboards = readdirSync(join(grafana, 'dashboards')).map((f) => JSON.parse(readFileSync(join(grafana, 'dashboards', f), 'utf8')) as { uid: string; panels: Panel[] });
+const dashboards = readdirSync(join(grafana, 'dashboards')).map(
+  (f) => JSON.parse(readFileSync(join(grafana, 'dashboards', f), 'utf8')) as { uid: string; panels: Panel[] },
+);
 /** Panels that must show data after a replay with feedback (the rest may be empty: no errors, no shedding…). */
 const MUST_HAVE_DATA = /RMSE|MAE|bias|Drift|coverage|Feedback/;
 
 test('When the provisioning files are read, then the datasource uid is the one every panel uses', () => {
-  const ds = parse(readFileSync(join(grafana, 'provisioning/datasources/prometheus.yaml'), 'utf8')) as { datasources: { uid: string; type: string }[] };
+  const ds = parse(readFileSync(join(grafana, 'provisioning/datasources/prometheus.yaml'), 'utf8')) as {
+    datasources: { uid: string; type: string }[];
+  };
   const uids = new Set(ds.datasources.map((d) => d.uid));
-  for (const d of dashboards) for (const p of d.panels) expect(uids.has((p as unknown as { datasource: { uid: string } }).datasource.uid), p.title).toBe(true);
+  for (const d of dashboards)
+    for (const p of d.panels) expect(uids.has((p as unknown as { datasource: { uid: string } }).datasource.uid), p.title).toBe(true);
   expect(dashboards.flatMap((d) => d.panels).length).toBeGreaterThanOrEqual(10);
 });
 
@@ -40,14 +45,27 @@ describe.skipIf(prometheusBin === undefined)('Grafana dashboard queries against 
     service = await startMonitoredService({ DRIFT_MIN_TRIPS: '200' });
     prometheus = await startPrometheus(prometheusBin!, [Number(new URL(service.url).port)]);
     await runReplay({
-      data: feb, url: service.url, feedbackUrl: service.url, rate: undefined, batch: 100, feedback: true, limit: 3000,
-      minDistance: undefined, pickupTime: true, concurrency: 4, report: undefined,
+      data: feb,
+      url: service.url,
+      feedbackUrl: service.url,
+      rate: undefined,
+      batch: 100,
+      feedback: true,
+      limit: 3000,
+      minDistance: undefined,
+      pickupTime: true,
+      concurrency: 4,
+      report: undefined,
     });
     // Two scrapes after the replay, so rate() and increase() have two samples of the final counts.
-    await waitFor(async () => {
-      const r = await prometheus.query('count_over_time(model_feature_drift{job="taxi-ride-duration"}[1h])');
-      return r.length > 0 && Number(r[0].value[1]) >= 2 ? true : undefined;
-    }, 'Prometheus to have scraped the drift gauges twice', 60_000);
+    await waitFor(
+      async () => {
+        const r = await prometheus.query('count_over_time(model_feature_drift{job="taxi-ride-duration"}[1h])');
+        return r.length > 0 && Number(r[0].value[1]) >= 2 ? true : undefined;
+      },
+      'Prometheus to have scraped the drift gauges twice',
+      60_000,
+    );
   }, 180_000);
   afterAll(async () => {
     await prometheus?.stop();

@@ -17,7 +17,13 @@ describe('MemoryPredictionLog', () => {
     log.put({ rideIds: [5], modelVersion: 'm/1', duration: [9] });
     expect(log.takeEvictions()).toEqual({ expired: 0, full: 1 });
     now = 1400;
-    expect(await log.match([{ rideId: 2, actual: 1 }, { rideId: 5, actual: 2 }, { rideId: 5, actual: 2 }])).toEqual(['unknown', [{ modelVersion: 'm/1', duration: 9 }], 'duplicate']);
+    expect(
+      await log.match([
+        { rideId: 2, actual: 1 },
+        { rideId: 5, actual: 2 },
+        { rideId: 5, actual: 2 },
+      ]),
+    ).toEqual(['unknown', [{ modelVersion: 'm/1', duration: 9 }], 'duplicate']);
     expect(log.takeEvictions()).toEqual({ expired: 0, full: 0 });
     now = 1600;
     expect(await log.match([{ rideId: 3, actual: 1 }])).toEqual(['unknown']);
@@ -31,7 +37,10 @@ describe('MemoryPredictionLog', () => {
     log.put({ rideIds: ['a'], modelVersion: 'c/1', duration: [6], arm: 'shadow' });
     log.put({ rideIds: ['a'], modelVersion: 'm/1', duration: [5.5], p10: [4], p90: [7] });
     expect(await log.match([{ rideId: 'a', actual: 5 }])).toEqual([
-      [{ modelVersion: 'm/1', duration: 5.5, p10: 4, p90: 7 }, { modelVersion: 'c/1', duration: 6, arm: 'shadow' }],
+      [
+        { modelVersion: 'm/1', duration: 5.5, p10: 4, p90: 7 },
+        { modelVersion: 'c/1', duration: 6, arm: 'shadow' },
+      ],
     ]);
   });
 
@@ -45,8 +54,22 @@ describe('MemoryPredictionLog', () => {
 
 describe('DriftWindow', () => {
   const reference: DriftReference = {
-    format_version: 1, data: 'test', rows: 100, bootstrap: { replicates: 1, quantile: 0.99, seed: 1 }, min_effect: 0.1,
-    features: [{ feature: 'zone', method: 'jensenshannon', values: [1, 2], counts: [50, 50, 0], thresholds: { n: [10], score: [0.05] }, min_effect: 0.1, monitored: true }],
+    format_version: 1,
+    data: 'test',
+    rows: 100,
+    bootstrap: { replicates: 1, quantile: 0.99, seed: 1 },
+    min_effect: 0.1,
+    features: [
+      {
+        feature: 'zone',
+        method: 'jensenshannon',
+        values: [1, 2],
+        counts: [50, 50, 0],
+        thresholds: { n: [10], score: [0.05] },
+        min_effect: 0.1,
+        monitored: true,
+      },
+    ],
   };
   const HOUR = 3_600_000;
 

@@ -15,7 +15,13 @@ describe.skipIf(findSystemTool('redis-server') === undefined)('Prediction log in
     const env = { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '200' };
     [a, b] = await Promise.all([startMonitoredService(env), startMonitoredService(env)]);
     // why: the first write waits for the connection; a prediction is logged once Redis is ready.
-    await waitFor(async () => (a.logs.some((l) => l.msg.includes('connected to Redis')) && b.logs.some((l) => l.msg.includes('connected to Redis')) ? true : undefined), 'both instances to reach Redis');
+    await waitFor(
+      async () =>
+        a.logs.some((l) => l.msg.includes('connected to Redis')) && b.logs.some((l) => l.msg.includes('connected to Redis'))
+          ? true
+          : undefined,
+      'both instances to reach Redis',
+    );
   });
   afterAll(async () => {
     await Promise.all([a?.close(), b?.close()]);
@@ -38,13 +44,23 @@ describe.skipIf(findSystemTool('redis-server') === undefined)('Prediction log in
     await a.post('/predict', { ...trip, ride_id: 'before-restart' });
     await a.close();
     a = await startMonitoredService({ REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '200' });
-    await waitFor(async () => (a.logs.some((l) => l.msg.includes('connected to Redis')) ? true : undefined), 'the new instance to reach Redis');
-    expect((await a.post('/feedback', { ride_id: 'before-restart', actual_duration: 4 })).body).toEqual({ matched: 1, unknown: 0, duplicate: 0 });
+    await waitFor(
+      async () => (a.logs.some((l) => l.msg.includes('connected to Redis')) ? true : undefined),
+      'the new instance to reach Redis',
+    );
+    expect((await a.post('/feedback', { ride_id: 'before-restart', actual_duration: 4 })).body).toEqual({
+      matched: 1,
+      unknown: 0,
+      duplicate: 0,
+    });
   });
 
   test('When Redis is down, then /predict answers, the loss is counted and logged, /feedback is 503 with Retry-After; and it recovers', async () => {
     await redis.pause();
-    await waitFor(async () => ((await b.post('/feedback', { ride_id: 'x', actual_duration: 4 })).status === 503 ? true : undefined), 'feedback to report Redis down');
+    await waitFor(
+      async () => ((await b.post('/feedback', { ride_id: 'x', actual_duration: 4 })).status === 503 ? true : undefined),
+      'feedback to report Redis down',
+    );
     const down = await b.post('/feedback', { ride_id: 'x', actual_duration: 4 });
     expect(down.status).toBe(503);
     expect(down.headers.get('retry-after')).toBe('5');
@@ -58,7 +74,11 @@ describe.skipIf(findSystemTool('redis-server') === undefined)('Prediction log in
     expect(b.logs.some((l) => l.msg === 'predictions could not be logged for feedback' || l.msg.includes('unreachable'))).toBe(true);
 
     await redis.resume();
-    await waitFor(async () => ((await b.post('/feedback', { ride_id: 'y', actual_duration: 4 })).status === 200 ? true : undefined), 'feedback to work again', 30_000);
+    await waitFor(
+      async () => ((await b.post('/feedback', { ride_id: 'y', actual_duration: 4 })).status === 200 ? true : undefined),
+      'feedback to work again',
+      30_000,
+    );
     await b.post('/predict', { ...trip, ride_id: 'after-outage' });
     expect((await a.post('/feedback', { ride_id: 'after-outage', actual_duration: 4 })).body.matched).toBe(1);
   });

@@ -19,7 +19,18 @@ const data = (month: string) => {
   return path;
 };
 const options = (path: string, url: string, more: Partial<ReplayOptions> = {}): ReplayOptions => ({
-  data: path, url, feedbackUrl: url, rate: undefined, batch: 200, feedback: false, limit: undefined, minDistance: undefined, pickupTime: true, concurrency: 4, report: undefined, ...more,
+  data: path,
+  url,
+  feedbackUrl: url,
+  rate: undefined,
+  batch: 200,
+  feedback: false,
+  limit: undefined,
+  minDistance: undefined,
+  pickupTime: true,
+  concurrency: 4,
+  report: undefined,
+  ...more,
 });
 const MONITORED = ['PULocationID', 'DOLocationID', 'trip_distance', 'prediction'];
 

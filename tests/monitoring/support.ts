@@ -29,9 +29,15 @@ export async function startMonitoredService(env: Record<string, string> = {}, no
   const { port } = await service.start();
   const url = `http://127.0.0.1:${port}`;
   return {
-    url, service, logs,
+    url,
+    service,
+    logs,
     async post(path, body) {
-      const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+      const res = await fetch(url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
       const text = await res.text();
       return { status: res.status, body: text.length > 0 ? JSON.parse(text) : undefined, headers: res.headers };
     },

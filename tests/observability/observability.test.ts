@@ -11,7 +11,10 @@ const requestLines = (app: TestApp) => app.logs.filter((l) => l.msg === 'request
 
 describe('request id', () => {
   test('When X-Request-ID is sent, then it is echoed in the header, the problem and the log', async () => {
-    const res = await request(t.app).post('/predict').set('X-Request-ID', 'abc-123.client').send(aTrip({ PULocationID: 0 }));
+    const res = await request(t.app)
+      .post('/predict')
+      .set('X-Request-ID', 'abc-123.client')
+      .send(aTrip({ PULocationID: 0 }));
 
     expect(res.headers['x-request-id']).toBe('abc-123.client');
     expect(res.body.instance).toBe('abc-123.client');
@@ -50,7 +53,9 @@ describe('request logs', () => {
   test('When a prediction is refused with 422, then its line names the invalid fields and the time is ISO 8601', async () => {
     const before = requestLines(t).length;
 
-    await request(t.app).post('/predict').send({ trips: [aTrip(), aTrip({ trip_distance: -1, DOLocationID: 'x' })] });
+    await request(t.app)
+      .post('/predict')
+      .send({ trips: [aTrip(), aTrip({ trip_distance: -1, DOLocationID: 'x' })] });
 
     const [line] = requestLines(t).slice(before);
     expect(line).toMatchObject({ status: 422, invalid_fields: ['trips[1].DOLocationID', 'trips[1].trip_distance'] });
@@ -86,8 +91,12 @@ describe('GET /metrics', () => {
   test('When scraped after traffic, then every service metric is exposed in Prometheus text format', async () => {
     const fresh = await buildApp({ model: t.slot.current! });
     await request(fresh.app).post('/predict').send(aTrip());
-    await request(fresh.app).post('/predict').send({ trips: [aTrip(), aTrip(), aTrip()] });
-    await request(fresh.app).post('/predict').send(aTrip({ trip_distance: -5 }));
+    await request(fresh.app)
+      .post('/predict')
+      .send({ trips: [aTrip(), aTrip(), aTrip()] });
+    await request(fresh.app)
+      .post('/predict')
+      .send(aTrip({ trip_distance: -5 }));
     await request(fresh.app).get('/no/such/route');
 
     const res = await request(fresh.app).get('/metrics');

@@ -49,7 +49,9 @@ describe('trace ids in logs, tracing off', () => {
 
   test('When tracing is off, then no source file loads OpenTelemetry except through the lazy import in tracing.ts', () => {
     const files = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+      );
     const src = join(REPO_ROOT, 'src');
     const importers = files(src).filter((f) => /^import[^(]*from '@opentelemetry\//m.test(readFileSync(f, 'utf8')));
     const staticOtelTracer = files(src).filter((f) => /^import[^(]*from '\.\/otel-tracer\.js'/m.test(readFileSync(f, 'utf8')));
@@ -69,12 +71,18 @@ async function otlpReceiver() {
     req.on('end', () => {
       paths.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
       const message = JSON.parse(body) as { resourceSpans: { resource: unknown; scopeSpans: { spans: Record<string, unknown>[] }[] }[] };
-      for (const rs of message.resourceSpans) for (const ss of rs.scopeSpans) for (const span of ss.spans) spans.push({ ...span, resource: rs.resource });
+      for (const rs of message.resourceSpans)
+        for (const ss of rs.scopeSpans) for (const span of ss.spans) spans.push({ ...span, resource: rs.resource });
       res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, paths, close: () => new Promise((r) => server.close(r)) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    paths,
+    close: () => new Promise((r) => server.close(r)),
+  };
 }
 
 const attribute = (span: Record<string, unknown>, key: string) =>
@@ -86,18 +94,34 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
     for (const c of cleanups.splice(0)) await c();
   });
 
-  test('When a request carries a traceparent, then its server span is exported as the caller\'s child, named by route, and the response and logs name it', async () => {
+  test("When a request carries a traceparent, then its server span is exported as the caller's child, named by route, and the response and logs name it", async () => {
     const receiver = await otlpReceiver();
     cleanups.push(receiver.close);
-    const config = loadConfig({ MODEL_URI: 'models:/taxi-ride-duration@base', REGISTRY_URI: FIXTURE_REGISTRY, HOST: '127.0.0.1', PORT: '0', SHUTDOWN_DRAIN_MS: '0', OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.url}/`, OTEL_SERVICE_NAME: 'taxi-test' });
+    const config = loadConfig({
+      MODEL_URI: 'models:/taxi-ride-duration@base',
+      REGISTRY_URI: FIXTURE_REGISTRY,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SHUTDOWN_DRAIN_MS: '0',
+      OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.url}/`,
+      OTEL_SERVICE_NAME: 'taxi-test',
+    });
     const logs: LogLine[] = [];
     const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
     const service: Service = createService(config, logger, { cwd: REPO_ROOT });
     cleanups.push(() => service.stop('test'));
     const { port } = await service.start();
 
-    const res = await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json', traceparent: TRACEPARENT }, body: JSON.stringify(aTrip()) });
-    const bad = await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"PULocationID": 0}' });
+    const res = await fetch(`http://127.0.0.1:${port}/predict`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', traceparent: TRACEPARENT },
+      body: JSON.stringify(aTrip()),
+    });
+    const bad = await fetch(`http://127.0.0.1:${port}/predict`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: '{"PULocationID": 0}',
+    });
     await service.stop('test'); // exports what is buffered
 
     expect(res.status).toBe(200);

@@ -1,6 +1,14 @@
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
-import { EMBEDDED_V1, EMBEDDED_V2, NAME, registerModelDir, startMlflowService, tempDir, type MlflowService } from '../support/mlflow-service.js';
+import {
+  EMBEDDED_V1,
+  EMBEDDED_V2,
+  NAME,
+  registerModelDir,
+  startMlflowService,
+  tempDir,
+  type MlflowService,
+} from '../support/mlflow-service.js';
 
 let fake: FakeMlflow;
 let cache: { path: string; remove: () => Promise<void> };
@@ -67,13 +75,19 @@ describe('alias flip under steady load', () => {
 
     const firstNew = Math.min(...samples.filter((s) => s.version === `${NAME}/2`).map((s) => s.endedAt));
     const oldAfterSwap = samples.filter((s) => s.startedAt > firstNew && s.version === `${NAME}/1`);
-    const counts = { total: samples.length, v1: samples.filter((s) => s.version === `${NAME}/1`).length, v2: samples.filter((s) => s.version === `${NAME}/2`).length };
+    const counts = {
+      total: samples.length,
+      v1: samples.filter((s) => s.version === `${NAME}/1`).length,
+      v2: samples.filter((s) => s.version === `${NAME}/2`).length,
+    };
     console.log(`alias flip under load: ${JSON.stringify(counts)}`);
     expect(samples.filter((s) => s.status !== 200)).toEqual([]);
     expect(counts.v1 + counts.v2).toBe(counts.total);
     expect(counts.v1).toBeGreaterThan(0);
     expect(counts.v2).toBeGreaterThan(0);
     expect(oldAfterSwap).toEqual([]);
-    expect(svc.logs).toContainEqual(expect.objectContaining({ msg: 'model swapped', model_version: `${NAME}/2`, previous_model_version: `${NAME}/1`, trigger: 'poll' }));
+    expect(svc.logs).toContainEqual(
+      expect.objectContaining({ msg: 'model swapped', model_version: `${NAME}/2`, previous_model_version: `${NAME}/1`, trigger: 'poll' }),
+    );
   });
 });

@@ -13,7 +13,7 @@ const READY = 'model loaded and warmed up; ready';
 const FALLBACK = 'cannot load the model MODEL_URI names; serving the newest version that loaded before, marked stale';
 const REFUSED = /^new model version refused/;
 
-let dirs: { path: string; remove: () => Promise<void> }[] = [];
+const dirs: { path: string; remove: () => Promise<void> }[] = [];
 const running: SpawnedServer[] = [];
 afterEach(async () => {
   for (const s of running.splice(0)) {
@@ -44,7 +44,11 @@ async function start(env: Record<string, string>): Promise<Service> {
 const ready = (s: Service) => s.line((l) => l.msg === READY, 'ready');
 const json = async (url: string) => (await fetch(url)).json() as Promise<Record<string, unknown>>;
 const predictedVersion = async (s: Service) =>
-  ((await (await fetch(`${s.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(TRIP) })).json()) as { model_version: string }).model_version;
+  (
+    (await (
+      await fetch(`${s.url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(TRIP) })
+    ).json()) as { model_version: string }
+  ).model_version;
 const stop = async (s: Service) => {
   s.server.child.kill('SIGTERM');
   return s.server.exited;
@@ -58,8 +62,12 @@ describe('MLflow registry: the alias moves to a version that cannot load', () =>
     fake = await startFakeMlflow({ major: 2 });
     cache = await temp('bad-version-cache-');
     env = {
-      REGISTRY_URI: fake.url, MODEL_CACHE_DIR: cache, MODEL_POLL_INTERVAL_S: '0.05', SHUTDOWN_DRAIN_MS: '0',
-      MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0', MLFLOW_HTTP_REQUEST_TIMEOUT: '5',
+      REGISTRY_URI: fake.url,
+      MODEL_CACHE_DIR: cache,
+      MODEL_POLL_INTERVAL_S: '0.05',
+      SHUTDOWN_DRAIN_MS: '0',
+      MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0',
+      MLFLOW_HTTP_REQUEST_TIMEOUT: '5',
     };
   });
   afterEach(async () => {
@@ -72,7 +80,10 @@ describe('MLflow registry: the alias moves to a version that cannot load', () =>
     await registerModelDir(fake, EMBEDDED_V2, ['production']);
     const first = await start(env);
     await ready(first);
-    const corrupt = await registerModelDir(fake, { ...(await readDir(EMBEDDED_V2)), 'model.onnx': Buffer.from('this is not an onnx model') });
+    const corrupt = await registerModelDir(fake, {
+      ...(await readDir(EMBEDDED_V2)),
+      'model.onnx': Buffer.from('this is not an onnx model'),
+    });
     fake.setAlias(NAME, 'production', corrupt);
     await first.line((l) => REFUSED.test(l.msg), 'the refusal of version 3');
     expect(await predictedVersion(first)).toBe(`${NAME}/2`);
@@ -94,8 +105,17 @@ describe('MLflow registry: the alias moves to a version that cannot load', () =>
     const swapped = await svc.line((l) => l.msg === 'model swapped', 'the swap to version 1');
 
     expect(svc.server.logs).toContainEqual(expect.objectContaining({ level: 40, msg: FALLBACK, model_version: `${NAME}/2` }));
-    expect(served).toMatchObject({ level: 40, model_version: `${NAME}/2`, stale: true, stale_reason: expect.stringMatching(/registry cannot be reached/) });
-    expect(model).toMatchObject({ version: '2', stale: true, stale_reason: expect.stringMatching(/^the model registry cannot be reached .*ECONNREFUSED.*serving taxi-ride-duration\/2/) });
+    expect(served).toMatchObject({
+      level: 40,
+      model_version: `${NAME}/2`,
+      stale: true,
+      stale_reason: expect.stringMatching(/registry cannot be reached/),
+    });
+    expect(model).toMatchObject({
+      version: '2',
+      stale: true,
+      stale_reason: expect.stringMatching(/^the model registry cannot be reached .*ECONNREFUSED.*serving taxi-ride-duration\/2/),
+    });
     expect(metrics).toContain(`model_info{name="${NAME}",version="2",alias="production",stale="true"} 1`);
     expect(stillStale).toMatchObject({ version: '2', stale: true });
     expect(swapped).toMatchObject({ model_version: `${NAME}/1`, previous_model_version: `${NAME}/2`, stale: false });
@@ -109,13 +129,19 @@ describe('MLflow registry: the alias moves to a version that cannot load', () =>
     await ready(svc);
     const model = await json(`${svc.url}/model`);
 
-    expect(model).toMatchObject({ version: '2', stale: true, stale_reason: expect.stringMatching(/^taxi-ride-duration\/3 cannot be loaded \(cannot load .*model\.onnx/) });
+    expect(model).toMatchObject({
+      version: '2',
+      stale: true,
+      stale_reason: expect.stringMatching(/^taxi-ride-duration\/3 cannot be loaded \(cannot load .*model\.onnx/),
+    });
     expect(await predictedVersion(svc)).toBe(`${NAME}/2`);
     expect(await (await fetch(`${svc.url}/readyz`)).json()).toMatchObject({ status: 'ready' });
   });
 
   test('When no version ever loaded from this cache, then a start on version 3 exits 1 with one fatal line', async () => {
-    await registerModelDir(fake, { ...(await readDir(EMBEDDED_V2)), 'model.onnx': Buffer.from('this is not an onnx model') }, ['production']);
+    await registerModelDir(fake, { ...(await readDir(EMBEDDED_V2)), 'model.onnx': Buffer.from('this is not an onnx model') }, [
+      'production',
+    ]);
 
     const svc = await start(env);
     const code = await svc.server.exited;
@@ -137,7 +163,12 @@ describe('file registry: the alias moves to a version that cannot load', () => {
     await cp(EMBEDDED_V2, join(model, '3'), { recursive: true });
     await writeFile(join(model, '3', 'model.onnx'), 'this is not an onnx model');
     await writeFile(join(model, 'aliases.json'), '{"production": "2"}\n');
-    const env = { REGISTRY_URI: `file:${registry}`, MODEL_CACHE_DIR: await temp('bad-version-cache-'), MODEL_POLL_INTERVAL_S: '0.05', SHUTDOWN_DRAIN_MS: '0' };
+    const env = {
+      REGISTRY_URI: `file:${registry}`,
+      MODEL_CACHE_DIR: await temp('bad-version-cache-'),
+      MODEL_POLL_INTERVAL_S: '0.05',
+      SHUTDOWN_DRAIN_MS: '0',
+    };
     const first = await start(env);
     await ready(first);
     expect(await stop(first)).toBe(0);
@@ -154,7 +185,11 @@ describe('file registry: the alias moves to a version that cannot load', () => {
     await writeFile(join(registry, NAME, 'aliases.json'), '{"production": "1"}\n');
     const swapped = await svc.line((l) => l.msg === 'model swapped', 'the swap to version 1');
 
-    expect(model).toMatchObject({ version: '2', stale: true, stale_reason: expect.stringMatching(/^taxi-ride-duration\/3 cannot be loaded/) });
+    expect(model).toMatchObject({
+      version: '2',
+      stale: true,
+      stale_reason: expect.stringMatching(/^taxi-ride-duration\/3 cannot be loaded/),
+    });
     expect(swapped).toMatchObject({ model_version: `${NAME}/1`, stale: false });
   });
 
@@ -165,6 +200,10 @@ describe('file registry: the alias moves to a version that cannot load', () => {
     const svc = await start(env);
     await ready(svc);
 
-    expect(await json(`${svc.url}/model`)).toMatchObject({ version: '2', stale: true, stale_reason: expect.stringMatching(/cannot read .*aliases\.json/) });
+    expect(await json(`${svc.url}/model`)).toMatchObject({
+      version: '2',
+      stale: true,
+      stale_reason: expect.stringMatching(/cannot read .*aliases\.json/),
+    });
   });
 });

@@ -41,36 +41,42 @@ describe('model URIs without a registry', () => {
     await model.release();
   });
 
-  test.each([['a model directory', '/v1'], ['a bare .onnx file', '/bare/model.onnx']])(
-    'When MODEL_URI is an http URL of %s, then it is downloaded into the cache and loads',
-    async (_what, path) => {
-      const metrics = createMetrics(undefined, { defaultMetrics: false });
+  test.each([
+    ['a model directory', '/v1'],
+    ['a bare .onnx file', '/bare/model.onnx'],
+  ])('When MODEL_URI is an http URL of %s, then it is downloaded into the cache and loads', async (_what, path) => {
+    const metrics = createMetrics(undefined, { defaultMetrics: false });
 
-      const model = await loadModel(createUrlSource(cache.path), parseModelUri(`${base}${path}`), metrics);
+    const model = await loadModel(createUrlSource(cache.path), parseModelUri(`${base}${path}`), metrics);
 
-      expect(model.info).toMatchObject({ version: expect.stringMatching(/^[0-9a-f]{12}$/), featureSet: 'base' });
-      await model.release();
-    },
-  );
+    expect(model.info).toMatchObject({ version: expect.stringMatching(/^[0-9a-f]{12}$/), featureSet: 'base' });
+    await model.release();
+  });
 
   test('When the URL answers 404, then the load fails with reason resolve', async () => {
     const metrics = createMetrics(undefined, { defaultMetrics: false });
 
     await expect(loadModel(createUrlSource(cache.path), parseModelUri(`${base}/missing/`), metrics)).rejects.toThrow(/HTTP 404/);
-    expect((await metrics.registry.getSingleMetricAsString('model_load_failures_total'))).toContain('reason="resolve"} 1');
+    expect(await metrics.registry.getSingleMetricAsString('model_load_failures_total')).toContain('reason="resolve"} 1');
   });
 });
 
 describe('registry configuration', () => {
   test('When only MLFLOW_TRACKING_URI is set, then it is the registry and MLflow variables are read', () => {
-    const config = loadConfig({ MLFLOW_TRACKING_URI: 'https://mlflow.example.com', MLFLOW_TRACKING_TOKEN: 't', MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2' });
+    const config = loadConfig({
+      MLFLOW_TRACKING_URI: 'https://mlflow.example.com',
+      MLFLOW_TRACKING_TOKEN: 't',
+      MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2',
+    });
 
     expect(config.REGISTRY_URI).toBe('https://mlflow.example.com');
     expect(config.MLFLOW).toMatchObject({ trackingUri: 'https://mlflow.example.com', token: 't', maxRetries: 2 });
   });
 
   test('When a stage URI is used with the file registry, then start-up refuses it', () => {
-    expect(() => loadConfig({ MODEL_URI: 'models:/taxi-ride-duration/Production' })).toThrow(/file registry .* answers models:\/<name>@<alias> and models:\/<name>\/<version> only/);
+    expect(() => loadConfig({ MODEL_URI: 'models:/taxi-ride-duration/Production' })).toThrow(
+      /file registry .* answers models:\/<name>@<alias> and models:\/<name>\/<version> only/,
+    );
   });
 
   test('When an MLflow variable is malformed, then start-up names it', () => {

@@ -4,7 +4,15 @@ import { ModelLoadError } from '../../src/errors.js';
 import { createMlflowModelSource } from '../../src/registry/mlflow-model-source.js';
 import { createModelCache } from '../../src/registry/model-cache.js';
 import { parseModelUri } from '../../src/registry/model-uri.js';
-import { MODEL, SKLEARN_MLMODEL, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../support/mlflow-harness.js';
+import {
+  MODEL,
+  SKLEARN_MLMODEL,
+  recordingLogger,
+  registerMlflow2Version,
+  registerMlflow3Version,
+  startHarness,
+  type Harness,
+} from '../support/mlflow-harness.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -25,8 +33,15 @@ describe('MLflow model source', () => {
     const got = await sourceWith().resolve(champion);
 
     expect(got).toMatchObject({
-      name: MODEL, version: '1', alias: 'champion', runId: run.run_id, modelId: logged.model_id, stale: false, fromCache: false,
-      dir: join(h.tmp, 'cache', MODEL, '1', 'model'), onnxFile: join(h.tmp, 'cache', MODEL, '1', 'model', 'model.onnx'),
+      name: MODEL,
+      version: '1',
+      alias: 'champion',
+      runId: run.run_id,
+      modelId: logged.model_id,
+      stale: false,
+      fromCache: false,
+      dir: join(h.tmp, 'cache', MODEL, '1', 'model'),
+      onnxFile: join(h.tmp, 'cache', MODEL, '1', 'model', 'model.onnx'),
     });
   });
 
@@ -55,7 +70,12 @@ describe('MLflow model source', () => {
     const fallback = await source.lastLoaded(champion);
 
     expect(err).toBeInstanceOf(ModelLoadError);
-    expect(err).toMatchObject({ reason: 'resolve', transient: true, message: expect.stringMatching(/ECONNREFUSED/), cause: { code: 'unavailable' } });
+    expect(err).toMatchObject({
+      reason: 'resolve',
+      transient: true,
+      message: expect.stringMatching(/ECONNREFUSED/),
+      cause: { code: 'unavailable' },
+    });
     expect(fallback).toMatchObject({ version: '1', alias: 'champion', stale: true, fromCache: true });
   });
 
@@ -78,8 +98,15 @@ describe('MLflow model source', () => {
   test('When the new version has no onnx flavor, then it is refused as an artifact failure', async () => {
     registerMlflow2Version(h.fake, { MLmodel: Buffer.from(SKLEARN_MLMODEL), 'model.pkl': Buffer.from('x') }, { aliases: ['champion'] });
 
-    const err = await sourceWith().resolve(champion).catch((e: unknown) => e);
+    const err = await sourceWith()
+      .resolve(champion)
+      .catch((e: unknown) => e);
 
-    expect(err).toMatchObject({ reason: 'artifact', transient: false, message: expect.stringMatching(/its flavors are: python_function, sklearn/), cause: { code: 'invalid_model' } });
+    expect(err).toMatchObject({
+      reason: 'artifact',
+      transient: false,
+      message: expect.stringMatching(/its flavors are: python_function, sklearn/),
+      cause: { code: 'invalid_model' },
+    });
   });
 });

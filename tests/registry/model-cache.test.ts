@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { createModelCache } from '../../src/registry/model-cache.js';
 import { parseModelUri, type RegistryModelUri } from '../../src/registry/model-uri.js';
-import { MODEL, modelFiles, recordingLogger, registerMlflow2Version, registerMlflow3Version, startHarness, type Harness } from '../support/mlflow-harness.js';
+import {
+  MODEL,
+  modelFiles,
+  recordingLogger,
+  registerMlflow2Version,
+  registerMlflow3Version,
+  startHarness,
+  type Harness,
+} from '../support/mlflow-harness.js';
 
 let h: Harness;
 let tick: number;
@@ -131,7 +139,10 @@ describe('get and verification', () => {
     await writeFile(join(got.dir, 'MLmodel'), 'flavors: {}\n');
 
     await expect(cache.get(MODEL, '1')).rejects.toMatchObject({
-      code: 'invalid_model', message: expect.stringMatching(/^cached model nyc-taxi-duration version 1 .* is corrupt \(file MLmodel: sha256 [0-9a-f]{64} does not match the manifest\); removed$/),
+      code: 'invalid_model',
+      message: expect.stringMatching(
+        /^cached model nyc-taxi-duration version 1 .* is corrupt \(file MLmodel: sha256 [0-9a-f]{64} does not match the manifest\); removed$/,
+      ),
     });
     expect(await readdir(join(cacheDir(), MODEL))).toEqual([]);
     expect(logger.lines).toEqual([expect.objectContaining({ level: 'warn', msg: 'model cache entry refused and removed' })]);

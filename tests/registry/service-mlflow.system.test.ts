@@ -2,7 +2,18 @@ import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { startFakeMlflow, type FakeMlflow } from '../support/mlflow-fake-server.js';
 import { waitFor } from '../support/ports.js';
-import { ADMIN_TOKEN, EMBEDDED_V1, EMBEDDED_V2, FIXTURE_BROKEN, NAME, readDir, registerModelDir, startMlflowService, tempDir, type MlflowService } from '../support/mlflow-service.js';
+import {
+  ADMIN_TOKEN,
+  EMBEDDED_V1,
+  EMBEDDED_V2,
+  FIXTURE_BROKEN,
+  NAME,
+  readDir,
+  registerModelDir,
+  startMlflowService,
+  tempDir,
+  type MlflowService,
+} from '../support/mlflow-service.js';
 
 let fake: FakeMlflow;
 let cache: { path: string; remove: () => Promise<void> };
@@ -35,7 +46,9 @@ describe('service with an MLflow registry', () => {
 
     expect(predicted).toMatchObject({ status: 200, body: { model_version: `${NAME}/1`, duration: expect.any(Number) } });
     expect(model.body).toMatchObject({ name: NAME, version: '1', alias: 'production', stale: false, feature_set: 'base' });
-    expect(svc.logs).toContainEqual(expect.objectContaining({ msg: 'model loaded and warmed up; ready', model_version: `${NAME}/1`, stale: false }));
+    expect(svc.logs).toContainEqual(
+      expect.objectContaining({ msg: 'model loaded and warmed up; ready', model_version: `${NAME}/1`, stale: false }),
+    );
   });
 
   test('When the alias does not exist, then start-up fails with an error naming the alias and the model', async () => {
@@ -45,7 +58,9 @@ describe('service with an MLflow registry', () => {
     const err = await svc.started.catch((e: unknown) => e);
 
     expect(err).toMatchObject({
-      reason: 'resolve', transient: false, cause: { code: 'not_found' },
+      reason: 'resolve',
+      transient: false,
+      cause: { code: 'not_found' },
       message: `alias "nope" of registered model "${NAME}" not found: the alias is not set or the model does not exist`,
     });
     expect(svc.predictor.model).toBeUndefined();
@@ -88,7 +103,10 @@ describe('service with an MLflow registry', () => {
     await fake.down();
     const svc = start();
 
-    await waitFor(async () => (svc.logs.some((l) => l.msg === 'model registry unreachable and no cached copy; not ready, retrying') ? true : undefined), 'a retry');
+    await waitFor(
+      async () => (svc.logs.some((l) => l.msg === 'model registry unreachable and no cached copy; not ready, retrying') ? true : undefined),
+      'a retry',
+    );
     const live = await request(svc.app).get('/healthz');
     const notReady = await request(svc.app).get('/readyz');
     await fake.up();
@@ -96,9 +114,14 @@ describe('service with an MLflow registry', () => {
     const ready = await request(svc.app).get('/readyz');
 
     expect(live.status).toBe(200);
-    expect(notReady).toMatchObject({ status: 503, body: { status: 'not_ready', reason: expect.stringMatching(/registry cannot be reached; retrying/) } });
+    expect(notReady).toMatchObject({
+      status: 503,
+      body: { status: 'not_ready', reason: expect.stringMatching(/registry cannot be reached; retrying/) },
+    });
     expect(ready).toMatchObject({ status: 200, body: { status: 'ready', model_version: `${NAME}/1` } });
-    expect(svc.logs.filter((l) => l.msg === 'model registry unreachable and no cached copy; not ready, retrying').length).toBeGreaterThanOrEqual(1);
+    expect(
+      svc.logs.filter((l) => l.msg === 'model registry unreachable and no cached copy; not ready, retrying').length,
+    ).toBeGreaterThanOrEqual(1);
   });
 
   test('When a new version is corrupt or has the wrong signature, then it is refused, counted by reason, and the old version keeps serving', async () => {
@@ -118,8 +141,15 @@ describe('service with an MLflow registry', () => {
     const afterBroken = await request(svc.app).post('/predict').send(TRIP);
     const metrics = await request(svc.app).get('/metrics');
 
-    expect(corruptReload).toMatchObject({ status: 502, type: 'application/problem+json', body: { detail: expect.stringMatching(/reload refused; the current model keeps serving: cannot load/) } });
-    expect(brokenReload).toMatchObject({ status: 502, body: { detail: expect.stringMatching(/match no feature set|must be a float32 tensor/) } });
+    expect(corruptReload).toMatchObject({
+      status: 502,
+      type: 'application/problem+json',
+      body: { detail: expect.stringMatching(/reload refused; the current model keeps serving: cannot load/) },
+    });
+    expect(brokenReload).toMatchObject({
+      status: 502,
+      body: { detail: expect.stringMatching(/match no feature set|must be a float32 tensor/) },
+    });
     expect(afterCorrupt.body.model_version).toBe(`${NAME}/1`);
     expect(afterBroken.body.model_version).toBe(`${NAME}/1`);
     expect(metrics.text).toContain('model_load_failures_total{reason="session"} 1');
@@ -138,11 +168,16 @@ describe('alias poller', () => {
 
     const aliasLookups = () => fake.requests.filter((r) => r.path === '/api/2.0/mlflow/registered-models/alias').length;
     fake.setAlias(NAME, 'production', bad);
-    await waitFor(async () => (svc.logs.some((l) => l.level === 50 && /new model version refused/.test(l.msg)) ? true : undefined), 'the refusal');
+    await waitFor(
+      async () => (svc.logs.some((l) => l.level === 50 && /new model version refused/.test(l.msg)) ? true : undefined),
+      'the refusal',
+    );
     // why: three more polls that saw the refused version; had any of them loaded it again, the count would be above 1.
     const afterRefusal = aliasLookups();
     await waitFor(async () => (aliasLookups() >= afterRefusal + 3 ? true : undefined), 'three more polls of the alias');
-    const failuresWhileBad = (await request(svc.app).get('/metrics')).text.match(/model_load_failures_total\{reason="signature"\} (\d+)/)?.[1];
+    const failuresWhileBad = (await request(svc.app).get('/metrics')).text.match(
+      /model_load_failures_total\{reason="signature"\} (\d+)/,
+    )?.[1];
     fake.setAlias(NAME, 'production', good);
     await waitFor(async () => (svc.predictor.model?.version === good ? true : undefined), 'the swap to the good version');
 
@@ -177,7 +212,11 @@ describe('POST /admin/reload', () => {
     const req = request(svc.app).post('/admin/reload');
     const res = await (header ? req.set('Authorization', header) : req);
 
-    expect(res).toMatchObject({ status: 401, type: 'application/problem+json', body: { type: 'urn:taxi-ride-duration:problem:unauthorized', status: 401 } });
+    expect(res).toMatchObject({
+      status: 401,
+      type: 'application/problem+json',
+      body: { type: 'urn:taxi-ride-duration:problem:unauthorized', status: 401 },
+    });
     expect(res.headers['www-authenticate']).toBe('Bearer realm="admin"');
     expect(fake.requests.length).toBe(before);
   });
@@ -192,10 +231,16 @@ describe('POST /admin/reload', () => {
     const swapped = await reload();
     const predicted = await request(svc.app).post('/predict').send(TRIP);
 
-    expect(unchanged).toMatchObject({ status: 200, body: { status: 'unchanged', model_version: `${NAME}/1`, previous_model_version: `${NAME}/1` } });
-    expect(swapped).toMatchObject({ status: 200, body: { status: 'swapped', model_version: `${NAME}/2`, previous_model_version: `${NAME}/1` } });
+    expect(unchanged).toMatchObject({
+      status: 200,
+      body: { status: 'unchanged', model_version: `${NAME}/1`, previous_model_version: `${NAME}/1` },
+    });
+    expect(swapped).toMatchObject({
+      status: 200,
+      body: { status: 'swapped', model_version: `${NAME}/2`, previous_model_version: `${NAME}/1` },
+    });
     expect(predicted.body.model_version).toBe(`${NAME}/2`);
-    expect((await request(svc.app).get('/metrics')).text).toMatch(new RegExp(`model_info\\{[^}]*version="2"[^}]*\\} 1`));
-    expect((await request(svc.app).get('/metrics')).text).not.toMatch(new RegExp(`model_info\\{[^}]*version="1"`));
+    expect((await request(svc.app).get('/metrics')).text).toMatch(/model_info\{[^}]*version="2"[^}]*\} 1/);
+    expect((await request(svc.app).get('/metrics')).text).not.toMatch(/model_info\{[^}]*version="1"/);
   });
 });

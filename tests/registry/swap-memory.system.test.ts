@@ -11,12 +11,19 @@ const GROWTH_BOUND_MB = 40;
 
 describe('memory over repeated swaps', () => {
   test('When the model is swapped 50 times, then RSS after GC does not grow beyond the bound after warm-up', async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', 'tests/support/swap-memory-child.ts', '50'], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '' },
-      maxBuffer: 1024 * 1024,
-    });
-    const { samples, served } = JSON.parse(stdout.trim().split('\n').pop()!) as { samples: { swaps: number; rssMb: number }[]; served: string };
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', 'tests/support/swap-memory-child.ts', '50'],
+      {
+        cwd: REPO_ROOT,
+        env: { PATH: process.env.PATH ?? '' },
+        maxBuffer: 1024 * 1024,
+      },
+    );
+    const { samples, served } = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      samples: { swaps: number; rssMb: number }[];
+      served: string;
+    };
     console.log(`RSS after GC by swap count: ${samples.map((s) => `${s.swaps}: ${s.rssMb} MB`).join(', ')}`);
 
     const warm = samples.find((s) => s.swaps === 10)!;

@@ -72,7 +72,9 @@ describe('training to MLflow', () => {
     const svc = startMlflowService(fake, { MODEL_CACHE_DIR: cache.path });
     try {
       await svc.started;
-      const predicted = await request(svc.app).post('/predict').send({ PULocationID: 3, DOLocationID: 9, trip_distance: 3.1, pickup_datetime: '2021-02-03T17:30:00' });
+      const predicted = await request(svc.app)
+        .post('/predict')
+        .send({ PULocationID: 3, DOLocationID: 9, trip_distance: 3.1, pickup_datetime: '2021-02-03T17:30:00' });
       expect(predicted).toMatchObject({ status: 200, body: { model_version: 'taxi-ride-duration/1', duration: expect.any(Number) } });
       expect((await request(svc.app).get('/model')).body).toMatchObject({ feature_set: 'time', alias: 'production' });
     } finally {
@@ -89,7 +91,9 @@ describe('training to MLflow', () => {
     const err = await trainToFake({ featureSet: 'base' }).catch((e: unknown) => e);
 
     expect(err).toMatchObject({ name: 'RegistryError' });
-    const runs = fake.requests.filter((r) => r.path.endsWith('/runs/update')).map((r) => JSON.parse(r.body.toString()) as { status: string });
+    const runs = fake.requests
+      .filter((r) => r.path.endsWith('/runs/update'))
+      .map((r) => JSON.parse(r.body.toString()) as { status: string });
     expect(runs.at(-1)?.status).toBe('FAILED');
     expect(fake.model('taxi-ride-duration')?.versions.size ?? 0).toBe(versionsBefore);
   });

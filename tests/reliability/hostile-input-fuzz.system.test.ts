@@ -5,7 +5,16 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { aTrip, buildApp, REPO_ROOT } from '../support/app.js';
 import { startAppsService, type AppsService } from '../support/apps-service.js';
 import {
-  contentType, HUGE_BODIES, hostileHeaders, hostileInvocationsText, hostileJsonText, hostileOipText, hostileTripText, invalidUtf8Body, leaksInternals, randomBytes,
+  contentType,
+  HUGE_BODIES,
+  hostileHeaders,
+  hostileInvocationsText,
+  hostileJsonText,
+  hostileOipText,
+  hostileTripText,
+  invalidUtf8Body,
+  leaksInternals,
+  randomBytes,
 } from '../support/hostile.js';
 
 const ALLOWED = [200, 400, 413, 415, 422];
@@ -37,7 +46,10 @@ describe('hostile input against the app (in process)', () => {
     expect(leaksInternals(reply.text, REPO_ROOT)).toBe(false);
     if (reply.status !== 200) {
       expect(reply.contentType).toBe('application/problem+json; charset=utf-8');
-      expect(JSON.parse(reply.text)).toMatchObject({ status: reply.status, type: expect.stringMatching(/^urn:taxi-ride-duration:problem:/) });
+      expect(JSON.parse(reply.text)).toMatchObject({
+        status: reply.status,
+        type: expect.stringMatching(/^urn:taxi-ride-duration:problem:/),
+      });
     }
   };
 
@@ -57,7 +69,12 @@ describe('hostile input against the app (in process)', () => {
   });
 
   afterAll(async () => {
-    console.log(`[hostile input, in process] statuses: ${[...tally].sort().map(([s, n]) => `${s}×${n}`).join(', ')}`);
+    console.log(
+      `[hostile input, in process] statuses: ${[...tally]
+        .sort()
+        .map(([s, n]) => `${s}×${n}`)
+        .join(', ')}`,
+    );
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
@@ -92,13 +109,16 @@ describe('hostile input against the app (in process)', () => {
     );
   });
 
-  test.each(Object.entries(HUGE_BODIES))('When the body is %s, then a 4xx comes back and the next request is answered', async (_name, body) => {
-    const reply = await post(body);
+  test.each(Object.entries(HUGE_BODIES))(
+    'When the body is %s, then a 4xx comes back and the next request is answered',
+    async (_name, body) => {
+      const reply = await post(body);
 
-    expectHandled(reply);
-    expect(reply.status).toBeGreaterThanOrEqual(400);
-    await expectStillCorrect();
-  });
+      expectHandled(reply);
+      expect(reply.status).toBeGreaterThanOrEqual(400);
+      await expectStillCorrect();
+    },
+  );
 
   test.each([
     ['__proto__ holding a whole trip', `{"__proto__":${VALID}}`],
@@ -112,7 +132,11 @@ describe('hostile input against the app (in process)', () => {
   });
 
   test('When all of the above has run, then no built-in prototype has gained a property', () => {
-    expect({ object: prototypeNames(Object.prototype), array: prototypeNames(Array.prototype), fn: prototypeNames(Function.prototype) }).toEqual(BEFORE);
+    expect({
+      object: prototypeNames(Object.prototype),
+      array: prototypeNames(Array.prototype),
+      fn: prototypeNames(Function.prototype),
+    }).toEqual(BEFORE);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(({} as Record<string, unknown>).PULocationID).toBeUndefined();
   });
@@ -141,7 +165,9 @@ describe('hostile input against the other protocols (Open Inference Protocol, ML
     },
     invocations: {
       path: '/invocations',
-      valid: JSON.stringify({ dataframe_split: { columns: ['PULocationID', 'DOLocationID', 'trip_distance'], data: TWO_TRIPS.map((t) => Object.values(t)) } }),
+      valid: JSON.stringify({
+        dataframe_split: { columns: ['PULocationID', 'DOLocationID', 'trip_distance'], data: TWO_TRIPS.map((t) => Object.values(t)) },
+      }),
       durations: (body: { predictions: { duration: number }[] }) => body.predictions.map((p) => p.duration),
       errorKeys: ['error_code', 'message'],
     },
@@ -149,7 +175,11 @@ describe('hostile input against the other protocols (Open Inference Protocol, ML
   type RouteName = keyof typeof ROUTES;
   let expected: number[];
 
-  const post = async (route: RouteName, body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<Reply> => {
+  const post = async (
+    route: RouteName,
+    body: string | Buffer,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ): Promise<Reply> => {
     const res = await fetch(`${app.base}${ROUTES[route].path}`, { method: 'POST', headers, body });
     return { status: res.status, contentType: res.headers.get('content-type'), text: await res.text() };
   };
@@ -169,43 +199,66 @@ describe('hostile input against the other protocols (Open Inference Protocol, ML
 
   beforeAll(async () => {
     app = await startAppsService();
-    const res = await fetch(`${app.base}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ trips: TWO_TRIPS }) });
+    const res = await fetch(`${app.base}/predict`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ trips: TWO_TRIPS }),
+    });
     expected = ((await res.json()) as { predictions: { duration: number }[] }).predictions.map((p) => p.duration);
     for (const route of Object.keys(ROUTES) as RouteName[]) await expectStillCorrect(route);
   });
   afterAll(async () => {
-    console.log(`[hostile input, other protocols] statuses: ${[...tally].sort().map(([s, n]) => `${s}×${n}`).join(', ')}`);
+    console.log(
+      `[hostile input, other protocols] statuses: ${[...tally]
+        .sort()
+        .map(([s, n]) => `${s}×${n}`)
+        .join(', ')}`,
+    );
     await app.close();
   });
 
   test.each([
     ['oip', hostileOipText],
     ['invocations', hostileInvocationsText],
-  ] as const)('When %s bodies carry hostile tensors, rows, columns and values, then only 200 or 4xx in the protocol\'s error form come back', async (route, bodies) => {
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(bodies, hostileJsonText, hostileTripText), async (body) => {
-        expectHandled(route, await post(route, body));
-        await expectStillCorrect(route);
-      }),
-      { numRuns: 250 },
-    );
-  });
+  ] as const)(
+    "When %s bodies carry hostile tensors, rows, columns and values, then only 200 or 4xx in the protocol's error form come back",
+    async (route, bodies) => {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(bodies, hostileJsonText, hostileTripText), async (body) => {
+          expectHandled(route, await post(route, body));
+          await expectStillCorrect(route);
+        }),
+        { numRuns: 250 },
+      );
+    },
+  );
 
-  test.each(['oip', 'invocations'] as const)('When %s gets invalid UTF-8, random bytes or odd headers, then only 4xx come back', async (route) => {
-    await fc.assert(
-      fc.asyncProperty(fc.oneof(invalidUtf8Body, randomBytes), contentType, hostileHeaders, async (body, type, headers) => {
-        expectHandled(route, await post(route, body, { ...headers, 'content-type': type }));
-      }),
-      { numRuns: 100 },
-    );
-    await expectStillCorrect(route);
-  });
+  test.each(['oip', 'invocations'] as const)(
+    'When %s gets invalid UTF-8, random bytes or odd headers, then only 4xx come back',
+    async (route) => {
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(invalidUtf8Body, randomBytes), contentType, hostileHeaders, async (body, type, headers) => {
+          expectHandled(route, await post(route, body, { ...headers, 'content-type': type }));
+        }),
+        { numRuns: 100 },
+      );
+      await expectStillCorrect(route);
+    },
+  );
 
   test.each(
     (['oip', 'invocations'] as const).flatMap((route) => [
       ...Object.entries(HUGE_BODIES).map(([name, body]) => [route, name, body] as const),
-      [route, 'tensor data nested 300,000 deep', `{"inputs":[{"name":"PULocationID","shape":[1],"datatype":"INT64","data":${'['.repeat(300_000)}${']'.repeat(300_000)}}]}`] as const,
-      [route, 'a tensor of 600,000 values', `{"inputs":[{"name":"PULocationID","shape":[600000],"datatype":"INT64","data":[${'1,'.repeat(599_999)}1]}]}`] as const,
+      [
+        route,
+        'tensor data nested 300,000 deep',
+        `{"inputs":[{"name":"PULocationID","shape":[1],"datatype":"INT64","data":${'['.repeat(300_000)}${']'.repeat(300_000)}}]}`,
+      ] as const,
+      [
+        route,
+        'a tensor of 600,000 values',
+        `{"inputs":[{"name":"PULocationID","shape":[600000],"datatype":"INT64","data":[${'1,'.repeat(599_999)}1]}]}`,
+      ] as const,
       [route, '300,000 records', `{"dataframe_records":[${'{},'.repeat(299_999)}{}]}`] as const,
     ]),
   )('When %s gets %s, then a 4xx comes back and the next request is answered', async (route, _name, body) => {

@@ -33,17 +33,27 @@ const MALFORMED: Record<string, string | Buffer> = {
   'a NUL in a header value': post('\r\nX-Bad: a\u0000b', VALID),
   'a space in a header name': post('\r\nX Bad: 1', VALID),
   'an obsolete folded header': post('\r\nX-Fold: a\r\n  b', VALID),
-  'two different Content-Lengths': request(`POST /predict HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\nContent-Length: 60`, VALID),
+  'two different Content-Lengths': request(
+    `POST /predict HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\nContent-Length: 60`,
+    VALID,
+  ),
   'Transfer-Encoding and Content-Length together (smuggling)': request(
     `POST /predict HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked`,
     `${VALID.length.toString(16)}\r\n${VALID}\r\n0\r\n\r\n`,
   ),
-  'a bad chunk size': request(`POST /predict HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked`, 'zz\r\n{}\r\n0\r\n\r\n'),
+  'a bad chunk size': request(
+    `POST /predict HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked`,
+    'zz\r\n{}\r\n0\r\n\r\n',
+  ),
   'a negative Content-Length': request(`POST /predict HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: -1`, VALID),
   '100 KB of headers': post(`\r\nX-Big: ${'a'.repeat(100_000)}`, VALID),
   'a garbage request line': 'GARBAGE\r\n\r\n',
   'an absolute URI with a bad scheme': request('GET javascript:alert(1) HTTP/1.1'),
-  'a path with invalid UTF-8': Buffer.concat([Buffer.from('GET /predict/'), Buffer.from([0xff, 0xfe]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]),
+  'a path with invalid UTF-8': Buffer.concat([
+    Buffer.from('GET /predict/'),
+    Buffer.from([0xff, 0xfe]),
+    Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+  ]),
   'HTTP/2 preface on HTTP/1.1': 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
 };
 

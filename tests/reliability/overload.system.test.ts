@@ -22,17 +22,27 @@ async function timed(url: string, init?: RequestInit): Promise<Timed> {
   const started = performance.now();
   const res = await fetch(url, init);
   const body = await res.text();
-  return { status: res.status, ms: performance.now() - started, retryAfter: res.headers.get('retry-after'), contentType: res.headers.get('content-type'), body };
+  return {
+    status: res.status,
+    ms: performance.now() - started,
+    retryAfter: res.headers.get('retry-after'),
+    contentType: res.headers.get('content-type'),
+    body,
+  };
 }
 
 const RAW_HEAD = `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${SLOW_BATCH.length}\r\nConnection: close\r\n\r\n`;
 
 function connectAll(port: number, n: number): Promise<net.Socket[]> {
   return Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Socket>((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
-      socket.once('error', reject);
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const socket = net.connect(port, '127.0.0.1', () => resolve(socket));
+          socket.once('error', reject);
+        }),
+    ),
   );
 }
 
@@ -44,7 +54,13 @@ function replyOf(socket: net.Socket, started: () => number): Promise<Timed> {
     socket.on('close', () => {
       const [head, body = ''] = text.split('\r\n\r\n');
       const header = (name: string) => new RegExp(`^${name}: (.*)$`, 'im').exec(head)?.[1] ?? null;
-      resolve({ status: Number(head.split(' ')[1]), ms: performance.now() - started(), retryAfter: header('retry-after'), contentType: header('content-type'), body });
+      resolve({
+        status: Number(head.split(' ')[1]),
+        ms: performance.now() - started(),
+        retryAfter: header('retry-after'),
+        contentType: header('content-type'),
+        body,
+      });
     });
   });
 }
@@ -76,7 +92,11 @@ describe('the in-flight limit (MAX_IN_FLIGHT) with a slow model, in a server pro
   let base: string;
 
   beforeAll(async () => {
-    service = await startService({ MODEL_URI: 'models:/taxi-ride-duration@slow', REGISTRY_URI: FIXTURE_REGISTRY, MAX_IN_FLIGHT: String(LIMIT) });
+    service = await startService({
+      MODEL_URI: 'models:/taxi-ride-duration@slow',
+      REGISTRY_URI: FIXTURE_REGISTRY,
+      MAX_IN_FLIGHT: String(LIMIT),
+    });
     base = `http://127.0.0.1:${service.port}`;
   });
 
@@ -104,7 +124,10 @@ describe('the in-flight limit (MAX_IN_FLIGHT) with a slow model, in a server pro
     const metrics = await (await fetch(`${base}/metrics`)).text();
 
     console.log(
-      `[overload, slots held] limit ${LIMIT}: ${shed.length} shed (p99 ${percentile(shed.map((r) => r.ms), 99).toFixed(1)} ms), ` +
+      `[overload, slots held] limit ${LIMIT}: ${shed.length} shed (p99 ${percentile(
+        shed.map((r) => r.ms),
+        99,
+      ).toFixed(1)} ms), ` +
         `${admitted.length} admitted, all finished ${Math.max(...admitted.map((r) => r.ms)).toFixed(0)} ms after their bodies were complete`,
     );
     shed.forEach(expectShedProblem);
@@ -123,8 +146,14 @@ describe('the in-flight limit (MAX_IN_FLIGHT) with a slow model, in a server pro
     // why no exact split: inference blocks the event loop (onnxruntime-node runs a session
     // synchronously), so how many requests the server takes in between two runs depends on timing.
     console.log(
-      `[overload, burst] ${CONCURRENT} together, limit ${LIMIT}: ${admitted.length} admitted (p99 ${percentile(admitted.map((r) => r.ms), 99).toFixed(0)} ms), ` +
-        `${shed.length} shed (p99 ${percentile(shed.map((r) => r.ms), 99).toFixed(0)} ms)`,
+      `[overload, burst] ${CONCURRENT} together, limit ${LIMIT}: ${admitted.length} admitted (p99 ${percentile(
+        admitted.map((r) => r.ms),
+        99,
+      ).toFixed(0)} ms), ` +
+        `${shed.length} shed (p99 ${percentile(
+          shed.map((r) => r.ms),
+          99,
+        ).toFixed(0)} ms)`,
     );
     expect(admitted.length).toBeGreaterThan(0);
     shed.forEach(expectShedProblem);

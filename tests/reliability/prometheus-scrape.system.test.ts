@@ -17,7 +17,10 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the service', () => 
 
   beforeAll(async () => {
     for (const workers of WORKERS) services.set(workers, await startService({ WORKERS: workers }));
-    prometheus = await startPrometheus(prometheusBin!, [...services.values()].map((s) => s.port));
+    prometheus = await startPrometheus(
+      prometheusBin!,
+      [...services.values()].map((s) => s.port),
+    );
     // why: rate() needs two scrapes with traffic between them; load runs until the quantile exists.
     const loads = [...services.values()].map((s) => startLoad(s.port, 2, 60_000));
     try {
@@ -41,21 +44,24 @@ describe.skipIf(!prometheusBin)('a real Prometheus scraping the service', () => 
   const p99Query = (port: number) =>
     `histogram_quantile(0.99, rate(http_request_duration_seconds_bucket{instance="127.0.0.1:${port}",route="/predict"}[1m]))`;
 
-  test.each(WORKERS)('When WORKERS=%s, then up is 1, the p99 of /predict is a number and model_info names the served version', async (workers) => {
-    const { port } = services.get(workers)!;
-    const instance = `127.0.0.1:${port}`;
+  test.each(WORKERS)(
+    'When WORKERS=%s, then up is 1, the p99 of /predict is a number and model_info names the served version',
+    async (workers) => {
+      const { port } = services.get(workers)!;
+      const instance = `127.0.0.1:${port}`;
 
-    const up = await prometheus.query(`up{job="taxi-ride-duration",instance="${instance}"}`);
-    const p99 = await prometheus.query(p99Query(port));
-    const info = await prometheus.query(`model_info{instance="${instance}"} == 1`);
+      const up = await prometheus.query(`up{job="taxi-ride-duration",instance="${instance}"}`);
+      const p99 = await prometheus.query(p99Query(port));
+      const info = await prometheus.query(`model_info{instance="${instance}"} == 1`);
 
-    expect(up.map((r) => r.value[1])).toEqual(['1']);
-    const seconds = p99.map((r) => Number(r.value[1])).filter(Number.isFinite);
-    expect(seconds.length).toBeGreaterThan(0);
-    expect(seconds.every((s) => s > 0 && s <= 10)).toBe(true);
-    expect(info.map((r) => ({ name: r.metric.name, version: r.metric.version, alias: r.metric.alias }))).toEqual([
-      { name: 'taxi-ride-duration', version: productionVersion(), alias: 'production' },
-    ]);
-    console.log(`[prometheus, WORKERS=${workers}] up=1, p99 of /predict ${(Math.max(...seconds) * 1000).toFixed(2)} ms`);
-  });
+      expect(up.map((r) => r.value[1])).toEqual(['1']);
+      const seconds = p99.map((r) => Number(r.value[1])).filter(Number.isFinite);
+      expect(seconds.length).toBeGreaterThan(0);
+      expect(seconds.every((s) => s > 0 && s <= 10)).toBe(true);
+      expect(info.map((r) => ({ name: r.metric.name, version: r.metric.version, alias: r.metric.alias }))).toEqual([
+        { name: 'taxi-ride-duration', version: productionVersion(), alias: 'production' },
+      ]);
+      console.log(`[prometheus, WORKERS=${workers}] up=1, p99 of /predict ${(Math.max(...seconds) * 1000).toFixed(2)} ms`);
+    },
+  );
 });

@@ -11,7 +11,19 @@ import { leaksInternals } from '../support/hostile.js';
 
 const EXPECTED_HEADERS = Object.fromEntries(SECURITY_HEADERS.map(([k, v]) => [k.toLowerCase(), v]));
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-const PATHS = ['/predict', '/healthz', '/readyz', '/metrics', '/model', '/', '/admin', '/predict/', '/../etc/passwd', '/%00', '/predict?x=1'];
+const PATHS = [
+  '/predict',
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/model',
+  '/',
+  '/admin',
+  '/predict/',
+  '/../etc/passwd',
+  '/%00',
+  '/predict?x=1',
+];
 
 function sendAny(app: TestApp['app'], method: (typeof METHODS)[number], url: string, body: string | undefined, origin: string | undefined) {
   let req = request(app)[method.toLowerCase() as 'get'](url);
@@ -75,7 +87,9 @@ describe('security headers and error bodies on every response', () => {
 
 describe('the container', () => {
   test('When the Dockerfile is read, then its runtime stage switches to a non-root USER before CMD', () => {
-    const lines = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8').split('\n').map((l) => l.trim());
+    const lines = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
     const runtime = lines.slice(lines.findLastIndex((l) => /^FROM\s/i.test(l)));
     const userAt = runtime.findLastIndex((l) => /^USER\s/i.test(l));
     const cmdAt = runtime.findIndex((l) => /^CMD\s/i.test(l));
@@ -92,7 +106,9 @@ const run = promisify(execFile);
 // Needs the npm registry's audit endpoint, so it runs on demand: AUDIT=1 npx vitest run tests/reliability/security.test.ts
 describe.skipIf(process.env.AUDIT !== '1')('npm audit (AUDIT=1)', () => {
   test('When the production dependencies are audited, then no advisory is high or critical', async () => {
-    const { stdout } = await run('npm', ['audit', '--omit=dev', '--json'], { cwd: REPO_ROOT }).catch((err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }));
+    const { stdout } = await run('npm', ['audit', '--omit=dev', '--json'], { cwd: REPO_ROOT }).catch((err: { stdout?: string }) => ({
+      stdout: err.stdout ?? '',
+    }));
     const report = JSON.parse(stdout) as { metadata?: { vulnerabilities: Record<string, number> }; error?: unknown };
 
     expect(report.error).toBeUndefined();

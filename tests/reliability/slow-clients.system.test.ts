@@ -60,7 +60,11 @@ describe('slow clients (slowloris) against a server process', () => {
     const all = Promise.all([Promise.all(headerClients), Promise.all(bodyClients)]).finally(() => (slowDone = true));
     while (!slowDone) {
       const started = performance.now();
-      const res = await fetch(`http://127.0.0.1:${service.port}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: TRIP });
+      const res = await fetch(`http://127.0.0.1:${service.port}/predict`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: TRIP,
+      });
       await res.text();
       normal.push({ status: res.status, ms: performance.now() - started });
       await new Promise((r) => setTimeout(r, 50));
@@ -74,7 +78,10 @@ describe('slow clients (slowloris) against a server process', () => {
       `[slowloris] ${SLOW_HEADER_CLIENTS} slow-header clients cut after ${Math.min(...h).toFixed(0)}–${Math.max(...h).toFixed(0)} ms ` +
         `(HEADERS_TIMEOUT_MS=${HEADERS_TIMEOUT_MS}); ${SLOW_BODY_CLIENTS} slow-body clients cut after ${Math.min(...b).toFixed(0)}–${Math.max(...b).toFixed(0)} ms ` +
         `(REQUEST_TIMEOUT_MS=${REQUEST_TIMEOUT_MS}); normal client: ${normal.length} requests, ${normal.filter((n) => n.status !== 200).length} failed, ` +
-        `p99 ${percentile(normal.map((n) => n.ms), 99).toFixed(1)} ms`,
+        `p99 ${percentile(
+          normal.map((n) => n.ms),
+          99,
+        ).toFixed(1)} ms`,
     );
     for (const cut of headerCuts) {
       expect(cut.reply).toMatch(/^HTTP\/1\.1 408 /);

@@ -45,11 +45,20 @@ describe('WORKERS=2', () => {
     expect(replies.every((r) => r.status === 200)).toBe(true);
     const servingPids = new Set(server.logs.filter((l) => l.msg === 'request').map((l) => l.pid));
     expect(servingPids.size).toBe(2);
-    expect(metrics.text).toMatch(new RegExp(`^predictions_total\\{model_version="taxi-ride-duration/${productionVersion()}",outcome="success"\\} 20$`, 'm'));
-    expect(metrics.text).toMatch(new RegExp(`^model_info\\{name="taxi-ride-duration",version="${productionVersion()}",alias="production",stale="false"\\} 1$`, 'm'));
+    expect(metrics.text).toMatch(
+      new RegExp(`^predictions_total\\{model_version="taxi-ride-duration/${productionVersion()}",outcome="success"\\} 20$`, 'm'),
+    );
+    expect(metrics.text).toMatch(
+      new RegExp(`^model_info\\{name="taxi-ride-duration",version="${productionVersion()}",alias="production",stale="false"\\} 1$`, 'm'),
+    );
     expect(ready.status).toBe(200);
     expect(code).toBe(0);
-    expect(server.logs.filter((l) => l.msg === 'stopped').map((l) => l.pid).sort()).toEqual([...servingPids].sort());
+    expect(
+      server.logs
+        .filter((l) => l.msg === 'stopped')
+        .map((l) => l.pid)
+        .sort(),
+    ).toEqual([...servingPids].sort());
   });
 
   test('When a worker crashes after it was ready, then the primary starts a new one', async () => {

@@ -103,29 +103,53 @@ describe('loadConfig', () => {
     ['PORT', 'abc', 'invalid configuration: PORT="abc": expected a port number'],
     ['PORT', '70000', 'invalid configuration: PORT="70000": expected a port from 0 to 65535'],
     ['PORT', '80.5', 'invalid configuration: PORT="80.5": expected a whole port number'],
-    ['MODEL_URI', 's3://bucket/model', 'invalid configuration: MODEL_URI="s3://bucket/model": expected models:/<name>@<alias>, models:/<name>/<version>, models:/<name>/<stage>, models:/<name>/latest, models:/m-<id>, runs:/<run_id>/<path>, file:<model directory> or an http(s):// URL of a model directory or .onnx file, got "s3://bucket/model"'],
+    [
+      'MODEL_URI',
+      's3://bucket/model',
+      'invalid configuration: MODEL_URI="s3://bucket/model": expected models:/<name>@<alias>, models:/<name>/<version>, models:/<name>/<stage>, models:/<name>/latest, models:/m-<id>, runs:/<run_id>/<path>, file:<model directory> or an http(s):// URL of a model directory or .onnx file, got "s3://bucket/model"',
+    ],
     ['MODEL_CACHE_KEEP', '0', 'invalid configuration: MODEL_CACHE_KEEP="0": expected at least 1'],
     ['MODEL_POLL_INTERVAL_S', '-5', 'invalid configuration: MODEL_POLL_INTERVAL_S="-5": expected 0 (off) or more seconds'],
     ['ADMIN_TOKEN', 'short', 'invalid configuration: ADMIN_TOKEN="short": expected at least 16 characters (e.g. openssl rand -hex 32)'],
     ['MODEL_URI', 'models:/taxi/0', 'invalid configuration: MODEL_URI="models:/taxi/0": version "0" must be a positive integer'],
-    ['MODEL_URI', 'models:/..@x', 'invalid configuration: MODEL_URI="models:/..@x": model name ".." may hold only letters, digits, \'.\', \'_\' and \'-\''],
+    [
+      'MODEL_URI',
+      'models:/..@x',
+      "invalid configuration: MODEL_URI=\"models:/..@x\": model name \"..\" may hold only letters, digits, '.', '_' and '-'",
+    ],
     ['REGISTRY_URI', 'ftp://x', 'invalid configuration: REGISTRY_URI="ftp://x": expected file:<directory> or an http(s):// URL'],
     ['LOG_LEVEL', 'verbose', 'invalid configuration: LOG_LEVEL="verbose": expected one of fatal, error, warn, info, debug, trace, silent'],
     ['LOG_PRETTY', 'maybe', 'invalid configuration: LOG_PRETTY="maybe": expected true or false'],
     ['BODY_LIMIT', 'huge', 'invalid configuration: BODY_LIMIT="huge": expected a size such as 512kb, 2mb or a number of bytes'],
     ['MAX_BATCH', '0', 'invalid configuration: MAX_BATCH="0": expected at least 1'],
-    ['CORS_ORIGINS', 'https://a.com/path', 'invalid configuration: CORS_ORIGINS="https://a.com/path": expected a comma-separated list of origins such as https://app.example.com (no path), or *'],
+    [
+      'CORS_ORIGINS',
+      'https://a.com/path',
+      'invalid configuration: CORS_ORIGINS="https://a.com/path": expected a comma-separated list of origins such as https://app.example.com (no path), or *',
+    ],
     ['SHUTDOWN_DRAIN_MS', '-1', 'invalid configuration: SHUTDOWN_DRAIN_MS="-1": expected 0 or more milliseconds'],
     ['SHUTDOWN_TIMEOUT_MS', 'soon', 'invalid configuration: SHUTDOWN_TIMEOUT_MS="soon": expected a number of milliseconds'],
     ['MAX_IN_FLIGHT', '-1', 'invalid configuration: MAX_IN_FLIGHT="-1": expected 0 (no limit) or more'],
     ['HEADERS_TIMEOUT_MS', '10', 'invalid configuration: HEADERS_TIMEOUT_MS="10": expected at least 100 ms'],
-    ['MLFLOW_HTTP_REQUEST_MAX_RETRIES', '11', 'invalid configuration: MLFLOW_HTTP_REQUEST_MAX_RETRIES="11": expected an integer from 0 to 10'],
+    [
+      'MLFLOW_HTTP_REQUEST_MAX_RETRIES',
+      '11',
+      'invalid configuration: MLFLOW_HTTP_REQUEST_MAX_RETRIES="11": expected an integer from 0 to 10',
+    ],
     ['MLFLOW_HTTP_REQUEST_TIMEOUT', 'soon', 'invalid configuration: MLFLOW_HTTP_REQUEST_TIMEOUT="soon": expected seconds > 0'],
-    ['MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR', '500', 'invalid configuration: MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="500": expected seconds from 0 to 120'],
+    [
+      'MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR',
+      '500',
+      'invalid configuration: MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="500": expected seconds from 0 to 120',
+    ],
     ['MLFLOW_HTTP_REQUEST_BACKOFF_JITTER', '-1', 'invalid configuration: MLFLOW_HTTP_REQUEST_BACKOFF_JITTER="-1": expected seconds ≥ 0'],
     ['REQUEST_TIMEOUT_MS', '5000', 'invalid configuration: HEADERS_TIMEOUT_MS=10000: expected at most REQUEST_TIMEOUT_MS (5000)'],
     ['CHALLENGER_URI', 'models:/taxi/0', 'invalid configuration: CHALLENGER_URI="models:/taxi/0": version "0" must be a positive integer'],
-    ['CHALLENGER_URI', 'models:/taxi/Staging', 'invalid configuration: CHALLENGER_URI="models:/taxi/Staging": the file registry (REGISTRY_URI=file:models) answers models:/<name>@<alias> and models:/<name>/<version> only; stages, latest, logged models and runs:/ need an MLflow registry'],
+    [
+      'CHALLENGER_URI',
+      'models:/taxi/Staging',
+      'invalid configuration: CHALLENGER_URI="models:/taxi/Staging": the file registry (REGISTRY_URI=file:models) answers models:/<name>@<alias> and models:/<name>/<version> only; stages, latest, logged models and runs:/ need an MLflow registry',
+    ],
     ['CHALLENGER_MODE', 'canary', 'invalid configuration: CHALLENGER_MODE="canary": expected shadow or split'],
     ['CHALLENGER_PERCENT', '101', 'invalid configuration: CHALLENGER_PERCENT="101": expected a percentage from 0 to 100'],
     ['CHALLENGER_PERCENT', 'half', 'invalid configuration: CHALLENGER_PERCENT="half": expected a percentage'],
@@ -143,32 +167,54 @@ describe('loadConfig', () => {
 describe('MLflow client variables', () => {
   test("When only MLFLOW_TRACKING_URI is set, then it is the registry and MLflow's defaults apply", () => {
     expect(loadConfig({ MLFLOW_TRACKING_URI: 'http://127.0.0.1:5000' }).MLFLOW).toEqual({
-      trackingUri: 'http://127.0.0.1:5000', token: undefined, username: undefined, password: undefined,
-      timeoutMs: 120_000, maxRetries: 7, backoffFactor: 2, backoffJitter: 1,
+      trackingUri: 'http://127.0.0.1:5000',
+      token: undefined,
+      username: undefined,
+      password: undefined,
+      timeoutMs: 120_000,
+      maxRetries: 7,
+      backoffFactor: 2,
+      backoffJitter: 1,
     });
     expect(MLFLOW_HTTP_DEFAULTS).toEqual({ timeoutMs: 120_000, maxRetries: 7, backoffFactor: 2, backoffJitter: 1 });
   });
 
   test('When every variable is set, then each is read, for the service and for the training CLI alike', () => {
     const env = {
-      MLFLOW_TRACKING_TOKEN: 'tok', MLFLOW_TRACKING_USERNAME: 'u', MLFLOW_TRACKING_PASSWORD: 'p', MLFLOW_HTTP_REQUEST_TIMEOUT: '5',
-      MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2', MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0.5', MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0',
+      MLFLOW_TRACKING_TOKEN: 'tok',
+      MLFLOW_TRACKING_USERNAME: 'u',
+      MLFLOW_TRACKING_PASSWORD: 'p',
+      MLFLOW_HTTP_REQUEST_TIMEOUT: '5',
+      MLFLOW_HTTP_REQUEST_MAX_RETRIES: '2',
+      MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0.5',
+      MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: '0',
     };
     const expected = {
-      trackingUri: 'https://mlflow.example/prefix', token: 'tok', username: 'u', password: 'p',
-      timeoutMs: 5000, maxRetries: 2, backoffFactor: 0.5, backoffJitter: 0,
+      trackingUri: 'https://mlflow.example/prefix',
+      token: 'tok',
+      username: 'u',
+      password: 'p',
+      timeoutMs: 5000,
+      maxRetries: 2,
+      backoffFactor: 0.5,
+      backoffJitter: 0,
     };
 
     expect(loadConfig({ ...env, REGISTRY_URI: 'https://mlflow.example/prefix' }).MLFLOW).toEqual(expected);
     expect(loadMlflowOptions(env, 'https://mlflow.example/prefix')).toEqual(expected);
-    expect(() => loadMlflowOptions({ MLFLOW_HTTP_REQUEST_MAX_RETRIES: 'x' }, 'http://x')).toThrow(/MLFLOW_HTTP_REQUEST_MAX_RETRIES="x": expected an integer from 0 to 10/);
+    expect(() => loadMlflowOptions({ MLFLOW_HTTP_REQUEST_MAX_RETRIES: 'x' }, 'http://x')).toThrow(
+      /MLFLOW_HTTP_REQUEST_MAX_RETRIES="x": expected an integer from 0 to 10/,
+    );
   });
 });
 
 describe('parseByteSize', () => {
   test('When a size has a unit, then it is converted to bytes', () => {
     expect([parseByteSize('100'), parseByteSize('1kb'), parseByteSize('1.5MB'), parseByteSize('1gb')]).toEqual([
-      100, 1024, 1_572_864, 1024 ** 3,
+      100,
+      1024,
+      1_572_864,
+      1024 ** 3,
     ]);
     expect([parseByteSize('0'), parseByteSize('-1kb'), parseByteSize('1tb')]).toEqual([undefined, undefined, undefined]);
   });

@@ -23,7 +23,11 @@ interface Instruction {
 }
 
 function parseDockerfile(text: string): { name: string; steps: Instruction[] }[] {
-  const lines = text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const stages: { name: string; steps: Instruction[] }[] = [];
   for (const line of lines) {
     const [op, ...rest] = line.split(/\s+/);
@@ -68,7 +72,10 @@ interface Replayed {
 
 function replay(): Replayed {
   const stages = parseDockerfile(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'));
-  const patterns = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const patterns = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   const context = join(work, 'context');
   const tracked = execFileSync('git', ['ls-files', '-z'], { cwd: REPO_ROOT, encoding: 'utf8' }).split('\0').filter(Boolean);
   for (const file of tracked.filter((f) => !ignored(f, patterns) && existsSync(join(REPO_ROOT, f)))) {
@@ -175,7 +182,11 @@ describe('Dockerfile', () => {
   test('When its steps run on a clean copy of the repo, then the runtime stage runs the score command, serves a prediction and the pages, passes its HEALTHCHECK and stops on SIGTERM', async () => {
     const { app, cmd, healthcheck, user, env } = image;
     // Batch scoring ships in the same image and runs on production dependencies only.
-    const score = execFileSync(process.execPath, ['dist/score.js', '--help'], { cwd: app, env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    const score = execFileSync(process.execPath, ['dist/score.js', '--help'], {
+      cwd: app,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      encoding: 'utf8',
+    });
     expect(score).toContain('usage: npm run score -- --data');
     expect(existsSync(join(app, 'node_modules/hyparquet-writer'))).toBe(true);
     expect(user).not.toBe('root');
@@ -187,7 +198,11 @@ describe('Dockerfile', () => {
 
     const port = await freePort();
     const runEnv = { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port), SHUTDOWN_DRAIN_MS: '0' };
-    const child = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1), { cwd: app, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1), {
+      cwd: app,
+      env: runEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((r) => child.on('close', r));
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -195,12 +210,22 @@ describe('Dockerfile', () => {
     try {
       await outputContains(child, () => out, READY);
 
-      const res = await fetch(`http://127.0.0.1:${port}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: TRIP });
+      const res = await fetch(`http://127.0.0.1:${port}/predict`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: TRIP,
+      });
       const health = execFileSync(process.execPath, healthcheck.slice(1), { env: runEnv, stdio: 'pipe' });
 
       expect(res.status).toBe(200);
       // why the interval fields: the production version (4 on) has the 80 % interval outputs (docs/model.md).
-      expect(await res.json()).toEqual({ duration: expect.any(Number), duration_p10: expect.any(Number), duration_p90: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\//), ride_id: expect.any(String) });
+      expect(await res.json()).toEqual({
+        duration: expect.any(Number),
+        duration_p10: expect.any(Number),
+        duration_p90: expect.any(Number),
+        model_version: expect.stringMatching(/^taxi-ride-duration\//),
+        ride_id: expect.any(String),
+      });
       // the pages ship too: public/ is copied, and Swagger UI comes from a production dependency
       for (const path of ['/', '/demo.js', '/docs', '/docs/swagger-ui-bundle.js', '/zones']) {
         expect((await fetch(`http://127.0.0.1:${port}${path}`)).status, path).toBe(200);
@@ -221,7 +246,15 @@ describe('Dockerfile', () => {
 
   test('When `npm start` gets one SIGTERM (WORKERS=2), then npm exits 0, the port is closed and no process of it remains', async () => {
     const port = await freePort();
-    const env = { PATH: process.env.PATH ?? '', HOME: work, npm_config_cache: npmCache, HOST: '127.0.0.1', PORT: String(port), WORKERS: '2', SHUTDOWN_DRAIN_MS: '0' };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: work,
+      npm_config_cache: npmCache,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      WORKERS: '2',
+      SHUTDOWN_DRAIN_MS: '0',
+    };
     const npm = spawn('npm', ['start'], { cwd: image.app, env, stdio: ['ignore', 'pipe', 'pipe'] });
     // why: 'exit', not 'close': an orphaned server would hold the pipes open and 'close' never come.
     const exited = new Promise<number | null>((r) => npm.on('exit', r));
@@ -239,7 +272,9 @@ describe('Dockerfile', () => {
       expect(await exited).toBe(0);
       expect(processTree(npm.pid!)).toEqual([]);
       expect(tree.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
-      expect(await fetch(`http://127.0.0.1:${port}/healthz`).catch((err: Error & { cause?: { code?: string } }) => err.cause?.code)).toBe('ECONNREFUSED');
+      expect(await fetch(`http://127.0.0.1:${port}/healthz`).catch((err: Error & { cause?: { code?: string } }) => err.cause?.code)).toBe(
+        'ECONNREFUSED',
+      );
     } finally {
       for (const pid of tree) {
         try {
@@ -254,7 +289,11 @@ describe('Dockerfile', () => {
 
 /** The stream consumer from the same image: `node dist/stream.js` refuses a bad REDIS_URL in one line, and against a real redis-server predicts a record and stops on SIGTERM. */
 async function expectStreamConsumerRuns(app: string, runEnv: Record<string, string>): Promise<void> {
-  const bad = spawn(process.execPath, ['dist/stream.js'], { cwd: app, env: { ...runEnv, REDIS_URL: 'not-a-url' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const bad = spawn(process.execPath, ['dist/stream.js'], {
+    cwd: app,
+    env: { ...runEnv, REDIS_URL: 'not-a-url' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let badErr = '';
   bad.stderr.on('data', (c: Buffer) => (badErr += c.toString()));
   expect(await new Promise((r) => bad.on('exit', r))).toBe(1);
@@ -264,16 +303,24 @@ async function expectStreamConsumerRuns(app: string, runEnv: Record<string, stri
   const redisServer = await startRedis();
   const redis = redisServer.client();
   const consumer = spawn(process.execPath, ['dist/stream.js'], {
-    cwd: app, env: { ...runEnv, REDIS_URL: redisServer.url, METRICS_PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: app,
+    env: { ...runEnv, REDIS_URL: redisServer.url, METRICS_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((r) => consumer.on('exit', r));
   let out = '';
   consumer.stdout.on('data', (c: Buffer) => (out += c.toString()));
   consumer.stderr.on('data', (c: Buffer) => (out += c.toString()));
   try {
-    for (let i = 0; i < 600 && !out.includes('"msg":"consuming"') && consumer.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && !out.includes('"msg":"consuming"') && consumer.exitCode === null; i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect(out).toContain('"msg":"consuming"');
-    await redis.xadd('ride_events', '*', 'data', JSON.stringify({ ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }, ride_id: 256 }));
+    await redis.xadd(
+      'ride_events',
+      '*',
+      'data',
+      JSON.stringify({ ride: { PULocationID: 130, DOLocationID: 205, trip_distance: 3.66 }, ride_id: 256 }),
+    );
     let outputs: [string, string[]][] = [];
     for (let i = 0; i < 600 && outputs.length === 0; i++) {
       outputs = (await redis.xrange('ride_predictions', '-', '+')) as [string, string[]][];

@@ -124,14 +124,27 @@ describe('the server process', () => {
     expect(ready.status).toBe(200);
     expect(ready.headers.connection).toBe('keep-alive');
     expect(predicted.status).toBe(200);
-    expect(JSON.parse(predicted.text)).toEqual({ duration: expect.any(Number), duration_p10: expect.any(Number), duration_p90: expect.any(Number), model_version: expect.stringMatching(/^taxi-ride-duration\/\d+$/), ride_id: expect.any(String) });
+    expect(JSON.parse(predicted.text)).toEqual({
+      duration: expect.any(Number),
+      duration_p10: expect.any(Number),
+      duration_p90: expect.any(Number),
+      model_version: expect.stringMatching(/^taxi-ride-duration\/\d+$/),
+      ride_id: expect.any(String),
+    });
     expect(scraped.text).toMatch(/predictions_total\{model_version="taxi-ride-duration\/\d+",outcome="success"\} 1/);
     expect(scraped.text).toMatch(/model_info\{name="taxi-ride-duration",version="\d+",alias="production",stale="false"\} 1/);
 
     // A request whose body is only half sent is in flight across the whole shutdown.
     let inFlightReply!: Promise<Reply>;
     const inFlight = httpRequest(
-      { host: '127.0.0.1', port, method: 'POST', path: '/predict', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': TRIP.length } },
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/predict',
+        agent: false,
+        headers: { 'Content-Type': 'application/json', 'Content-Length': TRIP.length },
+      },
       (res) => (inFlightReply = collect(res)),
     );
     const responded = new Promise<void>((resolve) => inFlight.on('response', () => resolve()));
@@ -168,7 +181,14 @@ describe('the server process', () => {
     const server = startServer({ SHUTDOWN_DRAIN_MS: '0', SHUTDOWN_TIMEOUT_MS: '300' });
     const port = (await server.waitForLog('listening')).port as number;
     await server.waitForLog('model loaded and warmed up; ready');
-    const stuck = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/predict', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': TRIP.length } });
+    const stuck = httpRequest({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/predict',
+      agent: false,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': TRIP.length },
+    });
     const outcome = new Promise<string>((resolve) => {
       stuck.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
       stuck.on('response', (res) => resolve(`status ${res.statusCode}`));
@@ -183,7 +203,10 @@ describe('the server process', () => {
     const cut = server.logs.findIndex((l) => l.msg === 'in-flight requests did not finish in time; closing connections');
     expect(server.logs[cut]).toMatchObject({ level: 50 });
     // The cut request's own line (aborted), then the last line.
-    expect(server.logs.slice(cut + 1)).toEqual([expect.objectContaining({ msg: 'request', aborted: true }), expect.objectContaining({ msg: 'stopped' })]);
+    expect(server.logs.slice(cut + 1)).toEqual([
+      expect.objectContaining({ msg: 'request', aborted: true }),
+      expect.objectContaining({ msg: 'stopped' }),
+    ]);
   });
 
   test('When the port is already in use, then it logs one fatal line naming it and exits 1', async () => {
@@ -214,6 +237,9 @@ describe('the server process', () => {
     const server = startServer({ MODEL_URI: 'models:/taxi-ride-duration@no-such-alias' });
 
     expect(await server.exited).toBe(1);
-    expect(server.logs.at(-1)).toMatchObject({ level: 60, msg: expect.stringMatching(/cannot load the model: .*has no alias "no-such-alias"/) });
+    expect(server.logs.at(-1)).toMatchObject({
+      level: 60,
+      msg: expect.stringMatching(/cannot load the model: .*has no alias "no-such-alias"/),
+    });
   });
 });

@@ -18,7 +18,14 @@ afterEach(async () => {
 });
 
 async function startService(env: Record<string, string> = {}) {
-  const config = loadConfig({ MODEL_URI: 'models:/taxi-ride-duration@base', REGISTRY_URI: FIXTURE_REGISTRY, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env });
+  const config = loadConfig({
+    MODEL_URI: 'models:/taxi-ride-duration@base',
+    REGISTRY_URI: FIXTURE_REGISTRY,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ...env,
+  });
   const logs: LogLine[] = [];
   const logger = createLogger({ level: config.LOG_LEVEL, destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
   const service = createService(config, logger, { cwd: REPO_ROOT });

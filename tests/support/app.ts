@@ -150,9 +150,11 @@ export async function predictDirectly(
   const out = await session.run(feeds);
   await session.release();
   const round = (d: number) => Math.round(d * 1000) / 1000;
-  const column = (name: string) => (out[name]?.data as Float32Array | undefined);
+  const column = (name: string) => out[name]?.data as Float32Array | undefined;
   const [duration, p10, p90] = [column('duration')!, column('duration_p10'), column('duration_p90')];
   return Array.from(duration, (d, i) =>
-    p10 === undefined || p90 === undefined ? { duration: round(d) } : { duration: round(d), duration_p10: round(p10[i]), duration_p90: round(p90[i]) },
+    p10 === undefined || p90 === undefined
+      ? { duration: round(d) }
+      : { duration: round(d), duration_p10: round(p10[i]), duration_p90: round(p90[i]) },
   );
 }

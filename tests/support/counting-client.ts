@@ -19,16 +19,37 @@ export interface CountingLoad {
   stop(): void;
 }
 
-export function countingLoad(options: { port: number; path: string; body: string; clients: number; onAnswer?: (total: number) => void }): CountingLoad {
+export function countingLoad(options: {
+  port: number;
+  path: string;
+  body: string;
+  clients: number;
+  onAnswer?: (total: number) => void;
+}): CountingLoad {
   const agent = new Agent({ keepAlive: true, maxSockets: options.clients });
   let stopped = false;
-  const load: CountingLoad = { sent: 0, answered: 0, statuses: {}, refused: 0, lost: [], done: Promise.resolve(), stop: () => (stopped = true) };
+  const load: CountingLoad = {
+    sent: 0,
+    answered: 0,
+    statuses: {},
+    refused: 0,
+    lost: [],
+    done: Promise.resolve(),
+    stop: () => (stopped = true),
+  };
 
   const one = () =>
     new Promise<'again' | 'refused'>((resolve) => {
       let sent = false;
       const req = request(
-        { host: '127.0.0.1', port: options.port, method: 'POST', path: options.path, agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(options.body) } },
+        {
+          host: '127.0.0.1',
+          port: options.port,
+          method: 'POST',
+          path: options.path,
+          agent,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(options.body) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => {

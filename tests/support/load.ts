@@ -25,7 +25,14 @@ export function startLoad(port: number, connections: number, maxMs = 90_000): { 
       const started = performance.now();
       result.sent++;
       const req = request(
-        { host: '127.0.0.1', port, method: 'POST', path: '/predict', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': BODY.length } },
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/predict',
+          agent,
+          headers: { 'Content-Type': 'application/json', 'Content-Length': BODY.length },
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));

@@ -9,7 +9,9 @@ export const repoRoot = resolve(import.meta.dirname, '../..');
 
 /** README.md and every docs/*.md, as repository-relative paths. */
 export function documentationFiles(): string[] {
-  const docs = readdirSync(join(repoRoot, 'docs')).filter((f) => f.endsWith('.md')).sort();
+  const docs = readdirSync(join(repoRoot, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .sort();
   return ['README.md', ...docs.map((f) => `docs/${f}`)];
 }
 

@@ -28,7 +28,9 @@ export function onnxMlmodel(overrides: { modelId?: string; runId?: string; data?
     '    loader_module: mlflow.onnx',
     '    python_version: 3.11.11',
     `mlflow_version: ${overrides.modelId ? '3.6.0' : '2.22.0'}`,
-    ...(overrides.modelId ? [`model_id: ${overrides.modelId}`, `model_uuid: ${overrides.modelId}`, 'prompts: null'] : ['model_uuid: 1f82a364e20f4061984040cf41c3052e']),
+    ...(overrides.modelId
+      ? [`model_id: ${overrides.modelId}`, `model_uuid: ${overrides.modelId}`, 'prompts: null']
+      : ['model_uuid: 1f82a364e20f4061984040cf41c3052e']),
     ...(overrides.runId ? [`run_id: ${overrides.runId}`] : []),
     'signature:',
     `  inputs: '[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 2]}, "name": "input"}]'`,
@@ -112,7 +114,11 @@ export function recordingLogger() {
 }
 
 /** MLflow 2 style: the model logged under a run, registered with its mlflow-artifacts: source. */
-export function registerMlflow2Version(fake: FakeMlflow, files = modelFiles(), extra: { stage?: 'None' | 'Staging' | 'Production' | 'Archived'; aliases?: string[] } = {}) {
+export function registerMlflow2Version(
+  fake: FakeMlflow,
+  files = modelFiles(),
+  extra: { stage?: 'None' | 'Staging' | 'Production' | 'Archived'; aliases?: string[] } = {},
+) {
   const run = fake.createRun();
   const dir = `${run.artifact_uri}/model`;
   fake.putArtifacts(dir, files);

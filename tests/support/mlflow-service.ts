@@ -67,7 +67,14 @@ export function startMlflowService(fake: FakeMlflow, env: Record<string, string>
   started.catch(() => undefined);
   const { listener: app, predictor, metrics, lifecycle, updater } = service;
   return {
-    app, config, predictor, metrics, lifecycle, updater, logs, started,
+    app,
+    config,
+    predictor,
+    metrics,
+    lifecycle,
+    updater,
+    logs,
+    started,
     async listen() {
       const { port } = await service.listen();
       return `http://127.0.0.1:${port}`;

@@ -17,11 +17,19 @@ export function externalDataModel(weights: number[], dataFile: string): { model:
     graph: {
       name: 'external',
       node: [{ opType: 'Mul', input: ['x', 'w'], output: ['y'], name: 'mul' }],
-      initializer: [{
-        name: 'w', dataType: FLOAT, dims: [weights.length],
-        dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
-        externalData: [{ key: 'location', value: dataFile }, { key: 'offset', value: '0' }, { key: 'length', value: String(data.length) }],
-      }],
+      initializer: [
+        {
+          name: 'w',
+          dataType: FLOAT,
+          dims: [weights.length],
+          dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
+          externalData: [
+            { key: 'location', value: dataFile },
+            { key: 'offset', value: '0' },
+            { key: 'length', value: String(data.length) },
+          ],
+        },
+      ],
       input: [{ name: 'x', type: { tensorType: { elemType: FLOAT, shape: dims(['batch', weights.length]) } } }],
       output: [{ name: 'y', type: { tensorType: { elemType: FLOAT, shape: dims(['batch', weights.length]) } } }],
     },

@@ -36,15 +36,23 @@ scrape_configs:
   child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const query = async (promql: string) => {
     const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    const body = (await res.json()) as { status: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> }; error?: string };
+    const body = (await res.json()) as {
+      status: string;
+      data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+      error?: string;
+    };
     if (body.status !== 'success') throw new Error(`query ${promql} failed: ${body.error}`);
     return body.data.result;
   };
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`prometheus exited: ${stderr}`);
-    const res = await fetch(`http://127.0.0.1:${port}/-/ready`);
-    return res.status === 200 ? true : undefined;
-  }, 'prometheus to be ready', 30_000);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`prometheus exited: ${stderr}`);
+      const res = await fetch(`http://127.0.0.1:${port}/-/ready`);
+      return res.status === 200 ? true : undefined;
+    },
+    'prometheus to be ready',
+    30_000,
+  );
   return {
     port,
     query,

@@ -17,8 +17,16 @@ export interface RepeatedMonthOptions {
 
 export function writeRepeatedMonth({ source, target, rows, rowGroupRows }: RepeatedMonthOptions): Promise<void> {
   return readTripParquet(readFileSync(source), source).then((month) => {
-    const optional = (name: string, type: 'INT64' | 'DOUBLE', extra = {}) => ({ name, type, repetition_type: 'OPTIONAL' as const, ...extra });
-    const timestamp = { converted_type: 'TIMESTAMP_MICROS' as const, logical_type: { type: 'TIMESTAMP' as const, isAdjustedToUTC: false, unit: 'MICROS' as const } };
+    const optional = (name: string, type: 'INT64' | 'DOUBLE', extra = {}) => ({
+      name,
+      type,
+      repetition_type: 'OPTIONAL' as const,
+      ...extra,
+    });
+    const timestamp = {
+      converted_type: 'TIMESTAMP_MICROS' as const,
+      logical_type: { type: 'TIMESTAMP' as const, isAdjustedToUTC: false, unit: 'MICROS' as const },
+    };
     const schema = [
       { name: 'schema', num_children: 9 },
       optional('VendorID', 'INT64'),
@@ -35,7 +43,8 @@ export function writeRepeatedMonth({ source, target, rows, rowGroupRows }: Repea
     for (let start = 0; start < rows; start += rowGroupRows) {
       const n = Math.min(rowGroupRows, rows - start);
       const at = (i: number) => (start + i) % month.rows;
-      const int64 = (f: (i: number) => number) => Array.from({ length: n }, (_, i) => (Number.isNaN(f(i)) ? null : BigInt(Math.trunc(f(i)))));
+      const int64 = (f: (i: number) => number) =>
+        Array.from({ length: n }, (_, i) => (Number.isNaN(f(i)) ? null : BigInt(Math.trunc(f(i)))));
       const float = (f: (i: number) => number) => Array.from({ length: n }, (_, i) => (Number.isNaN(f(i)) ? null : f(i)));
       const columnData: ColumnSource[] = [
         { name: 'VendorID', data: int64(() => 2) },

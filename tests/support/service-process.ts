@@ -101,11 +101,15 @@ export async function startService(env: Record<string, string> = {}, port?: numb
       await exited;
     },
   };
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`service exited (${child.exitCode}): ${errText}`);
-    const res = await fetch(`http://127.0.0.1:${listenPort}/readyz`);
-    return res.status === 200 ? true : undefined;
-  }, `the service on port ${listenPort} to be ready`, 60_000);
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`service exited (${child.exitCode}): ${errText}`);
+      const res = await fetch(`http://127.0.0.1:${listenPort}/readyz`);
+      return res.status === 200 ? true : undefined;
+    },
+    `the service on port ${listenPort} to be ready`,
+    60_000,
+  );
   return handle;
 }
 
@@ -116,11 +120,22 @@ export async function killAll(services: Iterable<ServiceProcess>): Promise<void>
 
 /** One request on its own connection (agent: false: a cluster spreads such requests over its workers). */
 export function sendOnce(
-  port: number, method: string, path: string, body?: string, headers: Record<string, string> = {},
+  port: number,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
 ): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method, path, agent: false, headers: { ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers } },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent: false,
+        headers: { ...(body ? { 'Content-Type': 'application/json' } : {}), ...headers },
+      },
       (res) => {
         let text = '';
         res.on('data', (c: Buffer) => (text += c.toString()));

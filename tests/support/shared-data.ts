@@ -13,6 +13,8 @@ export const SHARED_DATA = resolve(import.meta.dirname, '../../../shared/data');
 export function requireSharedData(files: readonly string[]): void {
   const missing = files.map((f) => join(SHARED_DATA, f)).filter((path) => !existsSync(path));
   if (missing.length > 0) {
-    throw new Error(`this test needs the shared TLC data, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (docs/testing.md, "Data for tests and training")`);
+    throw new Error(
+      `this test needs the shared TLC data, and ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing (docs/testing.md, "Data for tests and training")`,
+    );
   }
 }

@@ -24,7 +24,11 @@ const svc = startMlflowService(fake, { MODEL_CACHE_DIR: cache.path, LOG_LEVEL: '
 await svc.started;
 const base = await svc.listen();
 const predict = async () => {
-  const res = await fetch(`${base}/predict`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"PULocationID":10,"DOLocationID":50,"trip_distance":4}' });
+  const res = await fetch(`${base}/predict`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: '{"PULocationID":10,"DOLocationID":50,"trip_distance":4}',
+  });
   if (res.status !== 200) throw new Error(`predict: ${res.status}`);
   return ((await res.json()) as { model_version: string }).model_version;
 };

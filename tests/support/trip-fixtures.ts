@@ -17,7 +17,14 @@ export interface FixtureTrip {
 export function aTrip(overrides: Partial<FixtureTrip> & { minutes?: number } = {}): FixtureTrip {
   const { minutes = 12, ...rest } = overrides;
   const pickup = rest.pickup ?? new Date(Date.UTC(2021, 0, 5, 10, 0));
-  return { pickup, dropoff: new Date(pickup.getTime() + minutes * 60_000), PULocationID: 10, DOLocationID: 20, trip_distance: 2.5, ...rest };
+  return {
+    pickup,
+    dropoff: new Date(pickup.getTime() + minutes * 60_000),
+    PULocationID: 10,
+    DOLocationID: 20,
+    trip_distance: 2.5,
+    ...rest,
+  };
 }
 
 export function rawTrips(trips: FixtureTrip[]): RawTrips {
@@ -46,8 +53,16 @@ export function writeTripParquet(path: string, trips: FixtureTrip[], layout: 'gr
     ...(layout === 'no-zones'
       ? []
       : [
-          { name: 'PULocationID', data: trips.map((t) => (t.PULocationID === null ? null : BigInt(t.PULocationID))), type: 'INT64' as const },
-          { name: 'DOLocationID', data: trips.map((t) => (t.DOLocationID === null ? null : BigInt(t.DOLocationID))), type: 'INT64' as const },
+          {
+            name: 'PULocationID',
+            data: trips.map((t) => (t.PULocationID === null ? null : BigInt(t.PULocationID))),
+            type: 'INT64' as const,
+          },
+          {
+            name: 'DOLocationID',
+            data: trips.map((t) => (t.DOLocationID === null ? null : BigInt(t.DOLocationID))),
+            type: 'INT64' as const,
+          },
         ]),
     { name: 'trip_distance', data: trips.map((t) => t.trip_distance), type: 'DOUBLE' as const },
   ];
@@ -76,7 +91,13 @@ export function syntheticTrips(count: number, seed: number, month = 0): FixtureT
     const pickup = new Date(Date.UTC(2021, month, day, hour, Math.floor(random() * 60)));
     const rush = hour >= 16 && hour <= 19 ? 1.5 : 1;
     const minutes = Math.min(59, Math.max(1.5, (2 + distance * 3 + (pu % 5)) * rush + (random() - 0.5) * 4));
-    trips.push({ pickup, dropoff: new Date(pickup.getTime() + Math.round(minutes * 60) * 1000), PULocationID: pu, DOLocationID: dropoff, trip_distance: distance });
+    trips.push({
+      pickup,
+      dropoff: new Date(pickup.getTime() + Math.round(minutes * 60) * 1000),
+      PULocationID: pu,
+      DOLocationID: dropoff,
+      trip_distance: distance,
+    });
   }
   return trips;
 }

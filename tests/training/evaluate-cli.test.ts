@@ -7,7 +7,11 @@ const repo = resolve(import.meta.dirname, '../..');
 
 async function evaluate(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(join(repo, 'node_modules', '.bin', 'tsx'), ['src/training/evaluate-cli.ts', ...args], { cwd: repo });
+    const { stdout, stderr } = await promisify(execFile)(
+      join(repo, 'node_modules', '.bin', 'tsx'),
+      ['src/training/evaluate-cli.ts', ...args],
+      { cwd: repo },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -31,7 +31,13 @@ describe.each(['base', 'time'] as const)('ONNX export, %s feature set', (feature
 
   test('When zone ids are unseen, outside 1–265 or negative, then predictions are finite minutes within 1–60', async () => {
     const columns = allocateInputColumns(5);
-    [[10, 20], [31, 40], [0, 0], [266, 1], [-7, 1_000_000]].forEach(([pu, dropoff], i) => {
+    [
+      [10, 20],
+      [31, 40],
+      [0, 0],
+      [266, 1],
+      [-7, 1_000_000],
+    ].forEach(([pu, dropoff], i) => {
       columns.PULocationID[i] = BigInt(pu);
       columns.DOLocationID[i] = BigInt(dropoff);
       columns.trip_distance[i] = 3;
@@ -50,7 +56,14 @@ describe.each(['base', 'time'] as const)('ONNX export, %s feature set', (feature
   });
 
   test('When zone ids are outside the lookup tables, then the graph gives what the trainer gives for an unseen id', async () => {
-    const ids = [[0, 0], [266, 1], [-7, 40], [1_000_000, 264], [265, 265], [10, 2_000_000_000]];
+    const ids = [
+      [0, 0],
+      [266, 1],
+      [-7, 40],
+      [1_000_000, 264],
+      [265, 265],
+      [10, 2_000_000_000],
+    ];
     const trips = tripTable(ids.map(([pu, dropoff]) => aTrip({ PULocationID: pu, DOLocationID: dropoff })));
 
     const report = await checkParity(onnx, featureSet, trips, predict(model, trips));

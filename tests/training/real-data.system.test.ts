@@ -21,7 +21,14 @@ const productionDir = join(repo, 'models', 'taxi-ride-duration', productionVersi
 const month = (m: string) => join(SHARED_DATA, `green_tripdata_2021-${m}.parquet`);
 
 describe('real TLC data (../shared/data)', () => {
-  beforeAll(() => requireSharedData(['green_tripdata_2021-01.parquet', 'green_tripdata_2021-02.parquet', 'green_tripdata_2021-03.parquet', 'taxi_zone_centroids.csv']));
+  beforeAll(() =>
+    requireSharedData([
+      'green_tripdata_2021-01.parquet',
+      'green_tripdata_2021-02.parquet',
+      'green_tripdata_2021-03.parquet',
+      'taxi_zone_centroids.csv',
+    ]),
+  );
 
   test.each([
     ['01', 76_518, 73_908],
@@ -39,7 +46,15 @@ describe('real TLC data (../shared/data)', () => {
     const cpuBefore = process.cpuUsage();
 
     const outcome = await runTraining(
-      { train: month('01'), validation: month('02'), featureSet: 'time', registry: `file:${registry}`, name: 'taxi-ride-duration', alias: 'production', seed: 42 },
+      {
+        train: month('01'),
+        validation: month('02'),
+        featureSet: 'time',
+        registry: `file:${registry}`,
+        name: 'taxi-ride-duration',
+        alias: 'production',
+        seed: 42,
+      },
       silentProgress(),
     );
 
@@ -69,15 +84,24 @@ describe('real TLC data (../shared/data)', () => {
     expect(record).toMatchObject({ feature_set: 'time', data: { train: { month: '2021-01' }, validation: { month: '2021-02' } } });
     expect(record.metrics.validation.overall.rmse).toBeLessThanOrEqual(5.55);
     expect(JSON.parse(mlmodel.signature.outputs).map((o: { name: string }) => o.name)).toEqual(['duration', ...INTERVAL_OUTPUTS]);
-    expect(parseDriftReference(record)?.features.map((f) => f.feature)).toEqual(['PULocationID', 'DOLocationID', 'trip_distance', 'pickup_hour', 'pickup_dow', 'prediction']);
+    expect(parseDriftReference(record)?.features.map((f) => f.feature)).toEqual([
+      'PULocationID',
+      'DOLocationID',
+      'trip_distance',
+      'pickup_hour',
+      'pickup_dow',
+      'prediction',
+    ]);
     expect(parseZoneTable(JSON.parse(readFileSync(join(version, mlmodel.metadata.zone_table), 'utf8')))).toHaveLength(265);
   });
 
-  test('When the committed production model is read, then its interval covers 80 % of February and March within the measured tolerance and keeps version 3\'s RMSE', () => {
+  test("When the committed production model is read, then its interval covers 80 % of February and March within the measured tolerance and keeps version 3's RMSE", () => {
     const record = JSON.parse(readFileSync(join(productionDir, 'training.json'), 'utf8'));
     const v3 = JSON.parse(readFileSync(join(repo, 'models', 'taxi-ride-duration', '3', 'training.json'), 'utf8'));
 
-    for (const c of [record.intervals.validation, ...Object.values(record.intervals.evaluation)] as { overall: { below_p10: number; above_p90: number } }[]) {
+    for (const c of [record.intervals.validation, ...Object.values(record.intervals.evaluation)] as {
+      overall: { below_p10: number; above_p90: number };
+    }[]) {
       // why: the target is 10 ± 1.5 % each side; February's lower side measured 8.1 % (docs/model.md), so this guards against regressions, not the target.
       expect(c.overall.below_p10).toBeGreaterThan(0.075);
       expect(c.overall.above_p90).toBeLessThan(0.115);
@@ -92,14 +116,23 @@ describe('real TLC data (../shared/data)', () => {
     const version = productionDir;
     const record = JSON.parse(readFileSync(join(version, 'training.json'), 'utf8'));
 
-    const { stdout } = await promisify(execFile)(join(repo, 'node_modules', '.bin', 'tsx'), ['src/training/evaluate-cli.ts', '--model', version, '--data', month('02')], { cwd: repo });
+    const { stdout } = await promisify(execFile)(
+      join(repo, 'node_modules', '.bin', 'tsx'),
+      ['src/training/evaluate-cli.ts', '--model', version, '--data', month('02')],
+      { cwd: repo },
+    );
 
     expect(stdout).toContain(`RMSE ${record.metrics.validation.overall.rmse.toFixed(3)}`);
     expect(stdout).toContain('(61920 trips');
   });
 
   test('When npm run evaluate is given models:/ URIs, then it resolves them in the embedded registry and reports intervals only where the version has them', async () => {
-    const run = (model: string) => promisify(execFile)(join(repo, 'node_modules', '.bin', 'tsx'), ['src/training/evaluate-cli.ts', '--model', model, '--data', month('02')], { cwd: repo });
+    const run = (model: string) =>
+      promisify(execFile)(
+        join(repo, 'node_modules', '.bin', 'tsx'),
+        ['src/training/evaluate-cli.ts', '--model', model, '--data', month('02')],
+        { cwd: repo },
+      );
 
     const production = await run('models:/taxi-ride-duration@production');
     const v3 = await run('models:/taxi-ride-duration/3');

@@ -45,8 +45,14 @@ describe('file registry writer', () => {
       'pickup_hour',
       'pickup_dow',
     ]);
-    expect(JSON.parse(mlmodel.signature.inputs)[2]).toEqual({ type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1] }, name: 'trip_distance' });
-    expect(JSON.parse(mlmodel.signature.outputs)).toEqual([{ type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1] }, name: 'duration' }]);
+    expect(JSON.parse(mlmodel.signature.inputs)[2]).toEqual({
+      type: 'tensor',
+      'tensor-spec': { dtype: 'float32', shape: [-1] },
+      name: 'trip_distance',
+    });
+    expect(JSON.parse(mlmodel.signature.outputs)).toEqual([
+      { type: 'tensor', 'tensor-spec': { dtype: 'float32', shape: [-1] }, name: 'duration' },
+    ]);
   });
 
   test('When versions exist, then the next one is max + 1 and aliases move only when asked, keeping the others', async () => {

@@ -17,7 +17,10 @@ const validationFile = join(work, 'yellow_tripdata_2021-02.parquet');
 
 async function train(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(tsx, ['src/training/cli.ts', ...args], { cwd: repo, env: { ...process.env, CI: 'true' } });
+    const { stdout, stderr } = await promisify(execFile)(tsx, ['src/training/cli.ts', ...args], {
+      cwd: repo,
+      env: { ...process.env, CI: 'true' },
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -62,7 +65,18 @@ describe('training CLI', () => {
   test('When trained from a local file and a URL, then a new version is registered with its training record', async () => {
     const registry = join(work, 'ok-registry');
 
-    const first = await train(['--train', trainFile, '--validation', `${baseUrl}/trips.parquet`, '--registry', `file:${registry}`, '--alias', 'production', '--features', 'base']);
+    const first = await train([
+      '--train',
+      trainFile,
+      '--validation',
+      `${baseUrl}/trips.parquet`,
+      '--registry',
+      `file:${registry}`,
+      '--alias',
+      'production',
+      '--features',
+      'base',
+    ]);
     const second = await train(['--train', trainFile, '--validation', validationFile, '--registry', `file:${registry}`]);
 
     expect(first).toMatchObject({ code: 0 });
@@ -108,7 +122,16 @@ describe('training CLI', () => {
     ])('%s', async (_, input, message) => {
       const before = snapshot(registry);
 
-      const result = await train(['--train', trainFile, '--validation', input(), '--registry', `file:${registry}`, '--alias', 'production']);
+      const result = await train([
+        '--train',
+        trainFile,
+        '--validation',
+        input(),
+        '--registry',
+        `file:${registry}`,
+        '--alias',
+        'production',
+      ]);
 
       expect(result.code).not.toBe(0);
       const errorLines = result.stderr.split('\n').filter((l) => l.startsWith('error:'));
@@ -128,7 +151,16 @@ describe('training CLI', () => {
     test('When --preset names no preset, then it says which exist and registers nothing', async () => {
       const before = snapshot(registry);
 
-      const result = await train(['--train', trainFile, '--validation', trainFile, '--registry', `file:${registry}`, '--preset', 'fastest']);
+      const result = await train([
+        '--train',
+        trainFile,
+        '--validation',
+        trainFile,
+        '--registry',
+        `file:${registry}`,
+        '--preset',
+        'fastest',
+      ]);
 
       expect(result.code).not.toBe(0);
       expect(result.stderr.trim()).toMatch(/^error: --preset must be serving or accurate, not fastest/);

@@ -18,12 +18,15 @@ export function requireBearer(token: string) {
     const m = /^Bearer[ ]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (m && timingSafeEqual(digest(m[1]), expected)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer realm="admin"');
-    throw new ServiceError('unauthorized', m ? 'the bearer token is not the admin token' : 'POST /admin/reload needs Authorization: Bearer <ADMIN_TOKEN>');
+    throw new ServiceError(
+      'unauthorized',
+      m ? 'the bearer token is not the admin token' : 'POST /admin/reload needs Authorization: Bearer <ADMIN_TOKEN>',
+    );
   };
 }
 
 export function reloadHandler(updater: Pick<ModelUpdater, 'reload'>) {
-  return async (req: Request, res: Response): Promise<void> => {
+  return async (_req: Request, res: Response): Promise<void> => {
     let outcome;
     try {
       outcome = await updater.reload('admin');

@@ -16,7 +16,32 @@ describe('minutes in the response body', () => {
   });
 
   test('When outputs sit at rounding edges, zero, negative or huge, then the text still matches', () => {
-    const edges = [0, -0, 0.0004, 0.0005, -0.0004, -0.0005, -0.0006, 0.001, 0.01, 0.1, 0.999, 0.9995, 1, 12.5, 12.05, 12.005, 99.9995, -12.05, 1e6 + 0.001, 2 ** 31, 1e12 + 0.5, 1e15, -1e18, 3.4e38];
+    const edges = [
+      0,
+      -0,
+      0.0004,
+      0.0005,
+      -0.0004,
+      -0.0005,
+      -0.0006,
+      0.001,
+      0.01,
+      0.1,
+      0.999,
+      0.9995,
+      1,
+      12.5,
+      12.05,
+      12.005,
+      99.9995,
+      -12.05,
+      1e6 + 0.001,
+      2 ** 31,
+      1e12 + 0.5,
+      1e15,
+      -1e18,
+      3.4e38,
+    ];
     for (const v of [...edges, ...edges.map(Math.fround)]) expect(minutesJson(v), String(v)).toBe(reference(v));
   });
 

@@ -22,7 +22,13 @@ async function postChunked(app: RequestListener, chunks: string[]): Promise<{ st
   try {
     return await new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port: (server.address() as AddressInfo).port, method: 'POST', path: '/predict', headers: { 'Content-Type': 'application/json' } },
+        {
+          host: '127.0.0.1',
+          port: (server.address() as AddressInfo).port,
+          method: 'POST',
+          path: '/predict',
+          headers: { 'Content-Type': 'application/json' },
+        },
         (res) => {
           let text = '';
           res.on('data', (c: Buffer) => (text += c.toString()));
@@ -38,12 +44,17 @@ async function postChunked(app: RequestListener, chunks: string[]): Promise<{ st
   }
 }
 
-const post = (body: unknown) => request(t.app).post('/predict').send(body as object);
+const post = (body: unknown) =>
+  request(t.app)
+    .post('/predict')
+    .send(body as object);
 
 describe('POST /predict, one trip', () => {
   test("When the course's request is sent, then it returns the model's duration and version", async () => {
     const now = newYorkHourAndDow(NOW);
-    const [expected] = await predictDirectly([{ PULocationID: 10, DOLocationID: 50, trip_distance: 40, pickup_hour: now.hour, pickup_dow: now.dow }]);
+    const [expected] = await predictDirectly([
+      { PULocationID: 10, DOLocationID: 50, trip_distance: 40, pickup_hour: now.hour, pickup_dow: now.dow },
+    ]);
 
     const res = await post({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 });
 
@@ -54,12 +65,15 @@ describe('POST /predict, one trip', () => {
     expect(modelVersion).toMatch(/^taxi-ride-duration\/\d+$/);
   });
 
-  test.each([[256], ['2021/02_17'], ['a.b_c:d/e-F9'], [0]])('When the trip carries ride_id %j, then the answer echoes it as sent', async (rideId) => {
-    const res = await post(aTrip({ ride_id: rideId }));
+  test.each([[256], ['2021/02_17'], ['a.b_c:d/e-F9'], [0]])(
+    'When the trip carries ride_id %j, then the answer echoes it as sent',
+    async (rideId) => {
+      const res = await post(aTrip({ ride_id: rideId }));
 
-    expect(res.status).toBe(200);
-    expect(res.body.ride_id).toStrictEqual(rideId);
-  });
+      expect(res.status).toBe(200);
+      expect(res.body.ride_id).toStrictEqual(rideId);
+    },
+  );
 
   test('When trips carry no ride_id, then each answer gets a different one', async () => {
     const ids = new Set<string>();
@@ -82,7 +96,9 @@ describe('POST /predict, one trip', () => {
 
   test('When pickup_datetime is given, then the time inputs come from it in New York time', async () => {
     // 2021-01-04 13:30Z is Monday 08:30 in New York
-    const [expected] = await predictDirectly([{ PULocationID: 132, DOLocationID: 236, trip_distance: 17.5, pickup_hour: 8, pickup_dow: 0 }]);
+    const [expected] = await predictDirectly([
+      { PULocationID: 132, DOLocationID: 236, trip_distance: 17.5, pickup_hour: 8, pickup_dow: 0 },
+    ]);
 
     const res = await post({ PULocationID: 132, DOLocationID: 236, trip_distance: 17.5, pickup_datetime: '2021-01-04T13:30:00Z' });
 
@@ -136,7 +152,9 @@ describe('POST /predict, a batch', () => {
   test('When the batch has MAX_BATCH trips, then all are predicted', async () => {
     const small = await buildApp({ model: t.slot.current!, env: { MAX_BATCH: '50' } });
 
-    const res = await request(small.app).post('/predict').send({ trips: Array.from({ length: 50 }, () => aTrip()) });
+    const res = await request(small.app)
+      .post('/predict')
+      .send({ trips: Array.from({ length: 50 }, () => aTrip()) });
 
     expect(res.status).toBe(200);
     expect(res.body.predictions).toHaveLength(50);
@@ -145,7 +163,9 @@ describe('POST /predict, a batch', () => {
   test('When the batch has more than MAX_BATCH trips, then it is 413', async () => {
     const small = await buildApp({ model: t.slot.current!, env: { MAX_BATCH: '50' } });
 
-    const res = await request(small.app).post('/predict').send({ trips: Array.from({ length: 51 }, () => aTrip()) });
+    const res = await request(small.app)
+      .post('/predict')
+      .send({ trips: Array.from({ length: 51 }, () => aTrip()) });
 
     expect(res.status).toBe(413);
     expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
@@ -161,7 +181,9 @@ describe('POST /predict, a batch', () => {
   });
 
   test('When some trips are invalid, then each bad field is named with its index', async () => {
-    const res = await post({ trips: [aTrip(), aTrip({ trip_distance: -1 }), aTrip(), aTrip({ PULocationID: 300, pickup_datetime: 'yesterday' }), 7] });
+    const res = await post({
+      trips: [aTrip(), aTrip({ trip_distance: -1 }), aTrip(), aTrip({ PULocationID: 300, pickup_datetime: 'yesterday' }), 7],
+    });
 
     expect(res.status).toBe(422);
     expect(res.body.errors.map((e: { field: string }) => e.field)).toEqual([
@@ -211,7 +233,10 @@ describe('POST /predict, invalid fields are 422 problem+json', () => {
   });
 
   test('When the distance overflows to Infinity (1e400), then it is 422', async () => {
-    const res = await request(t.app).post('/predict').set('Content-Type', 'application/json').send('{"PULocationID":1,"DOLocationID":2,"trip_distance":1e400}');
+    const res = await request(t.app)
+      .post('/predict')
+      .set('Content-Type', 'application/json')
+      .send('{"PULocationID":1,"DOLocationID":2,"trip_distance":1e400}');
 
     expect(res.status).toBe(422);
     expect(res.body.errors[0].field).toBe('trip_distance');
@@ -263,7 +288,9 @@ describe('POST /predict, body errors', () => {
   );
 
   test('When there is no content type, then it is 415 saying none was sent', async () => {
-    const res = await request(t.app).post('/predict').send(Buffer.from(JSON.stringify(aTrip())));
+    const res = await request(t.app)
+      .post('/predict')
+      .send(Buffer.from(JSON.stringify(aTrip())));
 
     expect(res.status).toBe(415);
     expect(res.body.detail).toBe('send the body as application/json (UTF-8); the request had no Content-Type');
@@ -283,7 +310,10 @@ describe('POST /predict, body errors', () => {
   });
 
   test('When the JSON starts with a UTF-8 byte-order mark, then it is accepted', async () => {
-    const res = await request(t.app).post('/predict').set('Content-Type', 'application/json').send(`\uFEFF${JSON.stringify(aTrip())}`);
+    const res = await request(t.app)
+      .post('/predict')
+      .set('Content-Type', 'application/json')
+      .send(`\uFEFF${JSON.stringify(aTrip())}`);
 
     expect(res.status).toBe(200);
   });
@@ -368,7 +398,13 @@ describe('POST /predict, model failures', () => {
     const port = (server.address() as AddressInfo).port;
     const before = t.logs.length;
 
-    const half = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/predict', headers: { 'Content-Type': 'application/json', 'Content-Length': 200 } });
+    const half = httpRequest({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/predict',
+      headers: { 'Content-Type': 'application/json', 'Content-Length': 200 },
+    });
     half.on('error', () => undefined);
     // The headers and part of the body reach the kernel before the client goes away; the server reads
     // them, then the end of the connection, so it always sees a request that was aborted.

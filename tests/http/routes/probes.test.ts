@@ -93,7 +93,11 @@ describe('unknown routes and methods', () => {
 
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
-    expect(res.body).toMatchObject({ type: 'urn:taxi-ride-duration:problem:not_found', status: 404, instance: res.headers['x-request-id'] });
+    expect(res.body).toMatchObject({
+      type: 'urn:taxi-ride-duration:problem:not_found',
+      status: 404,
+      instance: res.headers['x-request-id'],
+    });
   });
 
   test.each([
