@@ -26,14 +26,12 @@ import { serverOptions } from './http/server-options.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createAdaptiveBatcher } from './model/adaptive-batcher.js';
 import { createMicroBatcher } from './model/micro-batcher.js';
-import { ModelSlot } from './model/model-slot.js';
-import { loadFirstModel } from './model/model-runtime.js';
-import { createModelUpdater, type ModelUpdater } from './model/model-updater.js';
+import { createModelRuntime } from './model/model-runtime.js';
+import type { ModelUpdater } from './model/model-updater.js';
 import type { LoadedModel } from './model/onnx-model.js';
 import { createPredictor, type Predictor } from './model/predictor.js';
 import type { Logger } from './observability/logger.js';
 import { createMetrics, type Metrics, type MetricsSource } from './observability/metrics.js';
-import { createModelSource } from './registry/create-source.js';
 import { monitoringFrontEnd } from './http/routes/monitoring.js';
 import { createMonitoring } from './monitoring/setup.js';
 import type { Monitor } from './monitoring/monitor.js';
@@ -117,29 +115,19 @@ export function batchingFor(
 
 export function createService(config: Config, logger: Logger, options: ServiceOptions): Service {
   const metrics = createMetrics();
-  const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };
   const prepare = batchingFor(config, metrics);
-  const uri = config.MODEL_URI;
-  const source = createModelSource(config, { cwd: options.cwd, logger });
-  const updater = createModelUpdater({
-    source,
-    uri,
-    slot,
-    metrics,
-    logger,
+  const challenger = createChallenger(config, { metrics, logger, cwd: options.cwd, prepare, retryMs: options.retryMs });
+  // why the shared runtime: the service's champion is loaded, swapped and predicted exactly as in batch scoring and the stream consumer.
+  const runtime = createModelRuntime(config, logger, {
+    cwd: options.cwd,
     lifecycle,
-    pollIntervalMs: config.MODEL_POLL_INTERVAL_S * 1000,
+    metrics,
     prepare,
     retryMs: options.retryMs,
-  });
-  const challenger = createChallenger(config, { metrics, logger, cwd: options.cwd, prepare, retryMs: options.retryMs });
-  const predictor = createPredictor({
-    slot,
-    metrics,
-    onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
     challenger: challenger?.arm,
   });
+  const { slot, updater, predictor } = runtime;
   const experiment = createOnlineStats(() => {
     const arm = predictor.challenger;
     return arm && { mode: arm.mode, champion: predictor.model?.modelVersion, challenger: arm.model?.modelVersion };
@@ -250,7 +238,7 @@ export function createService(config: Config, logger: Logger, options: ServiceOp
       if (when === 'before-load') await listen();
       // why not awaited: the challenger never holds up (or fails) the champion's start-up.
       challenger?.start();
-      await loadFirstModel({ uri, updater, source, logger });
+      await runtime.start();
       return listen();
     },
     stop,

@@ -15,7 +15,7 @@ import { modelUriWarning, type ModelUri } from '../registry/model-uri.js';
 import { ModelSlot } from './model-slot.js';
 import { createModelUpdater, type ModelUpdater } from './model-updater.js';
 import type { LoadedModel } from './onnx-model.js';
-import { createPredictor, type Predictor } from './predictor.js';
+import { type ChallengerDeps, createPredictor, type Predictor } from './predictor.js';
 
 export type ModelRuntimeConfig = Pick<
   Config,
@@ -34,6 +34,8 @@ export interface ModelRuntimeOptions {
   pollIntervalMs?: number;
   /** Wraps each loaded model before it is installed (batching). */
   prepare?: (model: LoadedModel) => LoadedModel;
+  /** A challenger arm beside this model (the service's experiments, docs/experiments.md). */
+  challenger?: ChallengerDeps;
 }
 
 export interface ModelRuntime {
@@ -89,6 +91,7 @@ export function createModelRuntime(config: ModelRuntimeConfig, logger: Logger, o
     slot,
     metrics,
     onListenerError: (err) => logger.error({ err }, 'a prediction listener failed; the prediction was answered'),
+    challenger: options.challenger,
   });
   return {
     metrics,
