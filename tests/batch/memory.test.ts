@@ -30,8 +30,8 @@ describe('batch scoring memory', () => {
     expect(large.rows.read).toBe(9 * ROW_GROUP);
     expect(large.input.row_groups).toBe(9);
     expect(large.performance.peak_rss_mb).toBeLessThanOrEqual(400);
-    // why 40 MB: holding the file's rows would add ~40 bytes per kept row at least (393,216 more rows: > 15 MB
-    // of typed arrays, ~150 MB decoded); GC timing moves the peak by a few MB between runs.
-    expect(large.performance.peak_rss_mb - small.performance.peak_rss_mb).toBeLessThanOrEqual(40);
+    // why 80 MB: holding the file's rows would add ~40 bytes per kept row at least (393,216 more rows: > 15 MB
+    // of typed arrays, ~150 MB decoded); GC timing moved the peak by up to 50 MB between clean runs.
+    expect(large.performance.peak_rss_mb - small.performance.peak_rss_mb).toBeLessThanOrEqual(80);
   }, 300_000);
 });
