@@ -1,5 +1,5 @@
 /**
- * Run by swap-memory.test.ts as `node --expose-gc --import tsx` (gc() needs the flag): 50 hot swaps
+ * Run by swap-memory.system.test.ts as `node --expose-gc --import tsx` (gc() needs the flag): 50 hot swaps
  * between the two embedded models through a fake MLflow, printing RSS after GC as one JSON line.
  */
 import { startFakeMlflow } from './mlflow-fake-server.js';
