@@ -157,6 +157,44 @@ export const ReloadSchema = z.strictObject({
 });
 responseSchema(ReloadSchema, { id: 'Reload' });
 
+// ---- Monitoring and experiments (src/monitoring/, src/experiment/; docs/monitoring.md, docs/experiments.md) ----
+const feedbackRideId = z
+  .union([z.int().min(0), z.string().regex(/^[A-Za-z0-9._:/-]{1,64}$/)])
+  .describe(`the ride_id a prediction answered: ${RIDE_ID_RULE}`);
+export const FeedbackItemSchema = z.looseObject({
+  ride_id: feedbackRideId,
+  actual_duration: z.number().gt(0).max(1440).describe("the ride's actual duration in minutes, > 0 and ≤ 1440"),
+});
+export const FeedbackRequestSchema = z.union([FeedbackItemSchema, z.looseObject({ feedback: z.array(FeedbackItemSchema).min(1) })]);
+requestSchema(FeedbackRequestSchema, {
+  id: 'FeedbackRequest',
+  description: 'Ground truth for earlier predictions: one item, or {"feedback": [...]} of at most MAX_BATCH items.',
+  examples: [{ ride_id: 256, actual_duration: 21.5 }],
+});
+export const FeedbackResponseSchema = z.strictObject({
+  matched: z.int().min(0).describe('items matched to a stored prediction and counted'),
+  unknown: z.int().min(0).describe('items with no stored prediction (never made, or expired)'),
+  duplicate: z.int().min(0).describe('items for a ride already counted (never counted twice)'),
+});
+responseSchema(FeedbackResponseSchema, { id: 'FeedbackResponse', examples: [{ matched: 1, unknown: 0, duplicate: 0 }] });
+export const MonitoringSchema = z.looseObject({
+  model_version: z.string().nullable().describe('the served version'),
+  drift: z.looseObject({}).describe("the drift window and each feature's method, score, threshold and drifted flag (docs/monitoring.md)"),
+  accuracy: z
+    .array(z.looseObject({ model_version: z.string() }))
+    .describe('per model version: n, rmse, mae, mean_error, training_rmse over matched feedback'),
+  prediction_log: z.looseObject({}).describe('where predictions wait for their ground truth, and how many'),
+});
+responseSchema(MonitoringSchema, { id: 'Monitoring' });
+export const ExperimentSchema = z
+  .looseObject({
+    mode: z.enum(['off', 'shadow', 'split']),
+  })
+  .describe(
+    '"off" alone without a challenger; otherwise each arm\'s n, rmse, mae, mean_error and the comparison with its 95 % interval and verdict (docs/experiments.md)',
+  );
+responseSchema(ExperimentSchema, { id: 'Experiment', examples: [{ mode: 'off' }] });
+
 // ---- Open Inference Protocol v2 ----
 
 export const OIP_DATATYPES = [

@@ -91,6 +91,37 @@ function paths(): Json {
         },
       },
     },
+    '/feedback': {
+      post: {
+        tags: ['Monitoring'],
+        operationId: 'feedback',
+        summary: 'Send the actual duration of rides predicted earlier (ground truth)',
+        parameters: [requestIdParam],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('FeedbackRequest') } } },
+        responses: {
+          '200': json('FeedbackResponse', 'how many items matched a stored prediction, were unknown or duplicates', {
+            'X-Request-ID': REQUEST_ID,
+          }),
+          ...postErrors(problem, '422'),
+        },
+      },
+    },
+    '/monitoring': {
+      get: {
+        tags: ['Monitoring'],
+        operationId: 'monitoring',
+        summary: 'Online accuracy per model version and input/prediction drift against the training reference',
+        responses: { '200': json('Monitoring', 'the drift window, each feature, accuracy per version') },
+      },
+    },
+    '/experiment': {
+      get: {
+        tags: ['Monitoring'],
+        operationId: 'experiment',
+        summary: 'The champion/challenger experiment: each arm over matched feedback, and the verdict',
+        responses: { '200': json('Experiment', '{"mode":"off"} without a challenger') },
+      },
+    },
     '/zones': {
       get: {
         tags: ['Predictions'],
@@ -274,6 +305,7 @@ export function openApiDocument(): Json {
       { name: 'Predictions' },
       { name: 'Open Inference Protocol v2' },
       { name: 'MLflow scoring protocol' },
+      { name: 'Monitoring' },
       { name: 'Operations' },
       { name: 'Pages' },
     ],
