@@ -8,35 +8,14 @@
  */
 import cluster from 'node:cluster';
 import { constants as osConstants } from 'node:os';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { createLogger, logsWritten, type Logger } from './observability/logger.js';
+import { makeLoggerOrExit, readConfigOrExit } from './cli/startup.js';
+import { loadConfig, type Config } from './config.js';
+import { logsWritten, type Logger } from './observability/logger.js';
 
 /** Exits once the logger has written every line, in order; bounded, in case stdout is a pipe nobody reads. */
 function exitFlushed(logger: Logger, code: number): void {
   setTimeout(() => process.exit(code), 2_000).unref();
   void logsWritten(logger).then(() => process.exit(code));
-}
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
-
-function readConfig(): Config {
-  try {
-    return loadConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
-}
-
-function makeLogger(config: Config): Logger {
-  try {
-    return createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
-  } catch (err) {
-    fail(`invalid configuration: LOG_PRETTY=true needs the pino-pretty dev dependency (${(err as Error).message})`);
-  }
 }
 
 /** One serving process, alone or as a cluster worker. */
@@ -91,9 +70,9 @@ async function serveOne(config: Config, rootLogger: Logger, clustered: boolean):
 }
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = readConfigOrExit(loadConfig);
   const clustered = config.WORKERS > 1;
-  const rootLogger = makeLogger(config);
+  const rootLogger = makeLoggerOrExit(config);
   if (clustered && cluster.isPrimary) {
     const { runPrimary } = await import('./cluster.js');
     // why here: monitoring's shared state (drift window, accuracy, in-memory prediction log) is the primary's.

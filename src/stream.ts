@@ -4,34 +4,12 @@
  * (docs/streaming.md): a bad setting exits 1 with one line; Redis being unreachable does not (the
  * consumer reconnects, /readyz says 503); SIGTERM commits the batch in hand and exits 0.
  */
-import { ConfigError, loadStreamConfig, type StreamConfig } from './config.js';
-import { createLogger, type Logger } from './observability/logger.js';
-
-function fail(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(1);
-}
-
-function readConfig(): StreamConfig {
-  try {
-    return loadStreamConfig(process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    throw err;
-  }
-}
-
-function makeLogger(config: StreamConfig): Logger {
-  try {
-    return createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
-  } catch (err) {
-    fail(`invalid configuration: LOG_PRETTY=true needs the pino-pretty dev dependency (${(err as Error).message})`);
-  }
-}
+import { makeLoggerOrExit, readConfigOrExit } from './cli/startup.js';
+import { loadStreamConfig } from './config.js';
 
 async function main(): Promise<void> {
-  const config = readConfig();
-  const logger = makeLogger(config).child({ role: 'stream-consumer' });
+  const config = readConfigOrExit(loadStreamConfig);
+  const logger = makeLoggerOrExit(config).child({ role: 'stream-consumer' });
   const exitOnBug = (kind: string) => (err: unknown) => {
     logger.fatal({ err }, kind);
     process.exit(1);

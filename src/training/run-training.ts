@@ -143,28 +143,17 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
     onnxBytes: onnx.byteLength,
     onnxSha256: createHash('sha256').update(onnx).digest('hex'),
   });
+  const request = {
+    name: options.name,
+    featureSet: options.featureSet,
+    onnx,
+    trainingRecord: record,
+    alias: options.alias,
+    zoneTable,
+    intervals: true,
+  };
   const published = await progress.stage('register', () =>
-    mlflow
-      ? publishToMlflow({
-          client: mlflow,
-          name: options.name,
-          featureSet: options.featureSet,
-          onnx,
-          trainingRecord: record,
-          alias: options.alias,
-          zoneTable,
-          intervals: true,
-        })
-      : publishModel({
-          root: registryRoot!,
-          name: options.name,
-          featureSet: options.featureSet,
-          onnx,
-          trainingRecord: record,
-          alias: options.alias,
-          zoneTable,
-          intervals: true,
-        }),
+    mlflow ? publishToMlflow({ client: mlflow, ...request }) : publishModel({ root: registryRoot!, ...request }),
   );
   return { ...published, record, train: metrics.train, validation: metrics.validation, evaluation: metrics.evaluation };
 }

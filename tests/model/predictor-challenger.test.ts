@@ -5,15 +5,9 @@ import { predictHandler } from '../../src/http/routes/predict.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
 import { createPredictor, rideIdSequence, type ChallengerDeps, type ShadowEvent } from '../../src/model/predictor.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import { fakeModel, gate } from '../support/app.js';
+import { aValidTrip, fakeModel, gate } from '../support/app.js';
 
-const trip = (overrides: Partial<Trip> = {}): Trip => ({
-  PULocationID: 10,
-  DOLocationID: 20,
-  trip_distance: 3,
-  pickup: undefined,
-  ...overrides,
-});
+const trip = aValidTrip;
 const constant = (value: number) => async (_c: unknown, n: number) => new Float32Array(n).fill(value);
 
 async function counted(metrics: Metrics, outcome: string): Promise<number> {

@@ -4,15 +4,9 @@ import type { Trip } from '../../src/features/trip-inputs.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
 import { createPredictor, rideIdSequence, type PredictionEvent } from '../../src/model/predictor.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { aTrip, buildApp, fakeModel } from '../support/app.js';
+import { aValidTrip, aTrip, buildApp, fakeModel } from '../support/app.js';
 
-const trip = (overrides: Partial<Trip> = {}): Trip => ({
-  PULocationID: 10,
-  DOLocationID: 20,
-  trip_distance: 3,
-  pickup: undefined,
-  ...overrides,
-});
+const trip = aValidTrip;
 
 async function predictorWith(run: Parameters<typeof fakeModel>[0], info: Parameters<typeof fakeModel>[1] = {}) {
   const metrics = createMetrics(undefined, { defaultMetrics: false });

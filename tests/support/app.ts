@@ -4,6 +4,7 @@ import type { RequestListener } from 'node:http';
 import { createApp, type Lifecycle } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { ModelInputColumns } from '../../src/features/model-contract.js';
+import type { Trip } from '../../src/features/trip-inputs.js';
 import { loadModel } from '../../src/model/load-model.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
 import type { LoadedModel, ModelInfo, ModelOutputs } from '../../src/model/onnx-model.js';
@@ -73,6 +74,11 @@ export async function buildApp(
 
 export function aTrip(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return { PULocationID: 10, DOLocationID: 50, trip_distance: 40, ...overrides };
+}
+
+/** A trip as the predictor receives it (validated, no pickup time), for tests that call the predictor directly. */
+export function aValidTrip(overrides: Partial<Trip> = {}): Trip {
+  return { PULocationID: 10, DOLocationID: 20, trip_distance: 3, pickup: undefined, ...overrides };
 }
 
 export function fakeInfo(overrides: Partial<ModelInfo> = {}): ModelInfo {
