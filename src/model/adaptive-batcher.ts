@@ -1,13 +1,19 @@
 /**
- * Batching that never waits (BATCHING=adaptive, the default): a LoadedModel that wraps another. While
- * a run is in flight, runs that arrive queue; when it completes, everything queued runs as one batch
- * (up to `maxRows` trips). An idle model runs each request at once, exactly as without batching, so
- * nothing is lost at one connection; a busy one pays the per-run cost of onnxruntime-node (a
- * setImmediate hop, then the N-API conversions and the session run, tens of µs) once per queue
- * instead of once per request. Measurements: docs/performance.md.
+ * Batching that never waits (BATCHING=adaptive, the default): a LoadedModel that wraps another, so
+ * that one model run answers every request that is ready for it. Measurements: docs/performance.md.
+ *
+ * With a model that can run synchronously (`runNow`: the ONNX sessions), runs happen once per turn
+ * of the event loop: a request queues, and the check phase of the same turn (setImmediate, where
+ * onnxruntime-node's own `run` would have run it) runs everything queued as one batch, up to
+ * `maxRows` trips per run. A request read alone runs alone, in the same phase as without batching, so
+ * nothing is lost at one connection; under load, every request read in one poll phase shares one run
+ * and pays the per-run cost of onnxruntime-node (N-API conversions and session set-up, tens of µs) once.
+ *
+ * With an asynchronous model (fakes, other wrappers): while a run is in flight, runs that arrive queue;
+ * when it completes, everything queued runs as one batch; an idle model runs a request at once.
  *
  * Unlike the fixed-delay micro-batcher (micro-batcher.ts), no timer is involved: a request waits only
- * for the run ahead of it, which it would have contended with for the CPU anyway.
+ * for work already in front of it on the one thread.
  */
 import { allocateInputColumns, type ModelInputColumns } from '../features/model-contract.js';
 import type { AdaptiveBatchMetrics } from '../observability/metrics.js';
@@ -17,10 +23,10 @@ export interface AdaptiveBatchOptions {
   /** Most trips in one coalesced run; a single request larger than this runs alone. */
   maxRows: number;
   /**
-   * Runs in flight at once before arrivals queue; 1 by default. why: onnxruntime-node (1.30) runs the
-   * session synchronously on the main thread, in a setImmediate callback (its dist/backend.js), so a
-   * second run in flight never overlaps the first: it only halves the batches (measured: 4.0 instead
-   * of 7.0 requests per run at 16 connections, docs/performance.md).
+   * For an asynchronous model: runs in flight at once before arrivals queue; 1 by default.
+   * why: onnxruntime-node runs a session on the main thread, so a second run in flight never overlaps
+   * the first: it only halves the batches (measured: 4.0 instead of 7.0 requests per run at 16
+   * connections, docs/performance.md).
    */
   maxInFlight?: number;
 }
@@ -78,34 +84,69 @@ export function createAdaptiveBatcher(inner: LoadedModel, options: AdaptiveBatch
     return run;
   };
 
-  function flush(): void {
-    // why: take whole requests, in arrival order, until the next one would pass maxRows; the first
-    // one always goes, so a request larger than maxRows still runs (alone).
+  /** The next whole requests, in arrival order, up to maxRows trips (the first always goes, so a larger one runs alone). */
+  const take = (): { batch: Waiting[]; rows: number } => {
     let rows = queue[0].n;
     let k = 1;
     while (k < queue.length && rows + queue[k].n <= maxRows) rows += queue[k++].n;
     const batch = queue.slice(0, k);
-    queue = queue.slice(k);
+    queue = k === queue.length ? [] : queue.slice(k);
     const now = performance.now();
     for (const w of batch) metrics.queueSeconds.observe((now - w.queuedAt) / 1000);
-    const columns = k === 1 ? batch[0].columns : concatenate(batch, rows);
-    start(columns, rows, k).then(
-      (out) => {
-        let offset = 0;
-        for (const w of batch) {
-          w.resolve(k === 1 ? out : sliceOutputs(out, offset, offset + w.n));
-          offset += w.n;
-        }
-      },
+    return { batch, rows };
+  };
+
+  const answer = (batch: readonly Waiting[], out: ModelOutputs): void => {
+    let offset = 0;
+    for (const w of batch) {
+      w.resolve(batch.length === 1 ? out : sliceOutputs(out, offset, offset + w.n));
+      offset += w.n;
+    }
+  };
+
+  function flush(): void {
+    const { batch, rows } = take();
+    const columns = batch.length === 1 ? batch[0].columns : concatenate(batch, rows);
+    start(columns, rows, batch.length).then(
+      (out) => answer(batch, out),
       (err: unknown) => {
         for (const w of batch) w.reject(err);
       },
     );
   }
 
+  // The once-per-turn path, for a model with runNow.
+  const runNow = inner.runNow?.bind(inner);
+  let turnScheduled = false;
+  let turnDone: Promise<void> | undefined;
+  let endTurn: (() => void) | undefined;
+  const runTurn = (): void => {
+    turnScheduled = false;
+    while (queue.length > 0) {
+      const { batch, rows } = take();
+      metrics.requestsPerRun.observe(batch.length);
+      try {
+        answer(batch, runNow!(batch.length === 1 ? batch[0].columns : concatenate(batch, rows), rows));
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    endTurn?.();
+    turnDone = endTurn = undefined;
+  };
+  const queueForTurn = (columns: ModelInputColumns, n: number): Promise<ModelOutputs> =>
+    new Promise<ModelOutputs>((resolve, reject) => {
+      queue.push({ columns, n, queuedAt: performance.now(), resolve, reject });
+      if (!turnScheduled) {
+        turnScheduled = true;
+        setImmediate(runTurn);
+      }
+    });
+
   return {
     info: inner.info,
     run(columns, n) {
+      if (runNow !== undefined) return queueForTurn(columns, n);
       // why: the idle path is the unbatched path, plus one comparison.
       if (inFlight < maxInFlight && queue.length === 0) return start(columns, n, 1);
       return new Promise<ModelOutputs>((resolve, reject) => {
@@ -115,6 +156,10 @@ export function createAdaptiveBatcher(inner: LoadedModel, options: AdaptiveBatch
     async release() {
       // why: queued requests run before the session goes; the slot releases only when no lease is out,
       // so nothing new arrives meanwhile.
+      if (turnScheduled) {
+        turnDone ??= new Promise<void>((resolve) => (endTurn = resolve));
+        await turnDone;
+      }
       while (queue.length > 0 || running.size > 0) {
         if (queue.length > 0 && inFlight < maxInFlight) flush();
         await Promise.allSettled([...running]);

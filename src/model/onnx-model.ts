@@ -2,7 +2,7 @@
  * An ONNX model ready to serve: an onnxruntime session whose inputs and output were checked against
  * the model contract, warmed up with one inference. Loading is the only I/O; `run` is the hot path.
  */
-import * as ort from 'onnxruntime-node';
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { ModelLoadError, ServiceError } from '../errors.js';
 import {
   INPUTS_BY_FEATURE_SET,
@@ -16,6 +16,7 @@ import {
 import type { ZoneTable } from '../features/zones.js';
 import type { ModelDirectory } from '../registry/model-directory.js';
 import type { ResolvedModel } from '../registry/model-source.js';
+import { openOrtSession, type OrtSession, type ValueInfo } from './ort-session.js';
 
 export interface ModelInfo {
   readonly name: string;
@@ -54,6 +55,12 @@ export interface LoadedModel {
   readonly info: ModelInfo;
   /** Runs the first `n` rows of `columns`. Rejects with ServiceError('inference_failed'). */
   run(columns: ModelInputColumns, n: number): Promise<ModelOutputs>;
+  /**
+   * `run`, now, on this thread (onnxruntime-node runs a session on the calling thread either way):
+   * what the adaptive batcher calls from its own check-phase callback. Throws ServiceError('inference_failed').
+   * Absent on wrappers that cannot answer synchronously.
+   */
+  runNow?(columns: ModelInputColumns, n: number): ModelOutputs;
   release(): Promise<void>;
 }
 
@@ -66,7 +73,7 @@ export function sliceOutputs(out: ModelOutputs, start: number, end: number): Mod
 
 // why: the model is a few hundred nodes; onnxruntime's thread pools cost more than they save on it,
 // and one thread per session leaves the cores to Node's event loop (and later, to more workers).
-const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+const SESSION_OPTIONS: InferenceSession.SessionOptions = {
   executionProviders: ['cpu'],
   graphOptimizationLevel: 'all',
   executionMode: 'sequential',
@@ -81,7 +88,7 @@ interface Signature {
 }
 
 /** Which feature set the session's inputs match, or a ModelLoadError('signature') saying what differs. */
-function checkSignature(session: ort.InferenceSession): Signature {
+function checkSignature(session: OrtSession): Signature {
   const declared = new Map<string, string>();
   for (const meta of session.inputMetadata) declared.set(meta.name, meta.isTensor ? meta.type : 'non-tensor');
   const output = session.outputMetadata.find((m) => m.name === OUTPUT_NAME);
@@ -116,7 +123,7 @@ function checkSignature(session: ort.InferenceSession): Signature {
   );
 }
 
-function describe(metadata: readonly ort.InferenceSession.ValueMetadata[]): string {
+function describe(metadata: readonly ValueInfo[]): string {
   return `[${metadata.map((m) => `${m.name}:${m.isTensor ? m.type : 'non-tensor'}`).join(', ')}]`;
 }
 
@@ -125,22 +132,22 @@ function describe(metadata: readonly ort.InferenceSession.ValueMetadata[]): stri
  * and is slow; readiness must not be reported before it). Throws ModelLoadError with a reason.
  */
 export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDirectory): Promise<LoadedModel> {
-  let session: ort.InferenceSession;
+  let session: OrtSession;
   try {
-    session = await ort.InferenceSession.create(directory.onnxFile, SESSION_OPTIONS);
+    session = openOrtSession(directory.onnxFile, SESSION_OPTIONS);
   } catch (err) {
     throw new ModelLoadError('session', `cannot load ${directory.onnxFile}: ${(err as Error).message}`, { cause: err });
   }
   try {
     const { featureSet, inputs, intervals } = checkSignature(session);
-    const run = makeRun(session, inputs, intervals);
+    const runNow = makeRun(session, inputs, intervals);
     const warm = allocateInputColumns(1);
     warm.PULocationID[0] = 1n;
     warm.DOLocationID[0] = 1n;
     warm.trip_distance[0] = 1;
     let out: ModelOutputs;
     try {
-      out = await run(warm, 1);
+      out = runNow(warm, 1);
     } catch (err) {
       throw new ModelLoadError('warmup', `warm-up inference failed: ${(err as Error).message}`, { cause: err });
     }
@@ -162,35 +169,49 @@ export async function loadOnnxModel(resolved: ResolvedModel, directory: ModelDir
       stale: resolved.stale === true,
       ...(resolved.stale && resolved.staleReason ? { staleReason: resolved.staleReason } : {}),
     };
-    return { info, run, release: () => session.release() };
+    // why: like onnxruntime-node's own run, a request's run waits for the check phase, so the request
+    // that asked returns to the event loop first (a caller awaiting it sees the same order as before).
+    const run = (columns: ModelInputColumns, n: number) =>
+      new Promise<ModelOutputs>((resolve, reject) => {
+        setImmediate(() => {
+          try {
+            resolve(runNow(columns, n));
+          } catch (err) {
+            reject(err);
+          }
+        });
+      });
+    return { info, run, runNow, release: async () => session.release() };
   } catch (err) {
-    await session.release().catch(() => undefined);
+    session.release();
     throw err;
   }
 }
 
-function makeRun(session: ort.InferenceSession, inputs: readonly InputSpec[], intervals: boolean) {
+function makeRun(session: OrtSession, inputs: readonly InputSpec[], intervals: boolean) {
   const names = inputs.map((s) => s.name) as (keyof ModelInputColumns)[];
   const types = inputs.map((s) => s.type);
   const [p10Name, p90Name] = INTERVAL_OUTPUTS;
-  const column = (output: ort.InferenceSession.OnnxValueMapType, name: string, n: number): Float32Array => {
+  const fetches: Record<string, null> = { [OUTPUT_NAME]: null };
+  if (intervals) (fetches[p10Name] = null), (fetches[p90Name] = null);
+  const column = (output: Record<string, Tensor>, name: string, n: number): Float32Array => {
     const data = output[name]?.data;
     if (!(data instanceof Float32Array) || data.length !== n) {
       throw new ServiceError('inference_failed', `the model returned ${data?.length ?? 'no'} values of ${name} for ${n} trips`);
     }
     return data;
   };
-  return async (columns: ModelInputColumns, n: number): Promise<ModelOutputs> => {
-    const feeds: Record<string, ort.Tensor> = {};
+  return (columns: ModelInputColumns, n: number): ModelOutputs => {
+    const feeds: Record<string, Tensor> = {};
     const dims = [n];
     for (let i = 0; i < names.length; i++) {
       const column = columns[names[i]];
       const data = column.length === n ? column : column.subarray(0, n);
-      feeds[names[i]] = new ort.Tensor(types[i], data, dims);
+      feeds[names[i]] = new Tensor(types[i], data, dims);
     }
-    let output: ort.InferenceSession.OnnxValueMapType;
+    let output: Record<string, Tensor>;
     try {
-      output = await session.run(feeds);
+      output = session.runSync(feeds, fetches);
     } catch (err) {
       throw new ServiceError('inference_failed', 'the model failed to run', { cause: err });
     }

@@ -143,4 +143,128 @@ describe('adaptive batching', () => {
     expect((await Promise.all(pending)).map((o) => o.duration[0])).toEqual([1, 2]);
     expect(model.released).toBe(true);
   });
+
+  describe('with a model that runs synchronously (the ONNX sessions)', () => {
+    /** A model with runNow, recording each run's row count; `failOn` rows make runNow throw. */
+    function syncModel(failOn?: number) {
+      const runs: number[] = [];
+      const model = fakeModel(async () => {
+        throw new Error('the turn path must not call run');
+      });
+      const runNow = (columns: ModelInputColumns, n: number): ModelOutputs => {
+        runs.push(n);
+        if (n === failOn) throw new Error('boom');
+        const pu = Float32Array.from({ length: n }, (_, i) => Number(columns.PULocationID[i]));
+        return { duration: pu, p10: pu.map((v) => v - 1), p90: pu.map((v) => v + 1) };
+      };
+      return { model: Object.assign(model, { runNow }), runs };
+    }
+
+    test('When requests arrive in one turn of the event loop, then one run in its check phase answers them all, each with its own rows', async () => {
+      const { model, runs } = syncModel();
+      const m = metrics();
+      const batcher = createAdaptiveBatcher(model, { maxRows: 64 }, m);
+
+      const pending = [
+        batcher.run(trips([[1, 1]]), 1),
+        batcher.run(
+          trips([
+            [2, 1],
+            [3, 1],
+          ]),
+          2,
+        ),
+        batcher.run(trips([[4, 1]]), 1),
+      ];
+      expect(runs).toEqual([]);
+      const out = await Promise.all(pending);
+
+      expect(runs).toEqual([4]);
+      expect(out.map((o) => Array.from(o.duration))).toEqual([[1], [2, 3], [4]]);
+      expect(out.map((o) => Array.from(o.p10!))).toEqual([[0], [1, 2], [3]]);
+      const sum = (await m.requestsPerRun.get()).values.find((v) => v.metricName === 'model_run_requests_sum');
+      expect(sum?.value).toBe(3);
+    });
+
+    test('When one request arrives alone, then it runs alone in the next check phase, and later turns run their own', async () => {
+      const { model, runs } = syncModel();
+      const batcher = createAdaptiveBatcher(model, { maxRows: 64 }, metrics());
+
+      expect(Array.from((await batcher.run(trips([[7, 1]]), 1)).duration)).toEqual([7]);
+      expect(Array.from((await batcher.run(trips([[8, 1]]), 1)).duration)).toEqual([8]);
+
+      expect(runs).toEqual([1, 1]);
+    });
+
+    test('When a turn holds more than maxRows trips, then it runs whole requests in order up to the limit, several runs in the same turn', async () => {
+      const { model, runs } = syncModel();
+      const batcher = createAdaptiveBatcher(model, { maxRows: 3 }, metrics());
+
+      const out = await Promise.all([
+        batcher.run(
+          trips([
+            [1, 1],
+            [2, 1],
+          ]),
+          2,
+        ),
+        batcher.run(
+          trips([
+            [3, 1],
+            [4, 1],
+          ]),
+          2,
+        ),
+        batcher.run(
+          trips([
+            [5, 1],
+            [6, 1],
+            [7, 1],
+            [8, 1],
+          ]),
+          4,
+        ),
+        batcher.run(trips([[9, 1]]), 1),
+      ]);
+
+      expect(runs).toEqual([2, 2, 4, 1]);
+      expect(out.map((o) => Array.from(o.duration))).toEqual([[1, 2], [3, 4], [5, 6, 7, 8], [9]]);
+    });
+
+    test('When a run throws, then every request in it is rejected, the rest of the turn still runs, and so does the next turn', async () => {
+      const { model } = syncModel(2);
+      const batcher = createAdaptiveBatcher(model, { maxRows: 2 }, metrics());
+
+      const settled = await Promise.allSettled([
+        batcher.run(trips([[1, 1]]), 1),
+        batcher.run(trips([[2, 1]]), 1),
+        batcher.run(trips([[3, 1]]), 1),
+      ]);
+
+      expect(settled.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+      expect(Array.from((await batcher.run(trips([[4, 1]]), 1)).duration)).toEqual([4]);
+    });
+
+    test('When released with a turn scheduled, then its requests are answered before the inner model is released', async () => {
+      const { model } = syncModel();
+      const batcher = createAdaptiveBatcher(model, { maxRows: 64 }, metrics());
+      const pending = [batcher.run(trips([[1, 1]]), 1), batcher.run(trips([[2, 1]]), 1)];
+
+      await batcher.release();
+
+      expect(model.released).toBe(true);
+      expect((await Promise.all(pending)).map((o) => o.duration[0])).toEqual([1, 2]);
+    });
+
+    test('When the real ONNX model answers a turn of requests in one run, then each gets what it gets alone', async () => {
+      expect(real.runNow).toBeTypeOf('function');
+      const batcher = createAdaptiveBatcher(real, { maxRows: 512 }, metrics());
+      const inputs = Array.from({ length: 20 }, (_, i) => trips([[1 + i * 13, i * 1.7]]));
+      const alone = inputs.map((t) => real.runNow!(t, 1));
+
+      const together = await Promise.all(inputs.map((t) => batcher.run(t, 1)));
+
+      expect(together.map((o) => [o.duration[0], o.p10![0], o.p90![0]])).toEqual(alone.map((o) => [o.duration[0], o.p10![0], o.p90![0]]));
+    });
+  });
 });
