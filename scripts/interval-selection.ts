@@ -1,0 +1,87 @@
+/**
+ * Chooses the prediction-interval recipe on January 2021 alone (docs/model.md, "Choosing the interval recipe"):
+ * the last ten days of January play the "future month". For each protocol a model with the served preset and
+ * seed is fitted on the earlier days, every candidate recipe calibrates on those same earlier days only, and
+ * the coverage of its intervals is measured on January 22–31 overall, per side, per predicted-duration
+ * quintile and among unseen pairs. February and March are not read.
+ *
+ *   npx tsx scripts/interval-selection.ts [--january ../shared/data/green_tripdata_2021-01.parquet]
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  calibrationResiduals,
+  dayOfMonth,
+  DEFAULT_INTERVAL_OPTIONS,
+  fitIntervals,
+  intervalBounds,
+  intervalCoverage,
+  type CalibrationScheme,
+  type CoverageReport,
+  type IntervalScale,
+} from '../src/training/intervals.js';
+import { DEFAULT_PARAMS } from '../src/training/presets.js';
+import { fitModel, predict, unseenPairMask } from '../src/training/trained-model.js';
+import { loadZoneGeometry } from '../src/training/zone-geometry.js';
+import { filterTrips, selectTrips } from '../src/data/trip-filter.js';
+import { readTripParquet } from '../src/data/trip-parquet.js';
+
+const { values } = parseArgs({
+  options: { january: { type: 'string', default: resolve(import.meta.dirname, '../../shared/data/green_tripdata_2021-01.parquet') } },
+});
+const SEED = 42;
+const january = filterTrips(await readTripParquet(readFileSync(values.january), values.january)).table;
+const day = dayOfMonth(january);
+const geometry = loadZoneGeometry();
+
+/** Each protocol: the days that stand for the training month, the gap recipe scaled to them, and the future days. */
+const PROTOCOLS = [
+  { name: 'A: train Jan 1–21, future Jan 22–31', trainDays: [1, 21], gap: { fitBeforeDay: 8, scoreFromDay: 15 } },
+  { name: 'B: train Jan 1–14, future Jan 22–31 (a week later)', trainDays: [1, 14], gap: { fitBeforeDay: 5, scoreFromDay: 8 } },
+] as const;
+const FUTURE_DAYS = [22, 31];
+const SCALES: IntervalScale[] = ['additive', 'multiplicative'];
+
+const future = selectTrips(january, (i) => day[i] >= FUTURE_DAYS[0] && day[i] <= FUTURE_DAYS[1]);
+for (const protocol of PROTOCOLS) {
+  const [from, to] = protocol.trainDays;
+  const train = selectTrips(january, (i) => day[i] >= from && day[i] <= to);
+  const served = fitModel(train, 'time', DEFAULT_PARAMS, SEED, undefined, geometry);
+  const pred = predict(served, future);
+  const unseen = unseenPairMask(served, future);
+  let bias = 0;
+  for (let i = 0; i < future.rows; i++) bias += future.duration[i] - pred[i];
+  console.log(`\n## ${protocol.name}: ${train.rows} trips to train, ${future.rows} future trips, ` +
+    `${(mean(unseen) * 100).toFixed(1)} % unseen pairs, future trips ${(bias / future.rows).toFixed(2)} min longer than predicted\n`);
+  console.log('| scheme | scale | below / above p10–p90 | unseen pairs | quintiles 1–5 (below / above) | median width | misses |');
+  console.log('|---|---|---|---|---|---|---|');
+  const schemes: CalibrationScheme[] = [{ kind: 'gap', ...protocol.gap }, { kind: 'forward-weeks' }, { kind: 'last-week' }, { kind: 'leave-week-out' }];
+  for (const scheme of schemes) {
+    const r = calibrationResiduals(train, 'time', DEFAULT_PARAMS, SEED, geometry, scheme);
+    for (const scale of SCALES) {
+      const model = fitIntervals(r.pred, r.y, r.unseen, r.data, { ...DEFAULT_INTERVAL_OPTIONS, scale });
+      const { p10, p90 } = intervalBounds(model, pred, unseen);
+      console.log(row(scheme, scale, intervalCoverage(pred, p10, p90, future.duration, unseen)));
+    }
+  }
+}
+
+function row(scheme: CalibrationScheme, scale: IntervalScale, c: CoverageReport): string {
+  const pct = (x: number) => (x * 100).toFixed(1);
+  let misses = 0;
+  const mark = (x: number, tolerance: number) => {
+    const miss = Math.abs(x - 0.1) > tolerance;
+    if (miss) misses++;
+    return `${pct(x)}${miss ? '✗' : ''}`;
+  };
+  const pair = (s: { below_p10: number; above_p90: number }, tolerance: number) => `${mark(s.below_p10, tolerance)} / ${mark(s.above_p90, tolerance)}`;
+  const name = scheme.kind === 'gap' ? `gap ${scheme.fitBeforeDay - 1}→${scheme.scoreFromDay}` : scheme.kind;
+  return `| ${name} | ${scale} | ${pair(c.overall, 0.015)} | ${pair(c.unseen_pairs, 0.03)} | ${c.by_predicted_quintile.map((q) => pair(q, 0.03)).join(', ')} | ${c.overall.median_width_minutes.toFixed(1)} | ${misses} |`;
+}
+
+function mean(values: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i];
+  return s / Math.max(1, values.length);
+}
