@@ -232,10 +232,15 @@ export interface CalibrationOptions extends IntervalOptions {
   readonly scheme: CalibrationScheme;
 }
 
-export const DEFAULT_CALIBRATION: CalibrationOptions = {
-  ...DEFAULT_INTERVAL_OPTIONS,
-  scheme: { kind: 'gap', fitBeforeDay: 8, scoreFromDay: 15 },
+/** Each scheme as the training CLI names it (`--calibration`), with the gap of version 4. */
+export const CALIBRATION_SCHEMES: Readonly<Record<CalibrationScheme['kind'], CalibrationScheme>> = {
+  gap: { kind: 'gap', fitBeforeDay: 8, scoreFromDay: 15 },
+  'forward-weeks': { kind: 'forward-weeks' },
+  'last-week': { kind: 'last-week' },
+  'leave-week-out': { kind: 'leave-week-out' },
 };
+
+export const DEFAULT_CALIBRATION: CalibrationOptions = { ...DEFAULT_INTERVAL_OPTIONS, scheme: CALIBRATION_SCHEMES.gap };
 
 /** Held-out predictions of the training month, pooled over the scheme's folds, ready for fitIntervals. */
 export interface CalibrationResiduals {
