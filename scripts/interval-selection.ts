@@ -5,12 +5,16 @@
  * the coverage of its intervals is measured on January 22–31 overall, per side, per predicted-duration
  * quintile and among unseen pairs. February and March are not read.
  *
- *   npx tsx scripts/interval-selection.ts [--january ../shared/data/green_tripdata_2021-01.parquet]
+ * `--report <month.parquet>` (repeatable) adds, after the choice, every recipe trained on all of January and
+ * measured on those months: a diagnosis of the protocol, not a way to choose (docs/model.md says what was read when).
+ *
+ *   npx tsx scripts/interval-selection.ts [--january ../shared/data/green_tripdata_2021-01.parquet] [--report <month.parquet>]...
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  CALIBRATION_SCHEMES,
   calibrationResiduals,
   dayOfMonth,
   DEFAULT_INTERVAL_OPTIONS,
@@ -24,11 +28,14 @@ import {
 import { DEFAULT_PARAMS } from '../src/training/presets.js';
 import { fitModel, predict, unseenPairMask } from '../src/training/trained-model.js';
 import { loadZoneGeometry } from '../src/training/zone-geometry.js';
-import { filterTrips, selectTrips } from '../src/data/trip-filter.js';
+import { filterTrips, selectTrips, type TripTable } from '../src/data/trip-filter.js';
 import { readTripParquet } from '../src/data/trip-parquet.js';
 
 const { values } = parseArgs({
-  options: { january: { type: 'string', default: resolve(import.meta.dirname, '../../shared/data/green_tripdata_2021-01.parquet') } },
+  options: {
+    january: { type: 'string', default: resolve(import.meta.dirname, '../../shared/data/green_tripdata_2021-01.parquet') },
+    report: { type: 'string', multiple: true, default: [] },
+  },
 });
 const SEED = 42;
 const january = filterTrips(await readTripParquet(readFileSync(values.january), values.january)).table;
@@ -42,32 +49,47 @@ const PROTOCOLS = [
 ] as const;
 const FUTURE_DAYS = [22, 31];
 const SCALES: IntervalScale[] = ['additive', 'multiplicative'];
+const LATER_SCHEMES: CalibrationScheme[] = [CALIBRATION_SCHEMES['forward-weeks'], CALIBRATION_SCHEMES['last-week'], CALIBRATION_SCHEMES['leave-week-out']];
 
 const future = selectTrips(january, (i) => day[i] >= FUTURE_DAYS[0] && day[i] <= FUTURE_DAYS[1]);
 for (const protocol of PROTOCOLS) {
   const [from, to] = protocol.trainDays;
   const train = selectTrips(january, (i) => day[i] >= from && day[i] <= to);
+  compare(protocol.name, train, [{ kind: 'gap', ...protocol.gap }, ...LATER_SCHEMES], [{ label: 'Jan 22–31', trips: future }]);
+}
+if (values.report.length > 0) {
+  const months = [];
+  for (const file of values.report) months.push({ label: file.replace(/.*tripdata_/, '').replace('.parquet', ''), trips: filterTrips(await readTripParquet(readFileSync(file), file)).table });
+  compare('after the choice: trained on all of January, reported on later months', january, [CALIBRATION_SCHEMES.gap, ...LATER_SCHEMES], months);
+}
+
+/** Fits the served model on `train`, calibrates every scheme × scale on `train` alone, prints coverage on each later month. */
+function compare(title: string, train: TripTable, schemes: CalibrationScheme[], later: { label: string; trips: TripTable }[]): void {
   const served = fitModel(train, 'time', DEFAULT_PARAMS, SEED, undefined, geometry);
-  const pred = predict(served, future);
-  const unseen = unseenPairMask(served, future);
-  let bias = 0;
-  for (let i = 0; i < future.rows; i++) bias += future.duration[i] - pred[i];
-  console.log(`\n## ${protocol.name}: ${train.rows} trips to train, ${future.rows} future trips, ` +
-    `${(mean(unseen) * 100).toFixed(1)} % unseen pairs, future trips ${(bias / future.rows).toFixed(2)} min longer than predicted\n`);
-  console.log('| scheme | scale | below / above p10–p90 | unseen pairs | quintiles 1–5 (below / above) | median width | misses |');
-  console.log('|---|---|---|---|---|---|---|');
-  const schemes: CalibrationScheme[] = [{ kind: 'gap', ...protocol.gap }, { kind: 'forward-weeks' }, { kind: 'last-week' }, { kind: 'leave-week-out' }];
+  const scored = later.map(({ label, trips }) => {
+    const pred = predict(served, trips);
+    const unseen = unseenPairMask(served, trips);
+    let bias = 0;
+    for (let i = 0; i < trips.rows; i++) bias += trips.duration[i] - pred[i];
+    return { label, trips, pred, unseen, bias: bias / trips.rows };
+  });
+  console.log(`\n## ${title}: ${train.rows} trips to train; ` +
+    scored.map((s) => `${s.label}: ${s.trips.rows} trips, ${(mean(s.unseen) * 100).toFixed(1)} % unseen pairs, ${s.bias.toFixed(2)} min longer than predicted`).join('; ') + '\n');
+  console.log('| month | scheme | scale | below / above p10–p90 | unseen pairs | quintiles 1–5 (below / above) | median width | misses |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const scheme of schemes) {
     const r = calibrationResiduals(train, 'time', DEFAULT_PARAMS, SEED, geometry, scheme);
     for (const scale of SCALES) {
       const model = fitIntervals(r.pred, r.y, r.unseen, r.data, { ...DEFAULT_INTERVAL_OPTIONS, scale });
-      const { p10, p90 } = intervalBounds(model, pred, unseen);
-      console.log(row(scheme, scale, intervalCoverage(pred, p10, p90, future.duration, unseen)));
+      for (const s of scored) {
+        const { p10, p90 } = intervalBounds(model, s.pred, s.unseen);
+        console.log(row(s.label, scheme, scale, intervalCoverage(s.pred, p10, p90, s.trips.duration, s.unseen)));
+      }
     }
   }
 }
 
-function row(scheme: CalibrationScheme, scale: IntervalScale, c: CoverageReport): string {
+function row(month: string, scheme: CalibrationScheme, scale: IntervalScale, c: CoverageReport): string {
   const pct = (x: number) => (x * 100).toFixed(1);
   let misses = 0;
   const mark = (x: number, tolerance: number) => {
@@ -77,7 +99,7 @@ function row(scheme: CalibrationScheme, scale: IntervalScale, c: CoverageReport)
   };
   const pair = (s: { below_p10: number; above_p90: number }, tolerance: number) => `${mark(s.below_p10, tolerance)} / ${mark(s.above_p90, tolerance)}`;
   const name = scheme.kind === 'gap' ? `gap ${scheme.fitBeforeDay - 1}→${scheme.scoreFromDay}` : scheme.kind;
-  return `| ${name} | ${scale} | ${pair(c.overall, 0.015)} | ${pair(c.unseen_pairs, 0.03)} | ${c.by_predicted_quintile.map((q) => pair(q, 0.03)).join(', ')} | ${c.overall.median_width_minutes.toFixed(1)} | ${misses} |`;
+  return `| ${month} | ${name} | ${scale} | ${pair(c.overall, 0.015)} | ${pair(c.unseen_pairs, 0.03)} | ${c.by_predicted_quintile.map((q) => pair(q, 0.03)).join(', ')} | ${c.overall.median_width_minutes.toFixed(1)} | ${misses} |`;
 }
 
 function mean(values: ArrayLike<number>): number {

@@ -274,9 +274,9 @@ export function calibrationResiduals(
 ): CalibrationResiduals {
   const day = dayOfMonth(train);
   const folds = calibrationFolds(day, scheme);
-  const parts = folds.map(({ fit, score }) => {
-    const fitTrips = selectTrips(train, (i) => fit(day[i]));
-    const scoreTrips = selectTrips(train, (i) => score(day[i]));
+  const parts = folds.map(({ fitDay, scoreDay }) => {
+    const fitTrips = selectTrips(train, (i) => fitDay(day[i]));
+    const scoreTrips = selectTrips(train, (i) => scoreDay(day[i]));
     if (fitTrips.rows < 50 || scoreTrips.rows < 50) {
       throw new TrainingError(
         `cannot calibrate prediction intervals: a fold of the training month has ${fitTrips.rows} trips to fit and ${scoreTrips.rows} to score (at least 50 each)`,
@@ -286,29 +286,42 @@ export function calibrationResiduals(
     return { pred: predict(model, scoreTrips), y: scoreTrips.duration, unseen: unseenPairMask(model, scoreTrips) };
   });
   return {
-    pred: concat(parts.map((p) => p.pred), Float64Array),
-    y: concat(parts.map((p) => p.y), Float64Array),
-    unseen: concat(parts.map((p) => p.unseen), Uint8Array),
+    pred: concat(
+      parts.map((p) => p.pred),
+      Float64Array,
+    ),
+    y: concat(
+      parts.map((p) => p.y),
+      Float64Array,
+    ),
+    unseen: concat(
+      parts.map((p) => p.unseen),
+      Uint8Array,
+    ),
     data: schemeDescription(scheme),
   };
 }
 
-function calibrationFolds(day: Int32Array, scheme: CalibrationScheme): { fit: (d: number) => boolean; score: (d: number) => boolean }[] {
+function calibrationFolds(
+  day: Int32Array,
+  scheme: CalibrationScheme,
+): { fitDay: (d: number) => boolean; scoreDay: (d: number) => boolean }[] {
   if (scheme.kind === 'gap') {
-    return [{ fit: (d) => d >= 1 && d < scheme.fitBeforeDay, score: (d) => d >= scheme.scoreFromDay }];
+    return [{ fitDay: (d) => d >= 1 && d < scheme.fitBeforeDay, scoreDay: (d) => d >= scheme.scoreFromDay }];
   }
   const lastDay = day.reduce((a, b) => Math.max(a, b), 0);
   const weeks = Math.max(1, Math.floor(lastDay / 7));
   const weekOf = (d: number) => (d < 1 ? -1 : Math.min(weeks - 1, Math.floor((d - 1) / 7)));
-  if (weeks < 2) throw new TrainingError(`cannot calibrate prediction intervals: the training month spans ${lastDay} days, at least 14 needed`);
+  if (weeks < 2)
+    throw new TrainingError(`cannot calibrate prediction intervals: the training month spans ${lastDay} days, at least 14 needed`);
   const folds = [];
   const first = { 'forward-weeks': 1, 'last-week': weeks - 1, 'leave-week-out': 0 }[scheme.kind];
   for (let w = first; w < weeks; w++) {
     const week = w;
     folds.push(
       scheme.kind === 'leave-week-out'
-        ? { fit: (d: number) => weekOf(d) >= 0 && weekOf(d) !== week, score: (d: number) => weekOf(d) === week }
-        : { fit: (d: number) => weekOf(d) >= 0 && weekOf(d) < week, score: (d: number) => weekOf(d) === week },
+        ? { fitDay: (d: number) => weekOf(d) >= 0 && weekOf(d) !== week, scoreDay: (d: number) => weekOf(d) === week }
+        : { fitDay: (d: number) => weekOf(d) >= 0 && weekOf(d) < week, scoreDay: (d: number) => weekOf(d) === week },
     );
   }
   return folds;

@@ -246,7 +246,8 @@ function treeEnsemble(gbdt: GbdtModel, graphIndex: readonly number[]): INodeProt
 
 /**
  * The interval segments as one decision tree with three targets (lower offset, upper offset, and the neutral 0 or 1 for
- * the duration column, as a base value): the root splits on the
+ * the duration column, a leaf weight: with base_values [0, 0, 1] instead, onnxruntime-node's bounds failed the parity
+ * check): the root splits on the
  * pair's trip count (<= 0: unseen), each side then bisects its predicted-duration bins with the same
  * `pred <= edge` test intervals.ts uses.
  */
@@ -271,12 +272,18 @@ function intervalTree(intervals: IntervalModel, countFeature: number, predFeatur
     n.falseIds.push(0);
     return id;
   };
+  const neutral = intervals.scale === 'additive' ? 0 : 1;
   const bins = (segment: IntervalSegment, lo: number, hi: number): number => {
     if (lo === hi) {
       const id = add(0, 0, 'LEAF');
       target.nodeIds.push(id, id);
       target.ids.push(0, 1);
       target.weights.push(segment.lower[lo], segment.upper[lo]);
+      if (neutral !== 0) {
+        target.nodeIds.push(id);
+        target.ids.push(2);
+        target.weights.push(neutral);
+      }
       return id;
     }
     const mid = (lo + hi) >> 1;
@@ -297,7 +304,7 @@ function intervalTree(intervals: IntervalModel, countFeature: number, predFeatur
       intAttr('n_targets', 3),
       stringAttr('aggregate_function', 'SUM'),
       stringAttr('post_transform', 'NONE'),
-      floatsAttr('base_values', [0, 0, intervals.scale === 'additive' ? 0 : 1]),
+      floatsAttr('base_values', [0, 0, 0]),
       intsAttr(
         'nodes_treeids',
         n.nodeIds.map(() => 0),
