@@ -10,9 +10,10 @@ import type { ZoneGeometry } from './zone-geometry.js';
  *
  * A segment is the trip's pickup–dropoff pair (seen in the training month or not: an unseen pair's error is
  * about 1.5× larger) crossed with a bin of the predicted duration (errors grow with the duration). Each segment
- * holds the 10th and 90th percentile of `actual − predicted` on trips no tree was fitted on (the
- * early-stopping slice of the training month), so `duration_p10 = duration + lower` and
- * `duration_p90 = duration + upper`. The graph holds the segments as one small decision tree (onnx-export.ts).
+ * holds the 10th and 90th percentile of the error (`actual − predicted`, or `actual / predicted` on the
+ * multiplicative scale) of training-month trips scored by models not fitted on them (CalibrationScheme), so
+ * `duration_p10 = duration + lower` (or `× lower`) and likewise p90. The graph holds the segments as one small
+ * decision tree (onnx-export.ts).
  */
 
 /** Central coverage of the interval, and the quantiles of the residual that bound it. */
