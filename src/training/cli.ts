@@ -8,7 +8,7 @@ import { DataError } from '../data/data-error.js';
 import { TrainingError } from './errors.js';
 import { PRESETS, type Preset } from './presets.js';
 import type { SplitMetrics } from './trained-model.js';
-import type { CoverageReport } from './intervals.js';
+import { CALIBRATION_SCHEMES, DEFAULT_CALIBRATION, type CalibrationScheme, type CoverageReport, type IntervalScale } from './intervals.js';
 import { createProgress } from '../cli/progress.js';
 import { runTraining, type TrainOptions } from './run-training.js';
 
@@ -17,7 +17,9 @@ const USAGE = `usage: npm run train -- --train <path|url> --validation <path|url
        [--evaluate <path|url>]...   (more months to report metrics on)
        [--zones ../shared/data/taxi_zone_centroids.csv]   (zone centroids: LocationID,lon,lat)
        [--zone-lookup ../shared/data/taxi_zone_lookup.csv]   (zone names for zones.json: LocationID,Borough,Zone,service_zone)
-       [--preset serving|accurate]   (serving: few large trees, fast to run; accurate: ~750 small trees)`;
+       [--preset serving|accurate]   (serving: few large trees, fast to run; accurate: ~750 small trees)
+       [--calibration gap|forward-weeks|last-week|leave-week-out] [--interval-scale additive|multiplicative]
+                                     (how the 80 % interval is calibrated on the training month; docs/model.md)`;
 
 /** Turns argv into options; throws TrainingError with the usage on anything it cannot use. */
 export function parseCliArgs(argv: string[]): TrainOptions {
@@ -38,6 +40,8 @@ export function parseCliArgs(argv: string[]): TrainOptions {
         zones: { type: 'string' },
         'zone-lookup': { type: 'string' },
         preset: { type: 'string', default: 'serving' },
+        calibration: { type: 'string', default: DEFAULT_CALIBRATION.scheme.kind },
+        'interval-scale': { type: 'string', default: DEFAULT_CALIBRATION.scale },
         help: { type: 'boolean', default: false },
       },
     }));
@@ -49,6 +53,12 @@ export function parseCliArgs(argv: string[]): TrainOptions {
   if (values.features !== 'base' && values.features !== 'time')
     throw new TrainingError(`--features must be base or time, not ${values.features}`);
   if (!Object.hasOwn(PRESETS, values.preset)) throw new TrainingError(`--preset must be serving or accurate, not ${values.preset}`);
+  const scheme = CALIBRATION_SCHEMES[values.calibration as CalibrationScheme['kind']];
+  if (!Object.hasOwn(CALIBRATION_SCHEMES, values.calibration))
+    throw new TrainingError(`--calibration must be one of ${Object.keys(CALIBRATION_SCHEMES).join(', ')}, not ${values.calibration}`);
+  const scale = values['interval-scale'];
+  if (scale !== 'additive' && scale !== 'multiplicative')
+    throw new TrainingError(`--interval-scale must be additive or multiplicative, not ${scale}`);
   const seed = Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
     throw new TrainingError(`--seed must be an integer from 0 to 4294967295, not ${values.seed}`);
@@ -74,6 +84,7 @@ export function parseCliArgs(argv: string[]): TrainOptions {
     zones: values.zones,
     zoneLookup: values['zone-lookup'],
     params: PRESETS[values.preset as Preset],
+    calibration: { ...DEFAULT_CALIBRATION, scheme, scale: scale as IntervalScale },
   };
 }
 

@@ -75,6 +75,8 @@ export function fitGbdt(
   valid: { x: Matrix; y: Float64Array },
   params: GbdtParams,
   onRound: (round: number, validRmse: number) => void = () => {},
+  /** Per training row, how much its squared error counts (default: all 1, the unweighted fit). */
+  weights?: Float64Array,
 ): { model: GbdtModel; history: FitHistory } {
   if (params.maxBins < 2 || params.maxBins > BINS) throw new RangeError(`maxBins must be 2–${BINS}, got ${params.maxBins}`);
   if (train.rows === 0 || valid.x.rows === 0) throw new RangeError('fitGbdt needs at least one training and one validation row');
@@ -90,9 +92,9 @@ export function fitGbdt(
   let best = { rmse: Infinity, round: -1 };
 
   for (let round = 0; round < params.maxRounds; round++) {
-    for (let i = 0; i < train.rows; i++) grad[i] = pred[i] - y[i];
+    for (let i = 0; i < train.rows; i++) grad[i] = weights ? weights[i] * (pred[i] - y[i]) : pred[i] - y[i];
     const rows = sampleRows(train.rows, params.subsample, random);
-    const tree = growTree(binned, grad, rows, params);
+    const tree = growTree(binned, grad, rows, params, weights);
     addTree(tree, train, pred);
     addTree(tree, valid.x, validPred);
     trees.push(tree);
@@ -125,13 +127,22 @@ interface Leaf {
   end: number;
   depth: number;
   sumGrad: number;
-  /** Gradient sums and counts per (feature, bin). */
+  /** Sum of the rows' weights (the hessian of squared error): the row count when unweighted. */
+  sumHess: number;
+  /** Gradient sums, counts and weight sums per (feature, bin); unweighted, histHess is histCount itself. */
   histGrad: Float64Array;
   histCount: Float64Array;
+  histHess: Float64Array;
   split?: { feature: number; bin: number; gain: number };
 }
 
-function growTree(binned: readonly BinnedColumn[], grad: Float64Array, rows: Uint32Array, params: GbdtParams): Tree {
+function growTree(
+  binned: readonly BinnedColumn[],
+  grad: Float64Array,
+  rows: Uint32Array,
+  params: GbdtParams,
+  weights: Float64Array | undefined,
+): Tree {
   const tree: Tree = { feature: [], threshold: [], left: [], right: [], value: [] };
   const addNode = () => {
     tree.feature.push(-1);
@@ -142,10 +153,11 @@ function growTree(binned: readonly BinnedColumn[], grad: Float64Array, rows: Uin
     return tree.feature.length - 1;
   };
   const scratch = new Uint32Array(rows.length);
-  const root = makeLeaf(addNode(), 0, rows.length, 0, binned, grad, rows);
+  const root = makeLeaf(addNode(), 0, rows.length, 0, binned, grad, rows, weights);
   let sumGrad = 0;
   for (let k = 0; k < rows.length; k++) sumGrad += grad[rows[k]];
   root.sumGrad = sumGrad;
+  root.sumHess = weights ? sumRange(weights, rows, 0, rows.length) : rows.length;
   findSplit(root, binned, params);
   const leaves: Leaf[] = [root];
 
@@ -181,31 +193,35 @@ function growTree(binned: readonly BinnedColumn[], grad: Float64Array, rows: Uin
     // why: histogram subtraction; scan only the smaller child, derive the other from the parent.
     const smallIsLeft = leftSize <= rightSize;
     const small = smallIsLeft
-      ? makeLeaf(leftNode, parent.start, lo, parent.depth + 1, binned, grad, rows)
-      : makeLeaf(rightNode, lo, parent.end, parent.depth + 1, binned, grad, rows);
+      ? makeLeaf(leftNode, parent.start, lo, parent.depth + 1, binned, grad, rows, weights)
+      : makeLeaf(rightNode, lo, parent.end, parent.depth + 1, binned, grad, rows, weights);
     const large: Leaf = {
       node: smallIsLeft ? rightNode : leftNode,
       start: smallIsLeft ? lo : parent.start,
       end: smallIsLeft ? parent.end : lo,
       depth: parent.depth + 1,
       sumGrad: 0,
+      sumHess: 0,
       histGrad: parent.histGrad,
       histCount: parent.histCount,
+      histHess: parent.histHess,
     };
     for (let h = 0; h < large.histGrad.length; h++) {
       large.histGrad[h] -= small.histGrad[h];
       large.histCount[h] -= small.histCount[h];
     }
+    if (weights) for (let h = 0; h < large.histHess.length; h++) large.histHess[h] -= small.histHess[h];
     small.sumGrad = sumRange(grad, rows, small.start, small.end);
     large.sumGrad = parent.sumGrad - small.sumGrad;
+    small.sumHess = weights ? sumRange(weights, rows, small.start, small.end) : small.end - small.start;
+    large.sumHess = weights ? parent.sumHess - small.sumHess : large.end - large.start;
     findSplit(small, binned, params);
     findSplit(large, binned, params);
     leaves.splice(bestIndex, 1, small, large);
   }
 
   for (const leaf of leaves) {
-    const count = leaf.end - leaf.start;
-    tree.value[leaf.node] = Math.fround((-leaf.sumGrad / (count + params.lambda)) * params.learningRate);
+    tree.value[leaf.node] = Math.fround((-leaf.sumGrad / (leaf.sumHess + params.lambda)) * params.learningRate);
   }
   return tree;
 }
@@ -224,9 +240,11 @@ function makeLeaf(
   binned: readonly BinnedColumn[],
   grad: Float64Array,
   rows: Uint32Array,
+  weights: Float64Array | undefined,
 ): Leaf {
   const histGrad = new Float64Array(binned.length * BINS);
   const histCount = new Float64Array(binned.length * BINS);
+  const histHess = weights ? new Float64Array(binned.length * BINS) : histCount;
   for (let f = 0; f < binned.length; f++) {
     const bins = binned[f].bins;
     const base = f * BINS;
@@ -235,29 +253,32 @@ function makeLeaf(
       const h = base + bins[i];
       histGrad[h] += grad[i];
       histCount[h]++;
+      if (weights) histHess[h] += weights[i];
     }
   }
-  return { node, start, end, depth, sumGrad: 0, histGrad, histCount };
+  return { node, start, end, depth, sumGrad: 0, sumHess: 0, histGrad, histCount, histHess };
 }
 
 function findSplit(leaf: Leaf, binned: readonly BinnedColumn[], params: GbdtParams): void {
   const count = leaf.end - leaf.start;
   leaf.split = undefined;
   if (leaf.depth >= params.maxDepth || count < 2 * params.minSamplesLeaf) return;
-  const parentScore = (leaf.sumGrad * leaf.sumGrad) / (count + params.lambda);
+  const parentScore = (leaf.sumGrad * leaf.sumGrad) / (leaf.sumHess + params.lambda);
   let best = { feature: -1, bin: -1, gain: 1e-9 };
   for (let f = 0; f < binned.length; f++) {
     const base = f * BINS;
     let gl = 0;
     let nl = 0;
+    let hl = 0;
     for (let b = 0; b < binned[f].cuts.length - 1; b++) {
       gl += leaf.histGrad[base + b];
       nl += leaf.histCount[base + b];
+      hl += leaf.histHess[base + b];
       const nr = count - nl;
       if (nl < params.minSamplesLeaf) continue;
       if (nr < params.minSamplesLeaf) break;
       const gr = leaf.sumGrad - gl;
-      const gain = (gl * gl) / (nl + params.lambda) + (gr * gr) / (nr + params.lambda) - parentScore;
+      const gain = (gl * gl) / (hl + params.lambda) + (gr * gr) / (leaf.sumHess - hl + params.lambda) - parentScore;
       if (gain > best.gain) best = { feature: f, bin: b, gain };
     }
   }

@@ -10,9 +10,10 @@ import type { ZoneGeometry } from './zone-geometry.js';
  *
  * A segment is the trip's pickup–dropoff pair (seen in the training month or not: an unseen pair's error is
  * about 1.5× larger) crossed with a bin of the predicted duration (errors grow with the duration). Each segment
- * holds the 10th and 90th percentile of `actual − predicted` on trips no tree was fitted on (the
- * early-stopping slice of the training month), so `duration_p10 = duration + lower` and
- * `duration_p90 = duration + upper`. The graph holds the segments as one small decision tree (onnx-export.ts).
+ * holds the 10th and 90th percentile of the error (`actual − predicted`, or `actual / predicted` on the
+ * multiplicative scale) of training-month trips scored by models not fitted on them (CalibrationScheme), so
+ * `duration_p10 = duration + lower` (or `× lower`) and likewise p90. The graph holds the segments as one small
+ * decision tree (onnx-export.ts).
  */
 
 /** Central coverage of the interval, and the quantiles of the residual that bound it. */
@@ -29,8 +30,15 @@ export interface IntervalSegment {
   readonly rows: number[];
 }
 
+/**
+ * How a trip's error is measured: `additive` = actual − predicted (minutes), `multiplicative` = actual / predicted,
+ * so the bounds are `duration + q` or `duration × q`.
+ */
+export type IntervalScale = 'additive' | 'multiplicative';
+
 export interface IntervalModel {
   readonly method: 'split-conformal residual quantiles by predicted-duration bin and seen/unseen pair';
+  readonly scale: IntervalScale;
   readonly coverage: number;
   readonly calibration: { readonly data: string; readonly rows: number };
   readonly seen: IntervalSegment;
@@ -41,9 +49,10 @@ export interface IntervalOptions {
   /** Fewest calibration trips per bin: ~700 keeps a 10 % quantile's coverage within about ±1.1 % (binomial). */
   readonly minRowsPerBin: number;
   readonly maxBins: number;
+  readonly scale: IntervalScale;
 }
 
-export const DEFAULT_INTERVAL_OPTIONS: IntervalOptions = { minRowsPerBin: 700, maxBins: 10 };
+export const DEFAULT_INTERVAL_OPTIONS: IntervalOptions = { minRowsPerBin: 700, maxBins: 10, scale: 'additive' };
 
 /** Fits the segment table from held-out predictions, targets and the unseen-pair flag (1 = unseen). */
 export function fitIntervals(
@@ -58,12 +67,13 @@ export function fitIntervals(
     for (let i = 0; i < y.length; i++) if ((unseen[i] ? 1 : 0) === flag) index.push(i);
     return fitSegment(
       index.map((i) => Math.fround(pred[i])),
-      index.map((i) => y[i] - Math.fround(pred[i])),
+      index.map((i) => errorOf(options.scale, Math.fround(pred[i]), y[i])),
       options,
     );
   };
   return {
     method: 'split-conformal residual quantiles by predicted-duration bin and seen/unseen pair',
+    scale: options.scale,
     coverage: INTERVAL_COVERAGE,
     calibration: { data, rows: y.length },
     seen: pick(0),
@@ -72,7 +82,8 @@ export function fitIntervals(
 }
 
 function fitSegment(pred: number[], residual: number[], options: IntervalOptions): IntervalSegment {
-  if (pred.length === 0) return { edges: [], lower: [0], upper: [0], rows: [0] };
+  const neutral = NEUTRAL[options.scale];
+  if (pred.length === 0) return { edges: [], lower: [neutral], upper: [neutral], rows: [0] };
   const bins = Math.max(1, Math.min(options.maxBins, Math.floor(pred.length / options.minRowsPerBin)));
   const sorted = Float64Array.from(pred).sort();
   const edges: number[] = [];
@@ -84,10 +95,24 @@ function fitSegment(pred: number[], residual: number[], options: IntervalOptions
   pred.forEach((p, i) => byBin[binOf(edges, p)].push(residual[i]));
   return {
     edges,
-    lower: byBin.map((r) => Math.fround(Math.min(0, conformalQuantile(r, LOWER_QUANTILE)))),
-    upper: byBin.map((r) => Math.fround(Math.max(0, conformalQuantile(r, UPPER_QUANTILE)))),
+    lower: byBin.map((r) => Math.fround(Math.min(neutral, conformalQuantile(r, LOWER_QUANTILE, neutral)))),
+    upper: byBin.map((r) => Math.fround(Math.max(neutral, conformalQuantile(r, UPPER_QUANTILE, neutral)))),
     rows: byBin.map((r) => r.length),
   };
+}
+
+/** The offset that leaves a prediction unchanged: + 0 or × 1. */
+const NEUTRAL: Record<IntervalScale, number> = { additive: 0, multiplicative: 1 };
+
+/** A trip's error on the interval's scale; a prediction ≤ 0 (never seen in practice) counts as exact on the multiplicative one. */
+function errorOf(scale: IntervalScale, pred: number, y: number): number {
+  if (scale === 'additive') return y - pred;
+  return pred > 0 ? y / pred : 1;
+}
+
+/** One bound as the graph computes it in float32: `d + q` or `d × q`. */
+export function applyOffset(scale: IntervalScale, d: number, q: number): number {
+  return scale === 'additive' ? Math.fround(d + q) : Math.fround(d * q);
 }
 
 /** The bin a prediction falls in: the graph's tree sends `pred <= edge` left, as this does. */
@@ -101,8 +126,8 @@ export function binOf(edges: readonly number[], pred: number): number {
  * The finite-sample conformal quantile: the ⌈q(n+1)⌉-th smallest residual for an upper bound and the
  * ⌊q(n+1)⌋-th for a lower one, so that a new exchangeable trip falls outside with probability ≤ 1 − q.
  */
-export function conformalQuantile(values: number[], q: number): number {
-  if (values.length === 0) return 0;
+export function conformalQuantile(values: number[], q: number, empty = 0): number {
+  if (values.length === 0) return empty;
   const sorted = Float64Array.from(values).sort();
   const n = sorted.length;
   const rank = q >= 0.5 ? Math.ceil(q * (n + 1)) : Math.floor(q * (n + 1));
@@ -122,8 +147,8 @@ export function intervalBounds(
     const segment = unseen[i] ? model.unseen : model.seen;
     const d = Math.fround(duration[i]);
     const bin = binOf(segment.edges, d);
-    p10[i] = Math.min(Math.fround(d + segment.lower[bin]), d);
-    p90[i] = Math.max(Math.fround(d + segment.upper[bin]), d);
+    p10[i] = Math.min(applyOffset(model.scale, d, segment.lower[bin]), d);
+    p90[i] = Math.max(applyOffset(model.scale, d, segment.upper[bin]), d);
   }
   return { p10, p90 };
 }
@@ -186,46 +211,155 @@ export function intervalCoverage(
 }
 
 /**
- * Which part of the training month calibrates: a model with the same preset and seed is fitted on the
- * pickups before `fitBeforeDay` and scored on those from `scoreFromDay` on. The served model meets trips
- * weeks after its training data, and trip times drift over weeks (January 2021's mean residual rose
- * by 0.6 min from its first to its last week), so the residuals that calibrate are taken at a gap of
- * one to four weeks too, not from rows shuffled out of the same days (those gave 17 % above p90 on February).
+ * Which parts of the training month calibrate. The served model meets trips weeks after its training data,
+ * and trip times drift over weeks (January 2021's mean residual rose by 0.6 min from its first to its last
+ * week), so calibration residuals come from models scoring days they were not fitted on, never from rows
+ * shuffled out of the same days (those gave 17 % above p90 on February).
+ *
+ * - `gap`: one model fitted on days before `fitBeforeDay`, scoring days from `scoreFromDay` on (version 4).
+ * - `forward-weeks`: the month in weeks (days 1–7, 8–14, …; a short last week joins the one before); for each
+ *   week w after the first, a model fitted on the weeks before w scores week w. Every residual is a forecast
+ *   one week ahead, and later folds see nearly as much data as the served model.
+ * - `last-week`: the last week scored by a model fitted on the weeks before it (the last fold of `forward-weeks`).
+ * - `leave-week-out`: each week scored by a model fitted on all the other weeks.
  */
-export interface CalibrationSplit {
-  readonly fitBeforeDay: number;
-  readonly scoreFromDay: number;
+export type CalibrationScheme =
+  | { readonly kind: 'gap'; readonly fitBeforeDay: number; readonly scoreFromDay: number }
+  | { readonly kind: 'forward-weeks' }
+  | { readonly kind: 'last-week' }
+  | { readonly kind: 'leave-week-out' };
+
+export interface CalibrationOptions extends IntervalOptions {
+  readonly scheme: CalibrationScheme;
 }
 
-export const DEFAULT_CALIBRATION_SPLIT: CalibrationSplit = { fitBeforeDay: 8, scoreFromDay: 15 };
+/** Each scheme as the training CLI names it (`--calibration`), with the gap of version 4. */
+export const CALIBRATION_SCHEMES: Readonly<Record<CalibrationScheme['kind'], CalibrationScheme>> = {
+  gap: { kind: 'gap', fitBeforeDay: 8, scoreFromDay: 15 },
+  'forward-weeks': { kind: 'forward-weeks' },
+  'last-week': { kind: 'last-week' },
+  'leave-week-out': { kind: 'leave-week-out' },
+};
+
+export const DEFAULT_CALIBRATION: CalibrationOptions = { ...DEFAULT_INTERVAL_OPTIONS, scheme: CALIBRATION_SCHEMES.gap };
+
+/** Held-out predictions of the training month, pooled over the scheme's folds, ready for fitIntervals. */
+export interface CalibrationResiduals {
+  readonly pred: Float64Array;
+  readonly y: Float64Array;
+  readonly unseen: Uint8Array;
+  readonly data: string;
+}
+
+/** Day of the month of each trip (0 for the few pickups just outside the month's median month). */
+export function dayOfMonth(trips: TripTable): Int32Array {
+  const sorted = Float64Array.from(trips.pickupMs).sort();
+  const month = new Date(sorted[sorted.length >> 1]).getUTCMonth();
+  return Int32Array.from(trips.pickupMs, (ms) => {
+    const d = new Date(ms);
+    return d.getUTCMonth() === month ? d.getUTCDate() : 0;
+  });
+}
 
 /**
- * Fits the interval table on the training month alone (see CalibrationSplit): nothing of the months the
- * intervals are reported on is read. Throws when the month is too short to split.
+ * Scores the training month by the scheme's fold models (same preset and seed as the served model).
+ * Nothing of the months the intervals are reported on is read. Throws when a fold has fewer than 50 trips.
  */
+export function calibrationResiduals(
+  train: TripTable,
+  featureSet: FeatureSet,
+  params: ModelParams,
+  seed: number,
+  geometry: ZoneGeometry,
+  scheme: CalibrationScheme,
+): CalibrationResiduals {
+  const day = dayOfMonth(train);
+  const folds = calibrationFolds(day, scheme);
+  const parts = folds.map(({ fitDay, scoreDay }) => {
+    const fitTrips = selectTrips(train, (i) => fitDay(day[i]));
+    const scoreTrips = selectTrips(train, (i) => scoreDay(day[i]));
+    if (fitTrips.rows < 50 || scoreTrips.rows < 50) {
+      throw new TrainingError(
+        `cannot calibrate prediction intervals: a fold of the training month has ${fitTrips.rows} trips to fit and ${scoreTrips.rows} to score (at least 50 each)`,
+      );
+    }
+    const model = fitModel(fitTrips, featureSet, params, seed, undefined, geometry);
+    return { pred: predict(model, scoreTrips), y: scoreTrips.duration, unseen: unseenPairMask(model, scoreTrips) };
+  });
+  return {
+    pred: concat(
+      parts.map((p) => p.pred),
+      Float64Array,
+    ),
+    y: concat(
+      parts.map((p) => p.y),
+      Float64Array,
+    ),
+    unseen: concat(
+      parts.map((p) => p.unseen),
+      Uint8Array,
+    ),
+    data: schemeDescription(scheme),
+  };
+}
+
+function calibrationFolds(
+  day: Int32Array,
+  scheme: CalibrationScheme,
+): { fitDay: (d: number) => boolean; scoreDay: (d: number) => boolean }[] {
+  if (scheme.kind === 'gap') {
+    return [{ fitDay: (d) => d >= 1 && d < scheme.fitBeforeDay, scoreDay: (d) => d >= scheme.scoreFromDay }];
+  }
+  const lastDay = day.reduce((a, b) => Math.max(a, b), 0);
+  const weeks = Math.max(1, Math.floor(lastDay / 7));
+  const weekOf = (d: number) => (d < 1 ? -1 : Math.min(weeks - 1, Math.floor((d - 1) / 7)));
+  if (weeks < 2)
+    throw new TrainingError(`cannot calibrate prediction intervals: the training month spans ${lastDay} days, at least 14 needed`);
+  const folds = [];
+  const first = { 'forward-weeks': 1, 'last-week': weeks - 1, 'leave-week-out': 0 }[scheme.kind];
+  for (let w = first; w < weeks; w++) {
+    const week = w;
+    folds.push(
+      scheme.kind === 'leave-week-out'
+        ? { fitDay: (d: number) => weekOf(d) >= 0 && weekOf(d) !== week, scoreDay: (d: number) => weekOf(d) === week }
+        : { fitDay: (d: number) => weekOf(d) >= 0 && weekOf(d) < week, scoreDay: (d: number) => weekOf(d) === week },
+    );
+  }
+  return folds;
+}
+
+function schemeDescription(scheme: CalibrationScheme): string {
+  switch (scheme.kind) {
+    case 'gap':
+      return `training month: trips from day ${scheme.scoreFromDay} on, scored by a model fitted on days 1-${scheme.fitBeforeDay - 1}`;
+    case 'forward-weeks':
+      return 'training month: each week from the second on, scored by a model fitted on the weeks before it';
+    case 'last-week':
+      return 'training month: its last week, scored by a model fitted on the weeks before it';
+    case 'leave-week-out':
+      return 'training month: each week, scored by a model fitted on the other weeks';
+  }
+}
+
+function concat<T extends Float64Array | Uint8Array>(parts: T[], Type: { new (n: number): T }): T {
+  const out = new Type(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p as never, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Fits the interval table on the training month alone (see CalibrationScheme). */
 export function calibrateIntervals(
   train: TripTable,
   featureSet: FeatureSet,
   params: ModelParams,
   seed: number,
   geometry: ZoneGeometry,
-  split: CalibrationSplit = DEFAULT_CALIBRATION_SPLIT,
+  options: CalibrationOptions = DEFAULT_CALIBRATION,
 ): IntervalModel {
-  const sorted = Float64Array.from(train.pickupMs).sort();
-  const median = new Date(sorted[sorted.length >> 1]);
-  const month = median.getUTCMonth();
-  const dayOf = (i: number) => {
-    const d = new Date(train.pickupMs[i]);
-    return d.getUTCMonth() === month ? d.getUTCDate() : 0;
-  };
-  const early = selectTrips(train, (i) => dayOf(i) >= 1 && dayOf(i) < split.fitBeforeDay);
-  const late = selectTrips(train, (i) => dayOf(i) >= split.scoreFromDay);
-  if (early.rows < 50 || late.rows < 50) {
-    throw new TrainingError(
-      `cannot calibrate prediction intervals: ${early.rows} trips before day ${split.fitBeforeDay} and ${late.rows} from day ${split.scoreFromDay} of the training month (at least 50 each)`,
-    );
-  }
-  const model = fitModel(early, featureSet, params, seed, undefined, geometry);
-  const data = `training month: trips from day ${split.scoreFromDay} on, scored by a model fitted on days 1-${split.fitBeforeDay - 1}`;
-  return fitIntervals(predict(model, late), late.duration, unseenPairMask(model, late), data);
+  const r = calibrationResiduals(train, featureSet, params, seed, geometry, options.scheme);
+  return fitIntervals(r.pred, r.y, r.unseen, r.data, options);
 }

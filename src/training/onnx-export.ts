@@ -86,12 +86,13 @@ export function exportOnnx(featurizer: Featurizer, gbdt: GbdtModel, docString: s
   if (intervals) {
     const [p10, p90] = INTERVAL_OUTPUTS;
     // why: 5 small nodes, each costs every run about a microsecond. One tree picks the segment's offsets from the
-    // prediction and the pair's trip count (0 = unseen) as three targets [lower, upper, 0]; adding the duration
-    // gives [d + lower, d + upper, d], and a row's min and max of those hold p10 <= duration <= p90 whatever the input.
+    // prediction and the pair's trip count (0 = unseen) as three targets [lower, upper, neutral]; adding them to
+    // (or, on the multiplicative scale, multiplying them by) the duration gives [p10, p90, d], and a row's min and
+    // max of those hold p10 <= duration <= p90 whatever the input.
     nodes.push(
       node('Concat', 'interval_features', ['features', 'duration_2d'], ['interval_features'], [intAttr('axis', 1)]),
       intervalTree(intervals, graphColumns.indexOf('pair_trip_count'), graphColumns.length),
-      node('Add', 'interval_bounds', ['duration_2d', 'interval_offsets'], ['interval_bounds']),
+      node(intervals.scale === 'additive' ? 'Add' : 'Mul', 'interval_bounds', ['duration_2d', 'interval_offsets'], ['interval_bounds']),
       node('ReduceMin', 'clamp_p10', ['interval_bounds'], [p10], [intsAttr('axes', [1]), intAttr('keepdims', 0)]),
       node('ReduceMax', 'clamp_p90', ['interval_bounds'], [p90], [intsAttr('axes', [1]), intAttr('keepdims', 0)]),
     );
@@ -244,7 +245,9 @@ function treeEnsemble(gbdt: GbdtModel, graphIndex: readonly number[]): INodeProt
 }
 
 /**
- * The interval segments as one decision tree with three targets (lower offset, upper offset, and 0 for the duration column): the root splits on the
+ * The interval segments as one decision tree with three targets (lower offset, upper offset, and the neutral 0 or 1 for
+ * the duration column, a leaf weight: with base_values [0, 0, 1] instead, onnxruntime-node's bounds failed the parity
+ * check): the root splits on the
  * pair's trip count (<= 0: unseen), each side then bisects its predicted-duration bins with the same
  * `pred <= edge` test intervals.ts uses.
  */
@@ -269,12 +272,18 @@ function intervalTree(intervals: IntervalModel, countFeature: number, predFeatur
     n.falseIds.push(0);
     return id;
   };
+  const neutral = intervals.scale === 'additive' ? 0 : 1;
   const bins = (segment: IntervalSegment, lo: number, hi: number): number => {
     if (lo === hi) {
       const id = add(0, 0, 'LEAF');
       target.nodeIds.push(id, id);
       target.ids.push(0, 1);
       target.weights.push(segment.lower[lo], segment.upper[lo]);
+      if (neutral !== 0) {
+        target.nodeIds.push(id);
+        target.ids.push(2);
+        target.weights.push(neutral);
+      }
       return id;
     }
     const mid = (lo + hi) >> 1;

@@ -6,6 +6,11 @@ export interface ModelParams {
   readonly gbdt: Omit<GbdtParams, 'seed'>;
   /** Share of the training month held out to decide when boosting stops. */
   readonly earlyStoppingShare: number;
+  /**
+   * Recency weighting of the trees' squared error: a trip counts 2^(−age / half-life), its age in days before
+   * the month's last pickup. Absent = every trip counts the same (all presets).
+   */
+  readonly recencyHalfLifeDays?: number;
 }
 
 const FEATURIZER_DEFAULTS: FeaturizerParams = {

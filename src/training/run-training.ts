@@ -4,7 +4,14 @@ import type { FeatureSet } from '../features/model-contract.js';
 import { TrainingError } from './errors.js';
 import { exportOnnx } from './onnx-export.js';
 import { checkParity, runOnnxOutputs, toInputColumns } from './onnx-check.js';
-import { calibrateIntervals, intervalCoverage, type CoverageReport, type IntervalModel } from './intervals.js';
+import {
+  calibrateIntervals,
+  DEFAULT_CALIBRATION,
+  intervalCoverage,
+  type CalibrationOptions,
+  type CoverageReport,
+  type IntervalModel,
+} from './intervals.js';
 import { buildDriftReference } from './drift-reference.js';
 import { buildZoneTable, ZONE_LOOKUP_PATH } from './zone-table.js';
 import { INTERVAL_OUTPUTS, OUTPUT_NAME } from '../features/model-contract.js';
@@ -35,6 +42,8 @@ export interface TrainOptions {
   /** TLC zone lookup (LocationID,Borough,Zone,service_zone) for zones.json; default ../shared/data/taxi_zone_lookup.csv. */
   readonly zoneLookup?: string;
   readonly params?: ModelParams;
+  /** How the 80 % interval is calibrated on the training month (default: version 4's gap scheme, additive). */
+  readonly calibration?: CalibrationOptions;
   /** Client options (credentials, retries) when `registry` is an http(s):// MLflow server. */
   readonly mlflow?: MlflowClientOptions;
 }
@@ -98,7 +107,7 @@ export async function runTraining(options: TrainOptions, progress: Progress): Pr
     };
   });
   const intervals = await progress.stage('calibrate intervals', () =>
-    calibrateIntervals(train.table, options.featureSet, params, options.seed, geometry),
+    calibrateIntervals(train.table, options.featureSet, params, options.seed, geometry, options.calibration ?? DEFAULT_CALIBRATION),
   );
   const onnx = await progress.stage('export ONNX', () =>
     exportOnnx(

@@ -34,8 +34,16 @@ export function fitModel(
   const holdout = assignFolds(train.rows, Math.round(1 / params.earlyStoppingShare), createRandom(seed + 1));
   const fitPart = selectRows(x, train.duration, (i) => holdout[i] !== 0);
   const stopPart = selectRows(x, train.duration, (i) => holdout[i] === 0);
-  const { model, history } = fitGbdt(fitPart.x, fitPart.y, stopPart, { ...params.gbdt, seed }, onRound);
+  const weights = params.recencyHalfLifeDays ? recencyWeights(train, params.recencyHalfLifeDays) : undefined;
+  const fitWeights = weights?.filter((_, i) => holdout[i] !== 0);
+  const { model, history } = fitGbdt(fitPart.x, fitPart.y, stopPart, { ...params.gbdt, seed }, onRound, fitWeights);
   return { featurizer, gbdt: model, history };
+}
+
+/** 2^(−age / half-life) per trip, its age in days before the latest pickup of the table. */
+function recencyWeights(trips: TripTable, halfLifeDays: number): Float64Array {
+  const latest = trips.pickupMs.reduce((a, b) => Math.max(a, b), -Infinity);
+  return Float64Array.from(trips.pickupMs, (ms) => 2 ** (-(latest - ms) / (halfLifeDays * 86_400_000)));
 }
 
 /** Predictions as the exported graph computes them (float32 features through the fitted tables). */

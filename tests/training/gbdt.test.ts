@@ -71,4 +71,28 @@ describe('histogram gradient boosting', () => {
     expect(again).toEqual(first);
     expect(other).not.toEqual(first);
   });
+
+  test('When every row weighs 1, then the weighted fit is the unweighted one', () => {
+    const train = dataset(1000, 5);
+    const valid = dataset(300, 6);
+
+    const plain = fitGbdt(train.x, train.y, valid, params).model;
+    const weighted = fitGbdt(train.x, train.y, valid, params, undefined, new Float64Array(1000).fill(1)).model;
+
+    expect(weighted).toEqual(plain);
+  });
+
+  test('When late rows weigh more and their target is higher, then predictions move toward them', () => {
+    const train = dataset(2000, 7);
+    const valid = dataset(300, 8);
+    // why: the same inputs with a target 3 higher in the second half: only the weights tell the halves apart.
+    const shifted = Float64Array.from(train.y, (y, i) => (i >= 1000 ? y + 3 : y));
+    const weights = Float64Array.from(train.y, (_, i) => (i >= 1000 ? 9 : 1));
+
+    const plain = predictGbdt(fitGbdt(train.x, shifted, valid, params).model, valid.x);
+    const weighted = predictGbdt(fitGbdt(train.x, shifted, valid, params, undefined, weights).model, valid.x);
+
+    const meanGap = weighted.reduce((s, w, i) => s + w - plain[i], 0) / plain.length;
+    expect(meanGap).toBeGreaterThan(0.8);
+  });
 });

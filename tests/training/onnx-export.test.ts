@@ -4,6 +4,7 @@ import { allocateInputColumns, INPUTS_BY_FEATURE_SET, type FeatureSet } from '..
 import { exportOnnx } from '../../src/training/onnx-export.js';
 import { checkParity, runOnnx, toInputColumns } from '../../src/training/onnx-check.js';
 import { parseCliArgs } from '../../src/training/cli.js';
+import { DEFAULT_CALIBRATION } from '../../src/training/intervals.js';
 import { DEFAULT_PARAMS, PRESETS, type ModelParams } from '../../src/training/presets.js';
 import { fitModel, predict } from '../../src/training/trained-model.js';
 import { aTrip, syntheticTrips, tripTable } from '../support/trip-fixtures.js';
@@ -119,5 +120,23 @@ describe('presets', () => {
     expect(parseCliArgs(args).params).toBe(PRESETS.serving);
     expect(parseCliArgs([...args, '--preset', 'accurate']).params).toBe(PRESETS.accurate);
     expect(DEFAULT_PARAMS).toBe(PRESETS.serving);
+  });
+
+  test("When an interval recipe is chosen from the CLI, then it reaches the trainer; version 4's is the default; unknown ones are refused", () => {
+    const args = ['--train', 'a.parquet', '--validation', 'b.parquet'];
+
+    expect(parseCliArgs(args).calibration).toEqual(DEFAULT_CALIBRATION);
+    expect(DEFAULT_CALIBRATION).toMatchObject({ scale: 'additive', scheme: { kind: 'gap', fitBeforeDay: 8, scoreFromDay: 15 } });
+    expect(parseCliArgs([...args, '--calibration', 'forward-weeks', '--interval-scale', 'multiplicative']).calibration).toMatchObject({
+      scale: 'multiplicative',
+      scheme: { kind: 'forward-weeks' },
+    });
+    expect(() => parseCliArgs([...args, '--calibration', 'weekly'])).toThrow(
+      /--calibration must be one of gap, forward-weeks, last-week, leave-week-out, not weekly/,
+    );
+    expect(() => parseCliArgs([...args, '--calibration', 'constructor'])).toThrow(/--calibration must be one of/);
+    expect(() => parseCliArgs([...args, '--interval-scale', 'log'])).toThrow(
+      /--interval-scale must be additive or multiplicative, not log/,
+    );
   });
 });
