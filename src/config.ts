@@ -146,6 +146,23 @@ const Schema = MlflowSchema.extend({
     .default('info'),
   /** Human-readable logs for a terminal (needs the pino-pretty dev dependency); JSON otherwise. */
   LOG_PRETTY: booleanText.default(false),
+  /**
+   * Log lines collected before one write to stdout (flushed at least every LOG_FLUSH_MS and on exit);
+   * 0 = a write per line when stdout is idle. why: docs/performance.md (the request log).
+   */
+  LOG_BUFFER_BYTES: z.coerce
+    .number({ error: 'expected a number of bytes' })
+    .int({ error: 'expected a whole number of bytes' })
+    .min(0, { error: 'expected 0 or more' })
+    .max(16_000, { error: 'expected at most 16000 (one write of stdout)' })
+    .default(4096),
+  /** Longest a buffered log line waits for its write, in ms. */
+  LOG_FLUSH_MS: z.coerce
+    .number({ error: 'expected a number of milliseconds' })
+    .int({ error: 'expected a whole number of milliseconds' })
+    .min(10, { error: 'expected at least 10 ms' })
+    .max(10_000, { error: 'expected at most 10000 ms' })
+    .default(250),
   /** Largest accepted request body, e.g. 2mb; larger bodies get 413. */
   BODY_LIMIT: z
     .string()
@@ -312,6 +329,8 @@ const StreamSchema = MlflowSchema.extend(
     MODEL_POLL_INTERVAL_S: true,
     LOG_LEVEL: true,
     LOG_PRETTY: true,
+    LOG_BUFFER_BYTES: true,
+    LOG_FLUSH_MS: true,
     SHUTDOWN_TIMEOUT_MS: true,
   }).shape,
 ).extend({

@@ -22,9 +22,19 @@ export function readConfigOrExit<T>(load: (env: NodeJS.ProcessEnv) => T): T {
 }
 
 /** The logger the settings ask for, or exit 1 when LOG_PRETTY=true cannot be honoured. */
-export function makeLoggerOrExit(config: { LOG_LEVEL: string; LOG_PRETTY: boolean }): Logger {
+export function makeLoggerOrExit(config: {
+  LOG_LEVEL: string;
+  LOG_PRETTY: boolean;
+  LOG_BUFFER_BYTES: number;
+  LOG_FLUSH_MS: number;
+}): Logger {
   try {
-    return createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY });
+    return createLogger({
+      level: config.LOG_LEVEL,
+      pretty: config.LOG_PRETTY,
+      bufferBytes: config.LOG_BUFFER_BYTES,
+      flushMs: config.LOG_FLUSH_MS,
+    });
   } catch (err) {
     failStartup(`invalid configuration: LOG_PRETTY=true needs the pino-pretty dev dependency (${(err as Error).message})`);
   }

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../observability/logger.js';
+import { REQUEST_LOG_MESSAGE, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ErrorStyle } from './problem.js';
 import type { RequestTracer } from '../observability/tracing.js';
@@ -84,7 +84,7 @@ export function requestContext(logger: Logger, metrics: Metrics, tracer?: Reques
           invalid_fields: ctx.invalidFields,
           aborted: aborted || undefined,
         },
-        'request',
+        REQUEST_LOG_MESSAGE,
       );
     });
     return ctx;

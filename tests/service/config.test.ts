@@ -17,6 +17,8 @@ describe('loadConfig', () => {
       MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: 1,
       LOG_LEVEL: 'info',
       LOG_PRETTY: false,
+      LOG_BUFFER_BYTES: 4096,
+      LOG_FLUSH_MS: 250,
       BODY_LIMIT: 2 * 1024 * 1024,
       MAX_BATCH: 10_000,
       CORS_ORIGINS: [],
