@@ -78,6 +78,8 @@ export interface MemoryLogOptions {
   now?: () => number;
   /** Seed of the ride-id hash (random by default). */
   hashSeed?: number;
+  /** Slots allocated at first (1024), doubled as rides arrive up to maxRides. */
+  firstSlots?: number;
 }
 
 /** 0 in a version column: no prediction (in `first`: the ride's feedback was counted). */
@@ -159,12 +161,13 @@ export class MemoryPredictionLog implements PredictionStore {
   /** Rides evicted before any feedback, since the last `takeEvictions`. */
   private evicted = { expired: 0, full: 0 };
 
-  constructor({ maxRides, ttlMs, now = Date.now, hashSeed }: MemoryLogOptions) {
+  constructor({ maxRides, ttlMs, now = Date.now, hashSeed, firstSlots }: MemoryLogOptions) {
     this.ttlMs = ttlMs;
     this.now = now;
     this.ring = new RideRing({
       maxRides,
       hashSeed,
+      firstSlots,
       onResize: (relocate, renumber) => {
         this.first.relocate(relocate);
         this.second?.relocate(relocate);

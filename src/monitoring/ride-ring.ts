@@ -136,9 +136,8 @@ export class RideRing {
   }
 
   private encode(id: RideId): void {
-    let h = (this.seed ^ 0x811c9dc5) | 0;
-    let n = 0;
     const bytes = this.scratch;
+    let n = 0;
     this.scratchText = undefined;
     if (typeof id === 'number' && Number.isSafeInteger(id) && id >= 0) {
       // why: the decimal text without String(id): no string allocated per logged ride.
@@ -153,23 +152,16 @@ export class RideRing {
         bytes[a] = bytes[b];
         bytes[b] = t;
       }
-      for (let j = 0; j < n; j++) h = Math.imul(h ^ bytes[j], 0x01000193);
     } else {
       const text = typeof id === 'number' ? String(id) : id;
-      let inline = text.length <= MAX_INLINE_KEY;
-      for (let j = 0; j < text.length; j++) {
+      for (let j = 0; j < text.length && this.scratchText === undefined; j++) {
         const c = text.charCodeAt(j);
-        if (c > 0xff) inline = false;
-        else if (inline) bytes[n++] = c;
-        h = Math.imul(h ^ c, 0x01000193);
-      }
-      if (!inline) {
-        this.scratchText = text;
-        n = 0;
+        if (c > 0xff || j === MAX_INLINE_KEY) this.scratchText = text;
+        else bytes[n++] = c;
       }
     }
-    this.scratchLength = n;
-    this.scratchHash = fmix32(h);
+    this.scratchLength = this.scratchText === undefined ? n : 0;
+    this.scratchHash = this.scratchText === undefined ? hashKeyBytes(bytes, n, this.seed) : hashKeyText(this.scratchText, this.seed);
   }
 
   private holdsScratch(slot: number): boolean {
@@ -270,6 +262,19 @@ function powerOfTwoAtLeast(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
+}
+
+/** FNV-1a over the key's chars from a seeded basis, then mixed: the index's hash of a ride id. */
+export function hashKeyBytes(bytes: Uint8Array, length: number, seed: number): number {
+  let h = (seed ^ 0x811c9dc5) | 0;
+  for (let j = 0; j < length; j++) h = Math.imul(h ^ bytes[j], 0x01000193);
+  return fmix32(h);
+}
+
+function hashKeyText(text: string, seed: number): number {
+  let h = (seed ^ 0x811c9dc5) | 0;
+  for (let j = 0; j < text.length; j++) h = Math.imul(h ^ text.charCodeAt(j), 0x01000193);
+  return fmix32(h);
 }
 
 /** MurmurHash3's finalizer: FNV's low bits depend only on the chars' low bits, and the index uses the low bits. */
