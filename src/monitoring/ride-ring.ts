@@ -186,7 +186,7 @@ export class RideRing {
     // The slot just added is counted: bytes in use run from the oldest key to the tail.
     const used = this.count === 1 ? 0 : (this.keyTail - this.keyAt[this.head]) >>> 0;
     if (this.count === 1) this.keyTail = 0;
-    if (used + n > this.keyBytes.length) this.growKeyBytes(used + n);
+    if (used + n > this.keyBytes.length) this.growKeyBytes(used, n);
     const bytes = this.keyBytes;
     const mask = bytes.length - 1;
     const at = this.keyTail;
@@ -197,11 +197,10 @@ export class RideRing {
   }
 
   /** Same running positions, a larger power of two: every live key keeps its offset. */
-  private growKeyBytes(needed: number): void {
+  private growKeyBytes(used: number, adding: number): void {
     const old = this.keyBytes;
-    const bigger = new Uint8Array(powerOfTwoAtLeast(Math.max(needed, old.length * 2)));
-    const from = this.keyAt[this.head];
-    const used = (this.keyTail - from) >>> 0;
+    const bigger = new Uint8Array(powerOfTwoAtLeast(Math.max(used + adding, old.length * 2)));
+    const from = (this.keyTail - used) >>> 0;
     const oldMask = old.length - 1;
     const newMask = bigger.length - 1;
     for (let k = 0; k < used; k++) {

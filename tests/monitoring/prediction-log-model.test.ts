@@ -193,7 +193,7 @@ describe('MemoryPredictionLog against a Map-based reference', () => {
         fc.integer({ min: 1, max: 12 }),
         fc.integer({ min: 1, max: 80 }),
         fc.integer({ min: 1, max: 4 }),
-        fc.array(op, { maxLength: 150 }),
+        fc.array(op, { maxLength: 150, size: 'max' }),
         (maxRides, ttlMs, firstSlots, ops) => runAgainstReference(maxRides, ttlMs, firstSlots, ops),
       ),
       { numRuns: 200 },
