@@ -94,6 +94,11 @@ console.log(
     array_buffers_mb: mb(full.arrayBuffers - before.arrayBuffers),
     bytes_per_ride: Math.round((full.rss - before.rss) / rides),
     full_gc_ms: Math.round((gcMs.reduce((a, b) => a + b, 0) / gcMs.length) * 10) / 10,
-    ns_per_ride: { harness: Math.round(harnessNs), fill: Math.round(fillNs), put_when_full: Math.round(putFullNs), match: Math.round(matchNs) },
+    ns_per_ride: {
+      harness: Math.round(harnessNs),
+      fill: Math.round(fillNs),
+      put_when_full: Math.round(putFullNs),
+      match: Math.round(matchNs),
+    },
   }),
 );

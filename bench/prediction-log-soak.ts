@@ -22,7 +22,10 @@ const requests = Number(values.requests);
 const chunk = Number(values.chunk);
 const body = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 });
 
-const target = serviceTarget(1, { soak: true, variant: { label: `MONITORING=${values.monitoring}`, env: { MONITORING: values.monitoring } } });
+const target = serviceTarget(1, {
+  soak: true,
+  variant: { label: `MONITORING=${values.monitoring}`, env: { MONITORING: values.monitoring } },
+});
 const port = await freePort();
 const spawnedAt = performance.now();
 const child = startTarget(target, port);
@@ -35,9 +38,18 @@ try {
     errors += f.errors;
     rssMb.push(Math.round((treeStats(child.pid!).rssPerProcess[0] ?? 0) / 2 ** 20));
   }
-  const snapshot = await fetch(`http://127.0.0.1:${port}/monitoring`).then((r) => (r.ok ? (r.json() as Promise<{ prediction_log?: unknown }>) : undefined));
+  const snapshot = await fetch(`http://127.0.0.1:${port}/monitoring`).then((r) =>
+    r.ok ? (r.json() as Promise<{ prediction_log?: unknown }>) : undefined,
+  );
   console.log(
-    JSON.stringify({ monitoring: values.monitoring, requests, chunk, errors, rss_mb_after_each_chunk: rssMb, prediction_log: snapshot?.prediction_log }),
+    JSON.stringify({
+      monitoring: values.monitoring,
+      requests,
+      chunk,
+      errors,
+      rss_mb_after_each_chunk: rssMb,
+      prediction_log: snapshot?.prediction_log,
+    }),
   );
 } finally {
   await stopTarget(child);

@@ -153,7 +153,7 @@ export class RideRing {
         bytes[b] = t;
       }
     } else {
-      const text = typeof id === 'number' ? String(id) : id;
+      const text = typeof id === 'string' ? id : String(id);
       for (let j = 0; j < text.length && this.scratchText === undefined; j++) {
         const c = text.charCodeAt(j);
         if (c > 0xff || j === MAX_INLINE_KEY) this.scratchText = text;

@@ -225,6 +225,8 @@ describe('MemoryPredictionLog against a Map-based reference', () => {
     const log = new MemoryPredictionLog({ maxRides: 10, ttlMs: 1e9, now: () => 0 });
     for (let v = 0; v < 70_000; v++) log.put({ rideIds: [v], modelVersion: `m/${v}`, duration: [v % 100], arm: 'a' });
     const results = log.matchNow(Array.from({ length: 10 }, (_, i) => ({ rideId: 69_990 + i, actual: 1 })));
-    expect(results).toEqual(Array.from({ length: 10 }, (_, i) => [{ modelVersion: `m/${69_990 + i}`, duration: (69_990 + i) % 100, arm: 'a' }]));
+    expect(results).toEqual(
+      Array.from({ length: 10 }, (_, i) => [{ modelVersion: `m/${69_990 + i}`, duration: (69_990 + i) % 100, arm: 'a' }]),
+    );
   });
 });
