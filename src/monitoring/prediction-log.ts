@@ -27,6 +27,7 @@ export interface LoggedPrediction {
 export interface LogBatch {
   readonly rideIds: readonly RideId[];
   readonly modelVersion: string;
+  /** Minutes; the in-memory store keeps them as float32, the model's own type. */
   readonly duration: ArrayLike<number>;
   readonly p10?: ArrayLike<number>;
   readonly p90?: ArrayLike<number>;

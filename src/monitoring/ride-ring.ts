@@ -1,7 +1,7 @@
 /**
  * The rides of the in-memory prediction log (prediction-log.ts) in insertion order, kept in typed arrays
- * off the JS object graph: a major GC never walks them, and a ride costs ~50 bytes plus its id's text
- * instead of ~1 KB of objects (docs/monitoring.md, "Memory of the prediction log").
+ * off the JS object graph: a major GC never marks them, and a ride costs ~60 bytes with its id's text
+ * instead of ~300 bytes of objects (docs/monitoring.md, "Memory of the prediction log").
  *
  * - a ring of slots (head = oldest): every ride gets the same TTL, so expiry and the size bound both
  *   take from the head, O(1) a ride; slots are only ever freed from the head;
@@ -30,7 +30,7 @@ export interface RideRingOptions {
   maxRides: number;
   /** Called after the ring grew, with the function that renumbers any per-slot column. */
   onResize?: (relocate: Relocate, oldSlotToNew: (slot: number) => number) => void;
-  /** Seed of the key hash (random by default, so clients cannot aim ids at one probe chain). */
+  /** Seed of the key hash (random by default, so ids cannot be chosen offline to share one probe chain). */
   hashSeed?: number;
   firstSlots?: number;
 }
@@ -183,7 +183,7 @@ export class RideRing {
       return;
     }
     const n = this.scratchLength;
-    // The slot just added is counted: bytes in use run from the oldest key to the tail.
+    // Bytes in use run from the oldest key to the tail; a ride alone in the ring starts them over at 0.
     const used = this.count === 1 ? 0 : (this.keyTail - this.keyAt[this.head]) >>> 0;
     if (this.count === 1) this.keyTail = 0;
     if (used + n > this.keyBytes.length) this.growKeyBytes(used, n);
