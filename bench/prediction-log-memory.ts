@@ -19,6 +19,7 @@ const { values } = parseArgs({
     rides: { type: 'string', default: '200000' },
     ids: { type: 'string', default: 'generated' },
     shadow: { type: 'boolean', default: false },
+    'first-slots': { type: 'string' },
   },
 });
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -57,7 +58,8 @@ for (let i = 0; i < rides; i++) sink += [rideId(i)].length + (values.shadow ? [r
 const harnessNs = nsPerRide(start) + sink * 0;
 
 const before = settle();
-const log = new Log({ maxRides: rides, ttlMs: 7_200_000 });
+const firstSlots = values['first-slots'] === undefined ? undefined : Number(values['first-slots']);
+const log = new Log({ maxRides: rides, ttlMs: 7_200_000, firstSlots });
 start = process.hrtime.bigint();
 for (let i = 0; i < rides; i++) log1(log, i);
 const fillNs = nsPerRide(start);
