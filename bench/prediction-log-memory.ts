@@ -4,9 +4,10 @@
  * process's RSS and V8 heap growth, the time of a full GC with the log full, and put / match cost a ride.
  * Run each store in its own process so RSS is its own:
  *
- *   node --expose-gc --import tsx bench/prediction-log-memory.ts [--rides 200000] [--ids generated|numeric] [--shadow]
- *   git show main:src/monitoring/prediction-log.ts > /tmp/old-log.ts
- *   node --expose-gc --import tsx bench/prediction-log-memory.ts --module /tmp/old-log.ts
+ *   node --max-semi-space-size=4 --expose-gc --import tsx bench/prediction-log-memory.ts [--rides 200000]
+ *     [--ids generated|numeric] [--shadow] [--first-slots N (default 1024; = rides: no doubling)]
+ *   git show 5987e0e:src/monitoring/prediction-log.ts > /tmp/old-log.ts  (the Map-based log)
+ *   node --max-semi-space-size=4 --expose-gc --import tsx bench/prediction-log-memory.ts --module /tmp/old-log.ts
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
