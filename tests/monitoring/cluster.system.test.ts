@@ -65,7 +65,10 @@ describe('WORKERS=2, in-memory prediction log in the primary', () => {
     expect(concurrent.reduce((s, r) => s + r.json.matched, 0)).toBe(1);
     expect(concurrent.reduce((s, r) => s + r.json.duplicate, 0)).toBe(3);
 
-    const feedbackPids = new Set(logs.filter((l) => l.msg === 'request' && l.route === '/feedback').map((l) => l.pid));
+    // why wait: request lines are buffered for up to LOG_FLUSH_MS (docs/configuration.md); all 20 arrive.
+    const feedbackLines = () => logs.filter((l) => l.msg === 'request' && l.route === '/feedback');
+    while (feedbackLines().length < n + 8) await new Promise((r) => setTimeout(r, 20));
+    const feedbackPids = new Set(feedbackLines().map((l) => l.pid));
     expect(feedbackPids.size).toBe(2);
     const report = (await send(port, 'GET', '/monitoring')).json;
     expect(report.drift.trips).toBe(n + 1);
