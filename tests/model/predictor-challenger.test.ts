@@ -1,6 +1,5 @@
 import { describe, expect, test } from 'vitest';
 import { isChallengerRide } from '../../src/model/arm.js';
-import type { Trip } from '../../src/features/trip-inputs.js';
 import { predictHandler } from '../../src/http/routes/predict.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
 import { createPredictor, rideIdSequence, type ChallengerDeps, type ShadowEvent } from '../../src/model/predictor.js';

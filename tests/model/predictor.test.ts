@@ -1,6 +1,5 @@
 import request from 'supertest';
 import { describe, expect, test } from 'vitest';
-import type { Trip } from '../../src/features/trip-inputs.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
 import { createPredictor, rideIdSequence, type PredictionEvent } from '../../src/model/predictor.js';
 import { createMetrics } from '../../src/observability/metrics.js';

@@ -1,7 +1,6 @@
 import { loadConfig } from '../../src/config.js';
 import { createService, type Service } from '../../src/create-service.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { REPO_ROOT, type LogLine } from '../support/app.js';
+import { REPO_ROOT, capturingLogger, type LogLine } from '../support/app.js';
 
 export interface MonitoredService {
   url: string;
@@ -23,8 +22,7 @@ export async function startMonitoredService(env: Record<string, string> = {}, no
     SHUTDOWN_DRAIN_MS: '0',
     ...env,
   });
-  const logs: LogLine[] = [];
-  const logger = createLogger({ level: config.LOG_LEVEL, destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
+  const { logger, logs } = capturingLogger(config.LOG_LEVEL);
   const service = createService(config, logger, { cwd: REPO_ROOT, now });
   const { port } = await service.start();
   const url = `http://127.0.0.1:${port}`;

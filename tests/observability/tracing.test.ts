@@ -6,9 +6,8 @@ import request from 'supertest';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createService, type Service } from '../../src/create-service.js';
-import { createLogger } from '../../src/observability/logger.js';
 import { parseTraceparent } from '../../src/observability/tracing.js';
-import { aTrip, buildApp, FIXTURE_REGISTRY, REPO_ROOT, type LogLine } from '../support/app.js';
+import { aTrip, buildApp, FIXTURE_REGISTRY, REPO_ROOT, capturingLogger } from '../support/app.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT_ID = '00f067aa0ba902b7';
@@ -106,8 +105,7 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver.url}/`,
       OTEL_SERVICE_NAME: 'taxi-test',
     });
-    const logs: LogLine[] = [];
-    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
+    const { logger, logs } = capturingLogger('info');
     const service: Service = createService(config, logger, { cwd: REPO_ROOT });
     cleanups.push(() => service.stop('test'));
     const { port } = await service.start();

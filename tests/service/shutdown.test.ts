@@ -7,8 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createService, type Service } from '../../src/create-service.js';
-import { createLogger } from '../../src/observability/logger.js';
-import { FIXTURE_REGISTRY, REPO_ROOT, type LogLine } from '../support/app.js';
+import { FIXTURE_REGISTRY, REPO_ROOT, capturingLogger } from '../support/app.js';
 import { countingLoad } from '../support/counting-client.js';
 
 const TRIP = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 4 });
@@ -26,8 +25,7 @@ async function startService(env: Record<string, string> = {}) {
     LOG_LEVEL: 'info',
     ...env,
   });
-  const logs: LogLine[] = [];
-  const logger = createLogger({ level: config.LOG_LEVEL, destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
+  const { logger, logs } = capturingLogger(config.LOG_LEVEL);
   const service = createService(config, logger, { cwd: REPO_ROOT });
   running.push(service);
   const { port } = await service.start();

@@ -9,7 +9,7 @@ import { loadModel } from '../../src/model/load-model.js';
 import { ModelSlot } from '../../src/model/model-slot.js';
 import type { LoadedModel, ModelInfo, ModelOutputs } from '../../src/model/onnx-model.js';
 import { createPredictor, type Predictor } from '../../src/model/predictor.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, type Logger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { createModelSource } from '../../src/registry/create-source.js';
 import type { ModelSource } from '../../src/registry/model-source.js';
@@ -52,13 +52,19 @@ export function sourceFor(modelUri: string, registryUri = EMBEDDED_REGISTRY): { 
   return { source: createModelSource(config, { cwd: REPO_ROOT }), uri: config.MODEL_URI };
 }
 
+/** A real pino logger whose lines are parsed into `logs` as they are written. */
+export function capturingLogger(level: string): { logger: Logger; logs: LogLine[] } {
+  const logs: LogLine[] = [];
+  const logger = createLogger({ level, destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
+  return { logger, logs };
+}
+
 /** An app as server.ts builds it, with logs captured from a real pino destination. */
 export async function buildApp(
   options: { model?: LoadedModel | null; env?: Record<string, string>; logLevel?: string; now?: () => number } = {},
 ): Promise<TestApp> {
   const config = loadConfig({ LOG_LEVEL: options.logLevel ?? 'debug', ...options.env });
-  const logs: LogLine[] = [];
-  const logger = createLogger({ level: config.LOG_LEVEL, destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
+  const { logger, logs } = capturingLogger(config.LOG_LEVEL);
   const metrics = createMetrics();
   const slot = new ModelSlot();
   const lifecycle: Lifecycle = { draining: false };

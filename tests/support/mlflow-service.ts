@@ -7,10 +7,9 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createService } from '../../src/create-service.js';
 import type { ModelUpdater } from '../../src/model/model-updater.js';
 import type { Predictor } from '../../src/model/predictor.js';
-import { createLogger } from '../../src/observability/logger.js';
 import type { Metrics } from '../../src/observability/metrics.js';
 import type { FakeMlflow } from './mlflow-fake-server.js';
-import { REPO_ROOT, type LogLine } from './app.js';
+import { REPO_ROOT, capturingLogger, type LogLine } from './app.js';
 
 export const NAME = 'taxi-ride-duration';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
@@ -60,8 +59,7 @@ export function startMlflowService(fake: FakeMlflow, env: Record<string, string>
     SHUTDOWN_DRAIN_MS: '0',
     ...env,
   });
-  const logs: LogLine[] = [];
-  const logger = createLogger({ level: config.LOG_LEVEL, destination: { write: (line: string) => void logs.push(JSON.parse(line)) } });
+  const { logger, logs } = capturingLogger(config.LOG_LEVEL);
   const service = createService(config, logger, { cwd: REPO_ROOT, retryMs: { initial: 50, max: 200 } });
   const started = service.start({ listen: 'after-load' }).then(() => undefined);
   started.catch(() => undefined);
