@@ -81,6 +81,30 @@ export function allocateInputColumns(size: number): ModelInputColumns {
   };
 }
 
+/** The five input columns' names, in the contract's order. */
+export const INPUT_COLUMN_NAMES = ['PULocationID', 'DOLocationID', 'trip_distance', 'pickup_hour', 'pickup_dow'] as const;
+
+/** One column set holding the first `n` rows of each part, in order (`rows` = the sum of the parts' `n`). */
+export function concatenateColumns(
+  parts: readonly { readonly columns: ModelInputColumns; readonly n: number }[],
+  rows: number,
+): ModelInputColumns {
+  const columns = allocateInputColumns(rows);
+  let offset = 0;
+  for (const part of parts) {
+    for (const name of INPUT_COLUMN_NAMES) {
+      const source = part.columns[name];
+      if (part.n === 1) {
+        columns[name][offset] = source[0] as never;
+      } else {
+        (columns[name] as Float32Array).set((source as Float32Array).subarray(0, part.n), offset);
+      }
+    }
+    offset += part.n;
+  }
+  return columns;
+}
+
 export function setInputRow(columns: ModelInputColumns, index: number, row: ModelInputRow): void {
   columns.PULocationID[index] = BigInt(row.PULocationID);
   columns.DOLocationID[index] = BigInt(row.DOLocationID);

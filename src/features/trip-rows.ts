@@ -8,10 +8,6 @@ import type { FieldError } from '../errors.js';
 import type { Trip } from './trip-inputs.js';
 import { checkTrip } from './trip-schema.js';
 
-/** The model signature's column names, in order (features/model-contract.ts), and /predict's extra fields. */
-export const SIGNATURE_COLUMNS = ['PULocationID', 'DOLocationID', 'trip_distance', 'pickup_hour', 'pickup_dow'] as const;
-export const TRIP_FIELDS = ['pickup_datetime', 'ride_id'] as const;
-
 function checkInt(value: unknown, field: string, max: number, what: string, errors: FieldError[]): number {
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max) return value;
   errors.push({

@@ -10,25 +10,20 @@
  * and pays the per-run cost of onnxruntime-node (N-API conversions and session set-up, tens of µs) once.
  *
  * With an asynchronous model (fakes, other wrappers): while a run is in flight, runs that arrive queue;
- * when it completes, everything queued runs as one batch; an idle model runs a request at once.
+ * when it completes, everything queued runs as one batch; an idle model runs a request at once. One
+ * run at a time: a second one in flight would only halve the batches, since onnxruntime-node runs
+ * sessions on the main thread (measured: 4.0 instead of 7.0 requests per run, docs/performance.md).
  *
  * Unlike the fixed-delay micro-batcher (micro-batcher.ts), no timer is involved: a request waits only
  * for work already in front of it on the one thread.
  */
-import { allocateInputColumns, type ModelInputColumns } from '../features/model-contract.js';
+import { concatenateColumns as concatenate, type ModelInputColumns } from '../features/model-contract.js';
 import type { AdaptiveBatchMetrics } from '../observability/metrics.js';
 import { sliceOutputs, type LoadedModel, type ModelOutputs } from './onnx-model.js';
 
 export interface AdaptiveBatchOptions {
   /** Most trips in one coalesced run; a single request larger than this runs alone. */
   maxRows: number;
-  /**
-   * For an asynchronous model: runs in flight at once before arrivals queue; 1 by default.
-   * why: onnxruntime-node runs a session on the main thread, so a second run in flight never overlaps
-   * the first: it only halves the batches (measured: 4.0 instead of 7.0 requests per run at 16
-   * connections, docs/performance.md).
-   */
-  maxInFlight?: number;
 }
 
 interface Waiting {
@@ -39,29 +34,8 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
-const COLUMN_NAMES = ['PULocationID', 'DOLocationID', 'trip_distance', 'pickup_hour', 'pickup_dow'] as const;
-
-/** One column set holding the rows of every waiting request, in queue order. */
-function concatenate(batch: readonly Waiting[], rows: number): ModelInputColumns {
-  const columns = allocateInputColumns(rows);
-  let offset = 0;
-  for (const w of batch) {
-    for (const name of COLUMN_NAMES) {
-      const source = w.columns[name];
-      if (w.n === 1) {
-        columns[name][offset] = source[0] as never;
-      } else {
-        (columns[name] as Float32Array).set((source as Float32Array).subarray(0, w.n), offset);
-      }
-    }
-    offset += w.n;
-  }
-  return columns;
-}
-
 export function createAdaptiveBatcher(inner: LoadedModel, options: AdaptiveBatchOptions, metrics: AdaptiveBatchMetrics): LoadedModel {
   const { maxRows } = options;
-  const maxInFlight = options.maxInFlight ?? 1;
   if (!Number.isInteger(maxRows) || maxRows < 1) throw new RangeError(`adaptive batching needs maxRows ≥ 1, got ${maxRows}`);
   let queue: Waiting[] = [];
   let inFlight = 0;
@@ -69,7 +43,7 @@ export function createAdaptiveBatcher(inner: LoadedModel, options: AdaptiveBatch
 
   const settle = (): void => {
     inFlight--;
-    if (queue.length > 0 && inFlight < maxInFlight) flush();
+    if (queue.length > 0 && inFlight === 0) flush();
   };
 
   const start = (columns: ModelInputColumns, n: number, requests: number): Promise<ModelOutputs> => {
@@ -148,7 +122,7 @@ export function createAdaptiveBatcher(inner: LoadedModel, options: AdaptiveBatch
     run(columns, n) {
       if (runNow !== undefined) return queueForTurn(columns, n);
       // why: the idle path is the unbatched path, plus one comparison.
-      if (inFlight < maxInFlight && queue.length === 0) return start(columns, n, 1);
+      if (inFlight === 0 && queue.length === 0) return start(columns, n, 1);
       return new Promise<ModelOutputs>((resolve, reject) => {
         queue.push({ columns, n, queuedAt: performance.now(), resolve, reject });
       });
@@ -161,7 +135,7 @@ export function createAdaptiveBatcher(inner: LoadedModel, options: AdaptiveBatch
         await turnDone;
       }
       while (queue.length > 0 || running.size > 0) {
-        if (queue.length > 0 && inFlight < maxInFlight) flush();
+        if (queue.length > 0 && inFlight === 0) flush();
         await Promise.allSettled([...running]);
       }
       await inner.release();

@@ -8,7 +8,7 @@
  * only trips whose requests arrived together are coalesced and nobody waits for a timer). Runs of
  * more than one row (batch requests) go straight to the wrapped model.
  */
-import { allocateInputColumns, type ModelInputColumns } from '../features/model-contract.js';
+import { concatenateColumns, type ModelInputColumns } from '../features/model-contract.js';
 import type { MicroBatchMetrics } from '../observability/metrics.js';
 import { sliceOutputs, type LoadedModel, type ModelOutputs } from './onnx-model.js';
 
@@ -21,12 +21,12 @@ export interface MicroBatchOptions {
 
 interface Waiting {
   columns: ModelInputColumns;
+  /** Single-trip runs only (batch requests bypass the queue). */
+  n: 1;
   queuedAt: number;
   resolve: (outputs: ModelOutputs) => void;
   reject: (err: unknown) => void;
 }
-
-const COLUMN_NAMES = ['PULocationID', 'DOLocationID', 'trip_distance', 'pickup_hour', 'pickup_dow'] as const;
 
 export function createMicroBatcher(inner: LoadedModel, options: MicroBatchOptions, metrics: MicroBatchMetrics): LoadedModel {
   if (!Number.isInteger(options.maxBatchSize) || options.maxBatchSize < 2) {
@@ -50,15 +50,7 @@ export function createMicroBatcher(inner: LoadedModel, options: MicroBatchOption
     metrics.size.observe(k);
     for (const w of batch) metrics.queueSeconds.observe((now - w.queuedAt) / 1000);
 
-    let columns: ModelInputColumns;
-    if (k === 1) {
-      columns = batch[0].columns;
-    } else {
-      columns = allocateInputColumns(k);
-      for (let i = 0; i < k; i++) {
-        for (const name of COLUMN_NAMES) columns[name][i] = batch[i].columns[name][0];
-      }
-    }
+    const columns = k === 1 ? batch[0].columns : concatenateColumns(batch, k);
     const run = inner.run(columns, k).then(
       (out) => {
         for (let i = 0; i < k; i++) batch[i].resolve(sliceOutputs(out, i, i + 1));
@@ -76,7 +68,7 @@ export function createMicroBatcher(inner: LoadedModel, options: MicroBatchOption
     run(columns, n) {
       if (n !== 1) return inner.run(columns, n);
       return new Promise<ModelOutputs>((resolve, reject) => {
-        queue.push({ columns, queuedAt: performance.now(), resolve, reject });
+        queue.push({ columns, n: 1, queuedAt: performance.now(), resolve, reject });
         if (queue.length >= options.maxBatchSize) flush();
         else if (scheduled === undefined) {
           scheduled = options.maxDelayUs === 0 ? setImmediate(flush) : setTimeout(flush, options.maxDelayUs / 1000);

@@ -32,7 +32,7 @@ export async function copyRegistry(
 export const embedded = (version: string) => join(REPO_ROOT, 'models', NAME, version);
 export const fixture = (version: string) => join(REPO_ROOT, 'tests', 'fixtures', 'registry', NAME, version);
 
-import { Agent, request } from 'node:http';
+import { closedLoop } from '../support/load.js';
 import { loadConfig } from '../../src/config.js';
 import { createService, type Service } from '../../src/create-service.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -108,50 +108,28 @@ export function clientLoop(
   body: unknown,
   maxMs = 120_000,
 ): { count(): number; stop(): Promise<{ answers: Answer[]; errors: string[] }> } {
-  const text = JSON.stringify(body);
-  const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const answers: Answer[] = [];
   const errors: string[] = [];
-  let running = true;
-  const deadline = setTimeout(() => (running = false), maxMs);
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port,
-          method: 'POST',
-          path: '/predict',
-          agent,
-          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) },
-        },
-        (res) => {
-          let data = '';
-          res.on('data', (c: Buffer) => (data += c.toString()));
-          res.on('end', () => {
-            try {
-              answers.push({ status: res.statusCode ?? 0, body: JSON.parse(data) as Record<string, unknown> });
-            } catch {
-              errors.push(`${res.statusCode} unparsable ${data.slice(0, 100)}`);
-            }
-            resolve();
-          });
-          res.on('error', (err) => (errors.push(err.message), resolve()));
-        },
-      );
-      req.on('error', (err) => (errors.push(err.message), resolve()));
-      req.end(text);
-    });
-  const loops = Array.from({ length: connections }, async () => {
-    while (running) await one();
-  });
+  const loop = closedLoop(
+    port,
+    connections,
+    JSON.stringify(body),
+    {
+      answer(status, text) {
+        try {
+          answers.push({ status, body: JSON.parse(text) as Record<string, unknown> });
+        } catch {
+          errors.push(`${status} unparsable ${text.slice(0, 100)}`);
+        }
+      },
+      error: (what) => errors.push(what),
+    },
+    maxMs,
+  );
   return {
     count: () => answers.length + errors.length,
     async stop() {
-      running = false;
-      clearTimeout(deadline);
-      await Promise.all(loops);
-      agent.destroy();
+      await loop.stop();
       return { answers, errors };
     },
   };

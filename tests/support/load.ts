@@ -11,19 +11,29 @@ export interface LoadResult {
 
 const BODY = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 4.2 });
 
+/** What a closed loop does with each exchange: an answer (status, body text), or a transport error. */
+export interface ClosedLoopHandlers {
+  answer(status: number, text: string, started: number, latencyMs: number): void;
+  error(what: string, started: number): void;
+}
+
 /**
- * Steady closed-loop load: `connections` keep-alive clients each POST /predict one after another until
- * stop() (or `maxMs`, so a failing test never leaves it running). Bounded and self-stopping.
+ * `connections` keep-alive clients each POST `text` to /predict one after another until stop() (or
+ * `maxMs`, so a failing test never leaves it running). Bounded and self-stopping.
  */
-export function startLoad(port: number, connections: number, maxMs = 90_000): { stop(): Promise<LoadResult> } {
+export function closedLoop(
+  port: number,
+  connections: number,
+  text: string,
+  handlers: ClosedLoopHandlers,
+  maxMs: number,
+): { stop(): Promise<void> } {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
-  const result: LoadResult = { sent: 0, ok: 0, failures: [], samples: [] };
   let running = true;
   const deadline = setTimeout(() => (running = false), maxMs);
   const one = () =>
     new Promise<void>((resolve) => {
       const started = performance.now();
-      result.sent++;
       const req = request(
         {
           host: '127.0.0.1',
@@ -31,28 +41,26 @@ export function startLoad(port: number, connections: number, maxMs = 90_000): { 
           method: 'POST',
           path: '/predict',
           agent,
-          headers: { 'Content-Type': 'application/json', 'Content-Length': BODY.length },
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) },
         },
         (res) => {
-          let text = '';
-          res.on('data', (c: Buffer) => (text += c.toString()));
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c.toString()));
           res.on('end', () => {
-            result.samples.push([started, performance.now() - started]);
-            if (res.statusCode === 200 && text.includes('"duration"')) result.ok++;
-            else result.failures.push({ at: started, what: `${res.statusCode} ${text.slice(0, 120)}` });
+            handlers.answer(res.statusCode ?? 0, body, started, performance.now() - started);
             resolve();
           });
           res.on('error', (err) => {
-            result.failures.push({ at: started, what: `response error ${err.message}` });
+            handlers.error(`response error ${err.message}`, started);
             resolve();
           });
         },
       );
       req.on('error', (err) => {
-        result.failures.push({ at: started, what: `request error ${err.message}` });
+        handlers.error(`request error ${err.message}`, started);
         resolve();
       });
-      req.end(BODY);
+      req.end(text);
     });
   const loops = Array.from({ length: connections }, async () => {
     while (running) await one();
@@ -63,6 +71,34 @@ export function startLoad(port: number, connections: number, maxMs = 90_000): { 
       clearTimeout(deadline);
       await Promise.all(loops);
       agent.destroy();
+    },
+  };
+}
+
+/** Steady closed-loop load of the course's trip, counting successes and failures with their times. */
+export function startLoad(port: number, connections: number, maxMs = 90_000): { stop(): Promise<LoadResult> } {
+  const result: LoadResult = { sent: 0, ok: 0, failures: [], samples: [] };
+  const loop = closedLoop(
+    port,
+    connections,
+    BODY,
+    {
+      answer(status, text, started, latencyMs) {
+        result.sent++;
+        result.samples.push([started, latencyMs]);
+        if (status === 200 && text.includes('"duration"')) result.ok++;
+        else result.failures.push({ at: started, what: `${status} ${text.slice(0, 120)}` });
+      },
+      error(what, started) {
+        result.sent++;
+        result.failures.push({ at: started, what });
+      },
+    },
+    maxMs,
+  );
+  return {
+    async stop() {
+      await loop.stop();
       return result;
     },
   };
