@@ -100,8 +100,14 @@ export function binIndex(feature: FeatureReference, value: number): number {
   if (!(value >= edges[1])) return 0;
   const last = edges.length - 2;
   if (value >= edges[last]) return last;
-  let lo = 1;
-  let hi = last - 1;
+  return floorIndex(edges, value, 1, last - 1);
+}
+
+/**
+ * The largest i in [lo, hi] with edges[i] <= value (edges ascending, edges[lo] <= value): the bin of a
+ * value, by binary search. Shared with training's histograms (training/histograms.ts).
+ */
+export function floorIndex(edges: ArrayLike<number>, value: number, lo: number, hi: number): number {
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
     if (value >= edges[mid]) lo = mid;

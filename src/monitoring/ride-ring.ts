@@ -14,6 +14,7 @@
  * Callers that keep per-slot columns of their own pass `onResize`: slots are renumbered (head → 0).
  */
 import type { RideId } from '../features/trip-inputs.js';
+import { fmix32 } from '../model/arm.js';
 
 /** Longest key kept as bytes (RIDE_ID_TEXT's limit); longer ids, or ids with a char above U+00FF, are kept as strings. */
 const MAX_INLINE_KEY = 64;
@@ -267,21 +268,12 @@ function powerOfTwoAtLeast(n: number): number {
 export function hashKeyBytes(bytes: Uint8Array, length: number, seed: number): number {
   let h = (seed ^ 0x811c9dc5) | 0;
   for (let j = 0; j < length; j++) h = Math.imul(h ^ bytes[j], 0x01000193);
-  return fmix32(h);
+  // why the finalizer: FNV's low bits depend only on the chars' low bits, and the index uses the low bits.
+  return fmix32(h) | 0;
 }
 
 function hashKeyText(text: string, seed: number): number {
   let h = (seed ^ 0x811c9dc5) | 0;
   for (let j = 0; j < text.length; j++) h = Math.imul(h ^ text.charCodeAt(j), 0x01000193);
-  return fmix32(h);
-}
-
-/** MurmurHash3's finalizer: FNV's low bits depend only on the chars' low bits, and the index uses the low bits. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
+  return fmix32(h) | 0;
 }

@@ -1,3 +1,5 @@
+import { floorIndex } from '../monitoring/drift.js';
+
 /** A histogram for drift monitoring: `counts[i]` rows fell in [edges[i], edges[i+1]), the last bin closed. */
 export interface Histogram {
   readonly edges: number[];
@@ -16,16 +18,7 @@ export function histogram(values: ArrayLike<number>, edges: number[]): Histogram
     const v = values[i];
     if (!(v >= edges[0])) underflow++;
     else if (v > edges[last]) overflow++;
-    else {
-      let lo = 0;
-      let hi = last - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (v >= edges[mid]) lo = mid;
-        else hi = mid - 1;
-      }
-      counts[lo]++;
-    }
+    else counts[floorIndex(edges, v, 0, last - 1)]++;
   }
   return { edges, counts, underflow, overflow };
 }
