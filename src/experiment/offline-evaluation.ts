@@ -9,6 +9,7 @@ import { errorMetrics } from '../training/error-metrics.js';
 import { createRandom } from '../training/random.js';
 import { filterTrips, type TripTable } from '../data/trip-filter.js';
 import { readTripParquet } from '../data/trip-parquet.js';
+import { pairKey } from '../training/featurizer.js';
 import { loadSourceFile } from '../training/trip-source.js';
 import { tripsToColumns, type Trip } from '../features/trip-inputs.js';
 import type { LoadedModel } from '../model/onnx-model.js';
@@ -111,19 +112,6 @@ export function segmentsOf(set: EvaluationSet, trainingPairs: ReadonlySet<number
   segments.push({ name: `medium (${short}–${long} mi)`, include: mask((t) => t.trip_distance >= short && t.trip_distance < long) });
   segments.push({ name: `long (≥ ${long} mi)`, include: mask((t) => t.trip_distance >= long) });
   return segments;
-}
-
-export function pairKey(pu: number, dropoff: number): number {
-  return pu * 1000 + dropoff;
-}
-
-/** The pickup–drop-off pairs of a training file, read and filtered as training read it. */
-export async function trainingPairsOf(source: string): Promise<{ pairs: Set<number>; sha256: string }> {
-  const file = await loadSourceFile(source);
-  const { table } = filterTrips(await readTripParquet(file.bytes, source));
-  const pairs = new Set<number>();
-  for (let i = 0; i < table.rows; i++) pairs.add(pairKey(table.puLocationId[i], table.doLocationId[i]));
-  return { pairs, sha256: file.sha256 };
 }
 
 export interface BootstrapResult {

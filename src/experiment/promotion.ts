@@ -16,11 +16,11 @@ import {
   readEvaluationSet,
   segmentsOf,
   summarize,
-  trainingPairsOf,
   type BootstrapResult,
   type ErrorSummary,
   type EvaluationSet,
 } from './offline-evaluation.js';
+import { trainingPairsOf } from '../training/trip-source.js';
 
 /** Largest |offline RMSE − the training record's RMSE| on the same file: the record's own parity tolerance. */
 export const RECORD_RMSE_TOLERANCE = 1e-3;

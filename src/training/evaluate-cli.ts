@@ -12,7 +12,8 @@ import { runOnnxOutputs, toInputColumns } from './onnx-check.js';
 import { parseRegistryUri, readAliases } from './registry-writer.js';
 import { filterTrips } from '../data/trip-filter.js';
 import { readTripParquet } from '../data/trip-parquet.js';
-import { loadSourceFile } from './trip-source.js';
+import { pairKey } from './featurizer.js';
+import { loadSourceFile, trainingPairsOf } from './trip-source.js';
 
 const USAGE = `usage: npm run evaluate -- --model <model> --data <path|url> [--data …] [--registry file:models]
   --model     a model directory (models/taxi-ride-duration/<version>), file:<dir>,
@@ -63,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
       const [p10, p90] = INTERVAL_OUTPUTS;
       if (out[p10] && out[p90]) {
         const unseen = Uint8Array.from({ length: table.rows }, (_, i) =>
-          seenPairs && !seenPairs.has(table.puLocationId[i] * 1000 + table.doLocationId[i]) ? 1 : 0,
+          seenPairs && !seenPairs.has(pairKey(table.puLocationId[i], table.doLocationId[i])) ? 1 : 0,
         );
         const c = intervalCoverage(out[OUTPUT_NAME], out[p10], out[p90], table.duration, unseen);
         lines.push(`  80 % interval (trips below p10 / above p90 / median width):`, `    overall          ${stats(c.overall)}`);
@@ -117,11 +118,7 @@ async function trainingPairs(dir: string): Promise<Set<number> | undefined> {
     const record = JSON.parse(await readFile(join(dir, 'training.json'), 'utf8')) as { data?: { train?: { source?: string } } };
     const source = record.data?.train?.source;
     if (!source) return undefined;
-    const file = await loadSourceFile(source);
-    const { table } = filterTrips(await readTripParquet(file.bytes, source));
-    const pairs = new Set<number>();
-    for (let i = 0; i < table.rows; i++) pairs.add(table.puLocationId[i] * 1000 + table.doLocationId[i]);
-    return pairs;
+    return (await trainingPairsOf(source)).pairs;
   } catch {
     return undefined;
   }

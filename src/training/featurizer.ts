@@ -66,9 +66,14 @@ export interface RawInputs {
   readonly pickupDow: ArrayLike<number>;
 }
 
+/** A pickup–drop-off pair as one number, as the graph computes it. */
+export function pairKey(pu: number, dropoff: number): number {
+  return pu * PAIR_KEY_MULTIPLIER + dropoff;
+}
+
 export function pairKeys(inputs: RawInputs): Float64Array {
   const keys = new Float64Array(inputs.rows);
-  for (let i = 0; i < inputs.rows; i++) keys[i] = inputs.puLocationId[i] * PAIR_KEY_MULTIPLIER + inputs.doLocationId[i];
+  for (let i = 0; i < inputs.rows; i++) keys[i] = pairKey(inputs.puLocationId[i], inputs.doLocationId[i]);
   return keys;
 }
 

@@ -2,7 +2,10 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fetchFailureReason } from '../data/fetch-failure.js';
+import { filterTrips } from '../data/trip-filter.js';
+import { readTripParquet } from '../data/trip-parquet.js';
 import { TrainingError } from './errors.js';
+import { pairKeys } from './featurizer.js';
 
 /** The bytes of one input file, and how to name and fingerprint it in training.json. */
 export interface SourceFile {
@@ -45,4 +48,11 @@ async function download(url: string): Promise<Uint8Array> {
   }
   if (!response.ok) throw new TrainingError(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`.trim());
   return new Uint8Array(await response.arrayBuffer());
+}
+
+/** The pickup–drop-off pairs (pairKey) of a training file, read and filtered as training read it. */
+export async function trainingPairsOf(source: string): Promise<{ pairs: Set<number>; sha256: string }> {
+  const file = await loadSourceFile(source);
+  const { table } = filterTrips(await readTripParquet(file.bytes, source));
+  return { pairs: new Set(pairKeys(table)), sha256: file.sha256 };
 }
