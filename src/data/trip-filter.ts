@@ -36,14 +36,6 @@ const DAY_MS = 86_400_000;
 /** Why a row is not scored or learned from, in the order the rules are checked. */
 export type RowVerdict = 'duration_outside_1_60_min' | DropReason;
 
-export const DROP_REASONS: readonly RowVerdict[] = [
-  'duration_outside_1_60_min',
-  'missing_field',
-  'impossible_pickup_date',
-  'zone_out_of_range',
-  'negative_distance',
-];
-
 /** The pickups a file's rows may have: its month, widened by a day each side for trips across midnight. */
 export interface MonthWindow {
   readonly start: number;

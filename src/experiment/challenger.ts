@@ -8,7 +8,8 @@
 import type { Config } from '../config.js';
 import type { Lifecycle } from '../lifecycle.js';
 import { ModelSlot } from '../model/model-slot.js';
-import { createModelUpdater, isTransientLoadError, type ModelUpdater } from '../model/model-updater.js';
+import { isTransientLoadError } from '../errors.js';
+import { createModelUpdater, type ModelUpdater } from '../model/model-updater.js';
 import type { LoadedModel } from '../model/onnx-model.js';
 import type { ChallengerDeps } from '../model/predictor.js';
 import type { Logger } from '../observability/logger.js';

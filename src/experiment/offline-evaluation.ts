@@ -1,5 +1,5 @@
 /**
- * Offline scoring for the promotion gate (docs/experiments.md, "The promotion gate"): TLC trips read and
+ * Offline scoring for the promotion gate (docs/experiments.md, "Offline: the promotion gate"): TLC trips read and
  * filtered exactly as training reads them, predicted by the loaded ONNX models through the serving
  * featurization (tripsToColumns, the same code the predictor uses), compared per segment, with a
  * seeded paired bootstrap for the RMSE difference.

@@ -1,7 +1,7 @@
 /**
  * The online verdict: each arm's error over its matched feedback (a ride whose actual duration came
  * back), and whether the challenger's squared error differs from the champion's (docs/experiments.md,
- * "Online statistics").
+ * "Feedback and `GET /experiment`").
  *
  * Everything is a running sum, so it costs O(1) per feedback and could be summed across workers.
  * The comparison is on d = (challenger error)² − (champion error)², the same sign as the RMSE difference:

@@ -1,6 +1,6 @@
 /**
  * `npm run promote -- --challenger <model URI> [--champion <model URI>] --data <TLC parquet> [--data …]
- * [--registry file:<dir> | <MLflow URL>] [--apply]` (docs/experiments.md, "The promotion gate").
+ * [--registry file:<dir> | <MLflow URL>] [--apply]` (docs/experiments.md, "Offline: the promotion gate").
  *
  * Exit codes: 0 = the challenger is better (the 95 % interval of the RMSE difference lies below 0; with
  * --apply the alias moved); 3 = not better, nothing changed; 4 = the challenger failed a check and is

@@ -1,5 +1,5 @@
 /**
- * The promotion gate (docs/experiments.md, "The promotion gate"): both versions loaded as the service
+ * The promotion gate (docs/experiments.md, "Offline: the promotion gate"): both versions loaded as the service
  * loads them, the challenger checked, both scored on the same trips, and a verdict. Moving the alias is
  * apart (alias.ts), so that the gate itself never changes a registry.
  */

@@ -64,8 +64,8 @@ export function checkRideId(value: unknown, field: string, errors: FieldError[])
 
 /**
  * Validates one trip object; pushes its errors with `prefix` (`` or `trips[3].`). A `ride_id` field
- * of the object is read unless `rideId` passes one found elsewhere (the stream's record keeps it
- * beside the trip).
+ * of the object is read too (the stream's records keep the ride id beside the trip and set it on the
+ * returned trip afterwards).
  */
 export function checkTrip(value: unknown, prefix: string, errors: FieldError[]): Trip | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

@@ -1,7 +1,7 @@
 /**
  * The OpenAPI 3.1 document of the whole HTTP API, generated from the zod schemas in api-schema.ts
  * (z.toJSONSchema), so it cannot say something the validators do not. Built once per app;
- * tests/http/openapi.test.ts validates it and checks the responses the tests receive against it.
+ * tests/support/openapi.ts validates it, and the protocol and page tests check the responses they receive against it.
  */
 import { z } from 'zod';
 import { requestSchemaIds, responseSchemaIds } from './api-schema.js';

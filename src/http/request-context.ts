@@ -31,7 +31,7 @@ export interface RequestContext {
 const CONTEXT = Symbol('requestContext');
 type WithContext = ServerResponse & { [CONTEXT]?: RequestContext };
 
-/** The context `beginRequest` attached to this response, if any. */
+/** The context the request's `BeginRequest` (requestContext) attached to this response, if any. */
 export function contextOf(res: ServerResponse): RequestContext | undefined {
   return (res as WithContext)[CONTEXT];
 }

@@ -1,7 +1,7 @@
 /**
  * Which arm answers a ride in split mode: a stable hash of the ride id, so that a ride (and the
  * feedback that later arrives for it) always lands on the same arm, on every worker and replica,
- * without coordination (docs/experiments.md, "Routing").
+ * without coordination (docs/experiments.md, "Split").
  *
  * bucket(ride_id) = fmix32(FNV-1a-32(UTF-8 bytes of String(ride_id))) mod 10000; the challenger answers
  * when bucket < percent × 100. FNV-1a alone distributes sequential ids ("…-1", "…-2") poorly in its

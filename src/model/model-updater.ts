@@ -57,9 +57,6 @@ export interface ModelUpdater {
   stop(): void;
 }
 
-// why: kept for callers of the old location; the rule lives with ModelLoadError.
-export { isTransientLoadError } from '../errors.js';
-
 export function createModelUpdater(deps: ModelUpdaterDeps): ModelUpdater {
   const { source, uri, slot, metrics, logger, lifecycle } = deps;
   const retry = deps.retryMs ?? { initial: 1000, max: 30_000 };

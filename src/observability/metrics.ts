@@ -22,7 +22,7 @@ export interface ModelIdentity {
   readonly name: string;
   readonly version: string;
   readonly alias: string | undefined;
-  /** Served from the cache while the registry is unreachable. */
+  /** Not what MODEL_URI names but the newest cached version that loaded before (registry unreachable, or the named version cannot load). */
   readonly stale?: boolean;
 }
 

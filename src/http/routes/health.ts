@@ -6,8 +6,6 @@ import type { Request, Response } from 'express';
 import type { Lifecycle } from '../../lifecycle.js';
 import type { Predictor } from '../../model/predictor.js';
 
-export type { Lifecycle } from '../../lifecycle.js';
-
 function sendJson(res: Response, status: number, body: string): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
