@@ -112,9 +112,7 @@ function assertName(name: string): void {
 }
 
 /** MLmodel as MLflow's onnx flavor writes it, with this project's signature and metadata (src/mlflow/mlmodel.ts). */
-function mlmodelYaml(
-  request: Pick<PublishRequest, 'featureSet' | 'onnx' | 'modelUuid' | 'createdAt' | 'zoneTable' | 'intervals'>,
-): string {
+function mlmodelYaml(request: Pick<PublishRequest, 'featureSet' | 'onnx' | 'modelUuid' | 'createdAt' | 'zoneTable' | 'intervals'>): string {
   return writeMlmodel({
     onnxData: 'model.onnx',
     sizeBytes: request.onnx.byteLength,
