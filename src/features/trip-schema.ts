@@ -49,7 +49,7 @@ function checkDistance(value: unknown, field: string, errors: FieldError[]): num
 }
 
 /** Ride ids are echoed, logged and used as keys of the prediction log: short and printable only. */
-const RIDE_ID_TEXT = /^[A-Za-z0-9._:/-]{1,64}$/;
+export const RIDE_ID_TEXT = /^[A-Za-z0-9._:/-]{1,64}$/;
 export const RIDE_ID_RULE = 'a non-negative integer, or 1–64 characters from A-Z a-z 0-9 . _ : / -';
 
 /** Checks an optional ride id; undefined and null mean "none" (the predictor makes one). */

@@ -8,7 +8,7 @@
  * (tests/http/api-schema.test.ts) checks that the two accept the same bodies.
  */
 import { z } from 'zod';
-import { MAX_DISTANCE_MILES, MAX_ZONE, RIDE_ID_RULE } from '../features/trip-schema.js';
+import { MAX_DISTANCE_MILES, MAX_ZONE, RIDE_ID_RULE, RIDE_ID_TEXT } from '../features/trip-schema.js';
 import { pickupHourAndDow } from '../features/pickup-time.js';
 import { ZoneSchema } from '../features/zones.js';
 
@@ -36,8 +36,9 @@ const responseSchema = (schema: z.ZodType, meta: SchemaMeta) => register(respons
 
 const zoneId = (what: string) => z.int().min(1).max(MAX_ZONE).describe(`${what}: a TLC zone ID, 1–${MAX_ZONE}`);
 const miles = z.number().min(0).max(MAX_DISTANCE_MILES).describe(`trip distance in miles, 0–${MAX_DISTANCE_MILES}`);
-const rideId = z
-  .union([z.int().min(0), z.string().regex(/^[A-Za-z0-9._:/-]{1,64}$/)])
+/** A ride id as checkRideId (features/trip-schema.ts) accepts it. */
+const rideIdValue = z.union([z.int().min(0), z.string().regex(RIDE_ID_TEXT)]);
+const rideId = rideIdValue
   .nullable()
   .optional()
   .describe(`the caller's id for this ride, echoed back: ${RIDE_ID_RULE}; absent or null: the service makes one`);
@@ -158,9 +159,7 @@ export const ReloadSchema = z.strictObject({
 responseSchema(ReloadSchema, { id: 'Reload' });
 
 // ---- Monitoring and experiments (src/monitoring/, src/experiment/; docs/monitoring.md, docs/experiments.md) ----
-const feedbackRideId = z
-  .union([z.int().min(0), z.string().regex(/^[A-Za-z0-9._:/-]{1,64}$/)])
-  .describe(`the ride_id a prediction answered: ${RIDE_ID_RULE}`);
+const feedbackRideId = rideIdValue.describe(`the ride_id a prediction answered: ${RIDE_ID_RULE}`);
 export const FeedbackItemSchema = z.looseObject({
   ride_id: feedbackRideId,
   actual_duration: z.number().gt(0).max(1440).describe("the ride's actual duration in minutes, > 0 and ≤ 1440"),
