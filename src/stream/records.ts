@@ -7,7 +7,7 @@
 import type { FieldError } from '../errors.js';
 import type { RideId, Trip } from '../features/trip-inputs.js';
 import { checkRideId, checkTrip } from '../features/trip-schema.js';
-import { minutes } from '../http/routes/predict.js';
+import { minutesJson } from '../features/minutes.js';
 import type { Predictions } from '../model/predictor.js';
 
 /** The course's model name in every output record. */
@@ -54,9 +54,11 @@ export function checkRideRecord(value: unknown): ParsedRecord {
 /** The output record of prediction `i`, as JSON text. */
 export function predictionRecord(p: Predictions, i: number): string {
   const interval =
-    p.p10 === undefined || p.p90 === undefined ? '' : `,"ride_duration_p10":${minutes(p.p10[i])},"ride_duration_p90":${minutes(p.p90[i])}`;
+    p.p10 === undefined || p.p90 === undefined
+      ? ''
+      : `,"ride_duration_p10":${minutesJson(p.p10[i])},"ride_duration_p90":${minutesJson(p.p90[i])}`;
   return (
     `{"model":"${OUTPUT_MODEL_NAME}","version":${JSON.stringify(p.modelVersion)},` +
-    `"prediction":{"ride_duration":${minutes(p.duration[i])}${interval},"ride_id":${JSON.stringify(p.rideIds[i])}}}`
+    `"prediction":{"ride_duration":${minutesJson(p.duration[i])}${interval},"ride_id":${JSON.stringify(p.rideIds[i])}}}`
   );
 }

@@ -16,7 +16,8 @@ import { fieldErrorsOf, InvocationsRequestSchema } from '../api-schema.js';
 import { methodNotAllowed } from '../error-middleware.js';
 import type { ErrorStyle } from '../problem.js';
 import type { JsonHandler } from '../router.js';
-import { minutes, serverTiming } from './predict.js';
+import { minutesJson } from '../../features/minutes.js';
+import { serverTiming } from './predict.js';
 
 export const INVOCATIONS_ROUTES = { invocations: '/invocations', ping: '/ping', health: '/health' } as const;
 
@@ -151,8 +152,8 @@ export function invocationsHandler({ predictor, maxBatch, now }: InvocationsDeps
       // why: a multi-output model answers one record per row, as MLflow serializes a DataFrame result.
       parts[i] =
         p10 === undefined || p90 === undefined
-          ? String(minutes(p.duration[i]))
-          : `{"duration":${minutes(p.duration[i])},"duration_p10":${minutes(p10[i])},"duration_p90":${minutes(p90[i])}}`;
+          ? minutesJson(p.duration[i])
+          : `{"duration":${minutesJson(p.duration[i])},"duration_p10":${minutesJson(p10[i])},"duration_p90":${minutesJson(p90[i])}}`;
     }
     return {
       body: `{"predictions":[${parts.join(',')}]}`,

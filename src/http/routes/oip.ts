@@ -21,7 +21,8 @@ import { methodNotAllowed } from '../error-middleware.js';
 import type { ErrorStyle } from '../problem.js';
 import { contextOf } from '../request-context.js';
 import type { JsonHandler } from '../router.js';
-import { minutes, serverTiming } from './predict.js';
+import { minutesJson } from '../../features/minutes.js';
+import { serverTiming } from './predict.js';
 
 export const OIP_ROUTES = {
   server: '/v2',
@@ -196,9 +197,9 @@ export function oipInferHandler(deps: OipDeps): JsonHandler {
     const n = request.trips.length;
     const shape = request.rank === 1 ? `[${n}]` : `[${n},1]`;
     const tensor = (name: string, data: Float32Array) => {
-      const values = new Array<number>(n);
-      for (let i = 0; i < n; i++) values[i] = minutes(data[i]);
-      return `{"name":"${name}","shape":${shape},"datatype":"FP32","data":${JSON.stringify(values)}}`;
+      const values = new Array<string>(n);
+      for (let i = 0; i < n; i++) values[i] = minutesJson(data[i]);
+      return `{"name":"${name}","shape":${shape},"datatype":"FP32","data":[${values.join(',')}]}`;
     };
     const available: [string, Float32Array | undefined][] = [
       [OUTPUT_NAME, p.duration],

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { minutes, minutesJson } from '../../../src/http/routes/predict.js';
+import { minutes, minutesJson } from '../../../src/features/minutes.js';
 
 // The reference: how a prediction's minutes were always written, JSON text of the rounded number.
 const reference = (v: number) => JSON.stringify(minutes(v));
