@@ -150,6 +150,11 @@ interface Run {
   readonly columns: ModelInputColumns;
 }
 
+/** A run's answer for these rides, under the version that ran it. */
+function predictionsOf(r: Run, rideIds: readonly RideId[]): Predictions {
+  return { ...r.out, modelVersion: r.info.modelVersion, rideIds, inferenceMs: r.inferenceMs };
+}
+
 const DEFAULT_MAX_SHADOW_IN_FLIGHT = 64;
 
 export function createPredictor({ slot, metrics, newRideId = rideIdSequence(), onListenerError, challenger }: PredictorDeps): Predictor {
@@ -220,14 +225,10 @@ export function createPredictor({ slot, metrics, newRideId = rideIdSequence(), o
         const split = await experiment.split(slot, trips, rideIds, nowMs);
         if (split !== undefined) return answer(trips, split, nowMs);
         const r = await run(slot, trips, nowMs, true);
-        return answer(trips, { ...r.out, modelVersion: r.info.modelVersion, rideIds, inferenceMs: r.inferenceMs }, nowMs);
+        return answer(trips, predictionsOf(r, rideIds), nowMs);
       }
       const r = await run(slot, trips, nowMs, true);
-      const predictions = answer(
-        trips,
-        { ...r.out, modelVersion: r.info.modelVersion, rideIds: rideIdsOf(trips), inferenceMs: r.inferenceMs },
-        nowMs,
-      );
+      const predictions = answer(trips, predictionsOf(r, rideIdsOf(trips)), nowMs);
       experiment?.shadow(trips, predictions, nowMs, r.columns);
       return predictions;
     },
@@ -302,7 +303,7 @@ function createArms(challenger: ChallengerDeps, metrics: Metrics, run: RunFn, no
       trips,
       nowMs,
       champion,
-      predictions: { ...r.out, modelVersion: r.info.modelVersion, rideIds: champion.rideIds, inferenceMs: r.inferenceMs },
+      predictions: predictionsOf(r, champion.rideIds),
     });
   };
 
@@ -335,7 +336,7 @@ function createArms(challenger: ChallengerDeps, metrics: Metrics, run: RunFn, no
         try {
           const r = await run(challengerSlot, trips, nowMs, true);
           count(r.info.modelVersion, 'success', n);
-          return { ...r.out, modelVersion: r.info.modelVersion, rideIds, inferenceMs: r.inferenceMs };
+          return predictionsOf(r, rideIds);
         } catch (err) {
           failed(err, n);
           return undefined;
