@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { REQUEST_LOG_MESSAGE, type Logger } from '../observability/logger.js';
+import { requestLineWriter, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ErrorStyle } from './problem.js';
 import type { RequestTracer } from '../observability/tracing.js';
@@ -45,6 +45,7 @@ const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
 export type BeginRequest = (req: IncomingMessage, res: ServerResponse) => RequestContext;
 
 export function requestContext(logger: Logger, metrics: Metrics, tracer?: RequestTracer): BeginRequest {
+  const writeLine = requestLineWriter(logger);
   return (req, res) => {
     const started = performance.now();
     const incoming = req.headers['x-request-id'];
@@ -61,7 +62,8 @@ export function requestContext(logger: Logger, metrics: Metrics, tracer?: Reques
     (res as WithContext)[CONTEXT] = ctx;
     res.setHeader('X-Request-ID', requestId);
 
-    res.once('close', () => {
+    // why: `on`, not `once`: a response closes once, and once's wrapper and removal cost ≈ 1 µs a request.
+    res.on('close', () => {
       const seconds = (performance.now() - started) / 1000;
       // why: the route pattern, never the raw path, so a scan of random URLs cannot create label series.
       const route: string = ctx.route ?? (req as { route?: { path?: string } }).route?.path ?? 'unmatched';
@@ -71,21 +73,18 @@ export function requestContext(logger: Logger, metrics: Metrics, tracer?: Reques
       trace?.end({ method: req.method ?? '', route, status, aborted, modelVersion: ctx.modelVersion });
       const level = PROBES.has(route) && status < 500 && !aborted ? 'debug' : 'info';
       if (!logger.isLevelEnabled(level)) return;
-      logger[level](
-        {
-          req_id: requestId,
-          trace_id: ctx.traceId,
-          method: req.method,
-          route,
-          path: route === 'unmatched' ? (req.url ?? '').slice(0, 200) : undefined,
-          status,
-          latency_ms: Math.round(seconds * 1e6) / 1000,
-          model_version: ctx.modelVersion,
-          invalid_fields: ctx.invalidFields,
-          aborted: aborted || undefined,
-        },
-        REQUEST_LOG_MESSAGE,
-      );
+      writeLine(level, {
+        req_id: requestId,
+        trace_id: ctx.traceId,
+        method: req.method,
+        route,
+        path: route === 'unmatched' ? (req.url ?? '').slice(0, 200) : undefined,
+        status,
+        latency_ms: Math.round(seconds * 1e6) / 1000,
+        model_version: ctx.modelVersion,
+        invalid_fields: ctx.invalidFields,
+        aborted: aborted || undefined,
+      });
     });
     return ctx;
   };

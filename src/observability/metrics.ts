@@ -4,6 +4,7 @@
  * rules and dashboards depend on them (README, "Metrics").
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { FastHistogram } from './fast-histogram.js';
 import { createExperimentMetrics, type ExperimentMetrics } from './experiment-metrics.js';
 import { createMonitoringMetrics, type MonitoringMetrics } from './monitoring-metrics.js';
 
@@ -76,7 +77,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  const httpRequestSeconds = new Histogram({
+  const httpRequestSeconds = new FastHistogram({
     name: 'http_request_duration_seconds',
     help: 'Time from receiving a request to finishing its response, by method, route pattern and status code.',
     labelNames: ['method', 'route', 'status_code'] as const,
@@ -90,14 +91,14 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     labelNames: ['model_version', 'outcome'] as const,
     registers,
   });
-  const inferenceSeconds = new Histogram({
+  const inferenceSeconds = new FastHistogram({
     name: 'inference_duration_seconds',
     help: 'Time of one ONNX Runtime run (a whole batch), by model version.',
     labelNames: ['model_version'] as const,
     buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1],
     registers,
   });
-  const batchSize = new Histogram({
+  const batchSize = new FastHistogram({
     name: 'prediction_batch_size',
     help: 'Trips per prediction request (1 for a single trip).',
     buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
@@ -123,7 +124,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     labelNames: ['reason'] as const,
     registers,
   });
-  const predictedMinutes = new Histogram({
+  const predictedMinutes = new FastHistogram({
     name: 'predicted_duration_minutes',
     help: 'Predicted ride durations in minutes, for watching the output distribution drift.',
     labelNames: ['model_version'] as const,
@@ -162,13 +163,13 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
   };
 
   const adaptiveBatch: AdaptiveBatchMetrics = {
-    requestsPerRun: new Histogram({
+    requestsPerRun: new FastHistogram({
       name: 'model_run_requests',
       help: 'Requests answered by one model run: 1 when idle, more when requests queued behind a run in flight (adaptive batching).',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
       registers,
     }),
-    queueSeconds: new Histogram({
+    queueSeconds: new FastHistogram({
       name: 'model_queue_seconds',
       help: 'Time a request waited for the model run ahead of it before its own run started (adaptive batching; idle requests do not wait and are not counted).',
       buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
@@ -177,7 +178,8 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
   };
 
   const byModel = new Map<string, ModelMetrics>();
-  const byHttp = new Map<string, Histogram.Internal<string>>();
+  // method → route → status: three lookups, no key string built per request
+  const byHttp = new Map<string, Map<string, Map<number, Histogram.Internal<string>>>>();
 
   return {
     registry,
@@ -213,12 +215,12 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     },
     httpChild(method, route, statusCode) {
       // why: every label value is bounded (HTTP method list, route patterns, status codes), so the cache is too.
-      const key = `${method} ${route} ${statusCode}`;
-      let child = byHttp.get(key);
-      if (child === undefined) {
-        child = httpRequestSeconds.labels(method, route, String(statusCode));
-        byHttp.set(key, child);
-      }
+      let byRoute = byHttp.get(method);
+      if (byRoute === undefined) byHttp.set(method, (byRoute = new Map()));
+      let byStatus = byRoute.get(route);
+      if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+      let child = byStatus.get(statusCode);
+      if (child === undefined) byStatus.set(statusCode, (child = httpRequestSeconds.labels(method, route, String(statusCode))));
       return child;
     },
     setServedModel(model) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
-import { cachedIsoTime, createLogger, logsWritten } from '../../src/observability/logger.js';
+import { cachedIsoTime, createLogger, logsWritten, type RequestLineFields, requestLineWriter } from '../../src/observability/logger.js';
 
 describe('the logger', () => {
   const dirs: string[] = [];
@@ -59,13 +59,71 @@ describe('the logger', () => {
     await logsWritten(logger);
 
     logger.info({ n: 1 }, 'request');
-    logger.info({ n: 2 }, 'request');
+    requestLineWriter(logger)('info', { req_id: 'second', route: '/predict', status: 200, latency_ms: 1 });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(read()).toEqual([]);
     logger.warn('model reload failed');
     await waitUntil(() => read().length === 3);
 
-    expect(read().map((l) => l.n ?? l.msg)).toEqual([1, 2, 'model reload failed']);
+    expect(read().map((l) => l.n ?? (l as { req_id?: string }).req_id ?? l.msg)).toEqual([1, 'second', 'model reload failed']);
+  });
+
+  const LINES: RequestLineFields[] = [
+    {
+      req_id: 'a2ceabfc-4e40-4cbc-8446-4261f0a1bf15',
+      method: 'POST',
+      route: '/predict',
+      status: 200,
+      latency_ms: 0.842,
+      model_version: 'taxi-ride-duration/4',
+    },
+    { req_id: 'r', route: 'unmatched', method: 'GET', path: '/x?"q"=\\\n\u0001\u2028é😀', status: 404, latency_ms: 12 },
+    {
+      req_id: 'x'.repeat(128),
+      trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      method: 'POST',
+      route: '/v2/models/:model/infer',
+      status: 422,
+      latency_ms: 1e-3,
+      invalid_fields: ['trips[0].PULocationID', 'a"b'],
+    },
+    { req_id: 'r', route: '/predict', method: 'POST', status: 499, latency_ms: Number.NaN, aborted: true },
+    { req_id: 'r', route: '/healthz', status: 200, latency_ms: 123456.789, invalid_fields: [] },
+  ];
+
+  test.each(
+    LINES.flatMap((fields, i) => [
+      { i, level: 'info' as const, fields },
+      { i, level: 'debug' as const, fields },
+    ]),
+  )(
+    'When request line $i is written at $level, then its bytes are exactly the line pino writes for the same fields',
+    ({ level, fields }) => {
+      const lines: string[] = [];
+      const logger = createLogger({
+        level: 'debug',
+        destination: { write: (l: string) => void lines.push(l) },
+        now: () => 1_700_000_000_123,
+      });
+
+      requestLineWriter(logger)(level, fields);
+      // the object request-context.ts used to hand pino, in its key order
+      const { req_id, trace_id, method, route, path, status, latency_ms, model_version, invalid_fields, aborted } = fields;
+      logger[level]({ req_id, trace_id, method, route, path, status, latency_ms, model_version, invalid_fields, aborted }, 'request');
+
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toBe(lines[1]);
+      expect(JSON.parse(lines[0])).toMatchObject({ level: level === 'info' ? 30 : 20, msg: 'request', req_id: fields.req_id });
+    },
+  );
+
+  test('When the logger is a child with its own bindings, then its request lines carry them (through pino)', () => {
+    const lines: string[] = [];
+    const child = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } }).child({ worker: 2 });
+
+    requestLineWriter(child)('info', { req_id: 'r', route: '/predict', status: 200, latency_ms: 1 });
+
+    expect(JSON.parse(lines[0])).toMatchObject({ worker: 2, req_id: 'r', msg: 'request' });
   });
 });
 
