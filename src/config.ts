@@ -147,8 +147,8 @@ const Schema = MlflowSchema.extend({
   /** Human-readable logs for a terminal (needs the pino-pretty dev dependency); JSON otherwise. */
   LOG_PRETTY: booleanText.default(false),
   /**
-   * Log lines collected before one write to stdout (flushed at least every LOG_FLUSH_MS and on exit);
-   * 0 = a write per line when stdout is idle. why: docs/performance.md (the request log).
+   * Request log lines collected before one write to stdout (flushed at least every LOG_FLUSH_MS, before
+   * any other line, and on exit); 0 = a write per line when stdout is idle. why: docs/performance.md (the request log).
    */
   LOG_BUFFER_BYTES: z.coerce
     .number({ error: 'expected a number of bytes' })
@@ -156,7 +156,7 @@ const Schema = MlflowSchema.extend({
     .min(0, { error: 'expected 0 or more' })
     .max(16_000, { error: 'expected at most 16000 (one write of stdout)' })
     .default(4096),
-  /** Longest a buffered log line waits for its write, in ms. */
+  /** Longest a buffered request log line waits for its write, in ms. */
   LOG_FLUSH_MS: z.coerce
     .number({ error: 'expected a number of milliseconds' })
     .int({ error: 'expected a whole number of milliseconds' })

@@ -42,11 +42,9 @@ export const REQUEST_LOG_MESSAGE = 'request';
 
 /** What this module reads of sonic-boom, pino's destination, beyond the DestinationStream type. */
 interface SonicBoomState {
+  _opening?: boolean;
   _writing?: boolean;
-  _len?: number;
-  minLength?: number;
   once?: (event: string, listener: () => void) => void;
-  flush?: (cb?: (err?: Error) => void) => void;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -55,46 +53,62 @@ export function createLogger(options: LoggerOptions): Logger {
   if (options.pretty) {
     return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true } } });
   }
-  if (options.destination !== undefined) return withRequestLines(pino(base, options.destination), base, options.destination);
-  // why: asynchronous, buffered writes (docs/performance.md): request lines collect until bufferBytes or
-  // flushMs, and lines logged while a write is pending are coalesced into the next one, so under load one
-  // write carries many request lines instead of one syscall per request. Every other line (start-up,
-  // warnings, errors, shutdown) is written at once, so a process killed with SIGKILL loses at most
-  // flushMs of request lines. pino flushes synchronously on process exit.
+  if (options.destination !== undefined) {
+    const destination = options.destination;
+    return withRequestLines(pino(base, destination), base, (line) => destination.write(line));
+  }
+  // why: asynchronous writes: lines logged while a write is in progress are coalesced into the next one.
+  const destination = pino.destination({ dest: options.dest ?? 1, sync: false });
   const bufferBytes = options.bufferBytes ?? 0;
-  const destination = pino.destination({
-    dest: options.dest ?? 1,
-    sync: false,
-    ...(bufferBytes > 0 ? { minLength: bufferBytes, periodicFlush: options.flushMs ?? 250 } : {}),
-  });
-  if (bufferBytes === 0) return withRequestLines(pino(base, destination), base, destination);
-  const stream = destination as unknown as SonicBoomState;
-  let flushOnDrain = false;
-  const writeNow = () => {
-    if (stream._writing !== true) {
-      stream.flush!();
-    } else if (!flushOnDrain) {
-      // why: lines that arrive during a write stay in the buffer after it when they are under minLength.
-      flushOnDrain = true;
-      stream.once!('drain', () => {
-        flushOnDrain = false;
-        if ((stream._len ?? 0) > 0) stream.flush!();
-      });
-    }
-  };
+  if (bufferBytes === 0) return withRequestLines(pino(base, destination), base, (line) => destination.write(line));
+  // why: request lines are also collected here, up to bufferBytes or flushMs (docs/performance.md), so under
+  // load one write carries many of them instead of one syscall per request. Here, not in sonic-boom's own
+  // buffer (minLength): sonic-boom measures its whole pending buffer with Buffer.byteLength on every
+  // write, which copied ≈ 2 KB a request. Every other line first writes out the request lines before it
+  // and is then written at once, so start-up lines, warnings and errors are never held back and the
+  // order is kept; a process killed with SIGKILL loses at most flushMs of request lines.
+  const pending = lineBuffer((text) => destination.write(text), bufferBytes, options.flushMs ?? 250);
   const logger = pino(
     {
       ...base,
       hooks: {
         logMethod(args, method) {
+          pending.drain();
           method.apply(this, args);
-          if (args[1] !== REQUEST_LOG_MESSAGE) writeNow();
         },
       },
     },
     destination,
   );
-  return withRequestLines(logger, base, destination);
+  PENDING.set(logger, pending.drain);
+  return withRequestLines(logger, base, pending.add);
+}
+
+/** Writes out the request lines a logger holds (createLogger's buffered branch). */
+const PENDING = new WeakMap<Logger, () => void>();
+
+/** Lines collected into one string until it reaches `bytes` (UTF-16 units, close enough) or `flushMs` passes. */
+function lineBuffer(write: (text: string) => void, bytes: number, flushMs: number) {
+  let text = '';
+  let timer: NodeJS.Timeout | undefined;
+  const drain = () => {
+    if (timer !== undefined) {
+      clearTimeout(timer);
+      timer = undefined;
+    }
+    if (text === '') return;
+    const out = text;
+    text = '';
+    write(out);
+  };
+  return {
+    drain,
+    add(line: string) {
+      text += line;
+      if (text.length >= bytes) drain();
+      else timer ??= setTimeout(drain, flushMs).unref();
+    },
+  };
 }
 
 /** The fields of the per-request line (http/request-context.ts); undefined ones are left out, as pino does. */
@@ -130,7 +144,7 @@ export function requestLineWriter(logger: Logger): RequestLineWriter {
 function withRequestLines(
   logger: Logger,
   options: { base: Record<string, string>; timestamp: () => string },
-  destination: DestinationStream,
+  write: (line: string) => void,
 ): Logger {
   // pino's own layout: level, time, then the base bindings, the line's fields, the message.
   let bindings = '';
@@ -149,7 +163,7 @@ function withRequestLines(
     if (f.model_version !== undefined) line += `,"model_version":${JSON.stringify(f.model_version)}`;
     if (f.invalid_fields !== undefined) line += `,"invalid_fields":${JSON.stringify(f.invalid_fields)}`;
     if (f.aborted !== undefined) line += ',"aborted":true';
-    destination.write(line + end);
+    write(line + end);
   });
   return logger;
 }
@@ -161,15 +175,10 @@ function withRequestLines(
  * write to end keeps the order.
  */
 export async function logsWritten(logger: Logger): Promise<void> {
+  PENDING.get(logger)?.();
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as SonicBoomState | undefined;
   if (stream === undefined || typeof stream.once !== 'function') return;
-  // why: a buffered destination keeps what is under minLength after each write; flush until it is empty
-  // (each round writes at least what was buffered when it started, so a few rounds suffice).
-  if ((stream.minLength ?? 0) > 0 && typeof stream.flush === 'function') {
-    for (let round = 0; round < 64 && (stream._writing === true || (stream._len ?? 0) > 0); round++) {
-      await new Promise<void>((resolve) => stream.flush!(() => resolve()));
-    }
-    return;
-  }
+  // a file destination is opening (writes wait for it), then writing what is pending
+  if (stream._opening === true) await new Promise<void>((resolve) => stream.once!('ready', resolve));
   if (stream._writing === true) await new Promise<void>((resolve) => stream.once!('drain', resolve));
 }

@@ -1,3 +1,4 @@
+import { type EventEmitter, once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,26 +25,60 @@ describe('the logger', () => {
     expect(time()).toBe(',"time":"2021-02-03T04:05:06.008Z"');
   });
 
-  test('When lines wait in a buffered destination, then logsWritten resolves only once every one of them is in the file, in order', async () => {
+  test("When request lines wait in the logger's buffer, then logsWritten resolves only once every one of them is in the file, in order", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'logger-'));
     dirs.push(dir);
     const file = path.join(dir, 'out.log');
     // why: a flush period far longer than the test, so only logsWritten can have written the lines.
-    const destination = pino.destination({ dest: file, sync: false, minLength: 4096, periodicFlush: 600_000 });
-    await new Promise((resolve) => destination.once('ready', resolve));
-    const logger = pino({ timestamp: cachedIsoTime() }, destination);
+    const logger = createLogger({ level: 'info', dest: file, bufferBytes: 1 << 20, flushMs: 600_000 });
+    const writeLine = requestLineWriter(logger);
+    await logsWritten(logger);
 
-    for (let i = 0; i < 5; i++) logger.info({ i }, 'line');
+    for (let i = 0; i < 500; i++) writeLine('info', { req_id: String(i), route: '/predict', status: 200, latency_ms: i });
     expect(readFileSync(file, 'utf8')).toBe('');
     await logsWritten(logger);
 
     const lines = readFileSync(file, 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { i: number; time: string });
-    expect(lines.map((l) => l.i)).toEqual([0, 1, 2, 3, 4]);
+      .map((l) => JSON.parse(l) as { req_id: string; time: string });
+    expect(lines.map((l) => Number(l.req_id))).toEqual([...Array(500).keys()]);
     expect(Number.isNaN(Date.parse(lines[0].time))).toBe(false);
-    destination.end();
+  });
+
+  test('When a request line is alone in the buffer, then the flush period writes it out', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'logger-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'out.log');
+    const logger = createLogger({ level: 'info', dest: file, bufferBytes: 4096, flushMs: 20 });
+    await logsWritten(logger);
+
+    requestLineWriter(logger)('info', { req_id: 'alone', route: '/predict', status: 200, latency_ms: 1 });
+    await waitUntil(() => readFileSync(file, 'utf8') !== '');
+
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ req_id: 'alone', msg: 'request' });
+  });
+
+  test('When request lines fill the buffer, then they are written without waiting for the flush period', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'logger-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'out.log');
+    const logger = createLogger({ level: 'info', dest: file, bufferBytes: 4096, flushMs: 600_000 });
+    const writeLine = requestLineWriter(logger);
+    await logsWritten(logger);
+
+    for (let i = 0; i < 100; i++) writeLine('info', { req_id: String(i), route: '/predict', status: 200, latency_ms: 1 });
+    const stream = (logger as unknown as Record<symbol, { _writing: boolean } & EventEmitter>)[pino.symbols.streamSym];
+    if (stream._writing) await once(stream, 'drain');
+    const before = readFileSync(file, 'utf8');
+    await logsWritten(logger);
+    const after = readFileSync(file, 'utf8');
+
+    // every full 4,096 bytes were written on their own; only the rest (under 4,096) waited for logsWritten
+    expect(after.split('\n').filter(Boolean)).toHaveLength(100);
+    expect(after.startsWith(before)).toBe(true);
+    expect(before.length).toBeGreaterThan(after.length - 4096);
+    expect(before.length).toBeLessThan(after.length);
   });
 
   test('When the logger buffers, then request lines wait for the buffer while every other line is written at once, after them, in order', async () => {
@@ -58,14 +93,14 @@ describe('the logger', () => {
         .map((l) => JSON.parse(l) as { msg: string; n?: number });
     await logsWritten(logger);
 
-    logger.info({ n: 1 }, 'request');
+    requestLineWriter(logger)('info', { req_id: 'first', route: '/predict', status: 200, latency_ms: 1 });
     requestLineWriter(logger)('info', { req_id: 'second', route: '/predict', status: 200, latency_ms: 1 });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(read()).toEqual([]);
     logger.warn('model reload failed');
     await waitUntil(() => read().length === 3);
 
-    expect(read().map((l) => l.n ?? (l as { req_id?: string }).req_id ?? l.msg)).toEqual([1, 'second', 'model reload failed']);
+    expect(read().map((l) => (l as { req_id?: string }).req_id ?? l.msg)).toEqual(['first', 'second', 'model reload failed']);
   });
 
   const LINES: RequestLineFields[] = [
