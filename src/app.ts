@@ -19,14 +19,14 @@ import { TRACE_HEADER_ONLY, type RequestTracer } from './observability/tracing.j
 import { errorMiddleware, errorResponder, methodNotAllowed, notFound } from './http/error-middleware.js';
 import { inFlightLimit } from './http/in-flight-limit.js';
 import { readJsonBody } from './http/json-body.js';
-import { contextOf, requestContext } from './http/request-context.js';
+import { contextOf, requestContext, type RequestContext } from './http/request-context.js';
 import { createRouter, normalizePath, routeMatcher, type JsonRoute, type Prelude } from './http/router.js';
 import { reloadHandler, requireBearer } from './http/routes/admin.js';
 import { healthzHandler, readyzHandler } from './http/routes/health.js';
 import { metricsHandler } from './http/routes/metrics.js';
 import { modelHandler } from './http/routes/model.js';
 import { predictHandler } from './http/routes/predict.js';
-import { setSecurityHeaders } from './http/security-headers.js';
+import { SECURITY_HEADER_LIST, setHeaderList } from './http/security-headers.js';
 
 export type { Lifecycle } from './lifecycle.js';
 
@@ -104,11 +104,9 @@ export function createApp(deps: AppDeps): RequestListener {
   app.set('etag', false);
   app.set('query parser', false);
 
-  const context = requestContext(logger, metrics, deps.tracer ?? TRACE_HEADER_ONLY);
-  const begin = (req: Parameters<typeof context>[0], res: Parameters<typeof context>[1]) => {
-    setSecurityHeaders(res);
-    return context(req, res);
-  };
+  const begin = requestContext(logger, metrics, deps.tracer ?? TRACE_HEADER_ONLY);
+  // the headers every answer carries: the security headers and the request id, echoed
+  const baseHeaders = (ctx: RequestContext): string[] => [...SECURITY_HEADER_LIST, 'X-Request-ID', ctx.requestId];
   const jsonRoutes: JsonRoute[] = [
     { path: ROUTES.predict, handler: predictHandler({ predictor, maxBatch: config.MAX_BATCH, now: deps.now ?? Date.now }) },
     ...frontEnds.flatMap((f) => f.jsonRoutes ?? []),
@@ -118,7 +116,7 @@ export function createApp(deps: AppDeps): RequestListener {
       ? corsPrelude(config.CORS_ORIGINS, routeMatcher([...jsonRoutes, ...Object.values(ROUTES).map((path) => ({ path }))]))
       : undefined;
   app.use((req, res, next) => {
-    begin(req, res);
+    setHeaderList(res, baseHeaders(begin(req, res)));
     if (prelude === undefined) next();
     else prelude(req, res, next);
   });
@@ -145,6 +143,7 @@ export function createApp(deps: AppDeps): RequestListener {
   return createRouter({
     routes: jsonRoutes,
     begin,
+    baseHeaders,
     prelude,
     admit: inFlightLimit(config.MAX_IN_FLIGHT, metrics),
     readBody: readJsonBody(config.BODY_LIMIT),

@@ -15,8 +15,11 @@ import { sendProblem } from './problem.js';
 /** Seconds a shed client should wait: one is enough for a queue of millisecond requests to clear. */
 export const SHED_RETRY_AFTER_SECONDS = '1';
 
-/** True when the request may proceed; false when it was answered 503 (shed). */
-export type Admission = (res: ServerResponse) => boolean;
+/**
+ * True when the request may proceed; false when it was answered 503 (shed), after `beforeShed` (which sets
+ * the headers every answer carries).
+ */
+export type Admission = (res: ServerResponse, beforeShed?: () => void) => boolean;
 
 /** `limit` 0 = never shed (requests are still counted for http_requests_in_flight). */
 export function inFlightLimit(limit: number, metrics: Pick<Metrics, 'requestsShed' | 'setInFlightSource'>): Admission {
@@ -28,15 +31,17 @@ export function inFlightLimit(limit: number, metrics: Pick<Metrics, 'requestsShe
   };
   const detail = `the limit of ${limit} request${limit === 1 ? '' : 's'} in progress is reached; retry in ${SHED_RETRY_AFTER_SECONDS} s`;
 
-  return (res) => {
+  return (res, beforeShed) => {
     if (limit > 0 && inFlight >= limit) {
       metrics.requestsShed.inc();
+      beforeShed?.();
       res.setHeader('Retry-After', SHED_RETRY_AFTER_SECONDS);
       sendProblem(res, 'overloaded', detail);
       return false;
     }
     inFlight++;
-    res.once('close', release);
+    // why: `on`, not `once`: a response closes once, and once's wrapper and removal cost ≈ 0.5 µs a request.
+    res.on('close', release);
     return true;
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Per-request bookkeeping, done once when the response closes: the request id (taken from
- * X-Request-ID or generated, echoed back), one log line, and the http_request_duration_seconds sample.
+ * X-Request-ID or generated; the caller echoes it back, app.ts), one log line, and the
+ * http_request_duration_seconds sample.
  *
  * The context travels on the node response object itself, so the fast JSON routes (http/router.ts)
  * and Express's routes read and write the same record with the same types.
@@ -60,7 +61,6 @@ export function requestContext(logger: Logger, metrics: Metrics, tracer?: Reques
       traceId: trace?.traceId,
     };
     (res as WithContext)[CONTEXT] = ctx;
-    res.setHeader('X-Request-ID', requestId);
 
     // why: `on`, not `once`: a response closes once, and once's wrapper and removal cost ≈ 1 µs a request.
     res.on('close', () => {

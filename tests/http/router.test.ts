@@ -1,9 +1,12 @@
+import { PassThrough } from 'node:stream';
 import type { RequestListener } from 'node:http';
 import request from 'supertest';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { errorResponder } from '../../src/http/error-middleware.js';
 import { readJsonBody } from '../../src/http/json-body.js';
 import { createRouter, type JsonHandler } from '../../src/http/router.js';
+import { type Admission, inFlightLimit } from '../../src/http/in-flight-limit.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { aTrip, buildApp, type TestApp } from '../support/app.js';
 
@@ -115,6 +118,39 @@ describe('createRouter', () => {
     expect(res.status).toBe(500);
     expect(res.headers['content-type']).toBe('application/problem+json; charset=utf-8');
     expect(res.text).not.toContain('secret detail');
+  });
+
+  test('When a request is answered, an error answered or a request shed, then each answer carries the base headers', async () => {
+    const app = (handler: JsonHandler, admit: Admission = () => true) =>
+      createRouter({
+        routes: [{ path: '/x', handler }],
+        begin: () => ({ requestId: 'req-7', startedAt: performance.now(), route: undefined, modelVersion: undefined }),
+        baseHeaders: (ctx) => ['X-Base', 'on', 'X-Request-ID', ctx.requestId],
+        admit,
+        readBody: readJsonBody(1024),
+        respondError: errorResponder(logger),
+        fallback,
+      });
+    const shedding = inFlightLimit(1, createMetrics(undefined, { defaultMetrics: false }));
+    shedding(new PassThrough() as never); // holds the one slot
+
+    const answers = [
+      await request(app(() => ({ body: '{}', headers: { 'X-Extra': '1' } })))
+        .post('/x')
+        .send({}),
+      await request(app(() => ({ body: '{}' })))
+        .post('/x')
+        .set('Content-Type', 'application/json')
+        .send('{'),
+      await request(app(() => ({ body: '{}' }), shedding))
+        .post('/x')
+        .send({}),
+    ];
+
+    expect(answers.map((r) => r.status)).toEqual([200, 400, 503]);
+    for (const res of answers) expect([res.headers['x-base'], res.headers['x-request-id']]).toEqual(['on', 'req-7']);
+    expect(answers[0].headers['x-extra']).toBe('1');
+    expect(answers[2].headers['retry-after']).toBe('1');
   });
 
   test('When the method or the path differs, then the fallback listener serves the request; every spelling Express accepts is served', async () => {
