@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { requestLineWriter, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { ErrorStyle } from './problem.js';
-import type { RequestTracer } from '../observability/tracing.js';
+import type { RequestTrace, RequestTracer } from '../observability/tracing.js';
 
 export interface RequestContext {
   readonly requestId: string;
@@ -30,7 +30,8 @@ export interface RequestContext {
 }
 
 const CONTEXT = Symbol('requestContext');
-type WithContext = ServerResponse & { [CONTEXT]?: RequestContext };
+const TRACE = Symbol('requestTrace');
+type WithContext = ServerResponse & { [CONTEXT]?: RequestContext; [TRACE]?: RequestTrace };
 
 /** The context the request's `BeginRequest` (requestContext) attached to this response, if any. */
 export function contextOf(res: ServerResponse): RequestContext | undefined {
@@ -47,6 +48,32 @@ export type BeginRequest = (req: IncomingMessage, res: ServerResponse) => Reques
 
 export function requestContext(logger: Logger, metrics: Metrics, tracer?: RequestTracer): BeginRequest {
   const writeLine = requestLineWriter(logger);
+  // why: one listener shared by every response (it reads the request from `this`), not a closure per request.
+  function onClose(this: WithContext): void {
+    const ctx = this[CONTEXT]!;
+    const req = this.req;
+    const seconds = (performance.now() - ctx.startedAt) / 1000;
+    // why: the route pattern, never the raw path, so a scan of random URLs cannot create label series.
+    const route: string = ctx.route ?? (req as { route?: { path?: string } }).route?.path ?? 'unmatched';
+    const status = this.statusCode;
+    const aborted = !this.writableFinished;
+    metrics.httpChild(req.method ?? '', route, status).observe(seconds);
+    this[TRACE]?.end({ method: req.method ?? '', route, status, aborted, modelVersion: ctx.modelVersion });
+    const level = PROBES.has(route) && status < 500 && !aborted ? 'debug' : 'info';
+    if (!logger.isLevelEnabled(level)) return;
+    writeLine(level, {
+      req_id: ctx.requestId,
+      trace_id: ctx.traceId,
+      method: req.method,
+      route,
+      path: route === 'unmatched' ? (req.url ?? '').slice(0, 200) : undefined,
+      status,
+      latency_ms: Math.round(seconds * 1e6) / 1000,
+      model_version: ctx.modelVersion,
+      invalid_fields: ctx.invalidFields,
+      aborted: aborted || undefined,
+    });
+  }
   return (req, res) => {
     const started = performance.now();
     const incoming = req.headers['x-request-id'];
@@ -61,31 +88,9 @@ export function requestContext(logger: Logger, metrics: Metrics, tracer?: Reques
       traceId: trace?.traceId,
     };
     (res as WithContext)[CONTEXT] = ctx;
-
+    if (trace !== undefined) (res as WithContext)[TRACE] = trace;
     // why: `on`, not `once`: a response closes once, and once's wrapper and removal cost ≈ 1 µs a request.
-    res.on('close', () => {
-      const seconds = (performance.now() - started) / 1000;
-      // why: the route pattern, never the raw path, so a scan of random URLs cannot create label series.
-      const route: string = ctx.route ?? (req as { route?: { path?: string } }).route?.path ?? 'unmatched';
-      const status = res.statusCode;
-      const aborted = !res.writableFinished;
-      metrics.httpChild(req.method ?? '', route, status).observe(seconds);
-      trace?.end({ method: req.method ?? '', route, status, aborted, modelVersion: ctx.modelVersion });
-      const level = PROBES.has(route) && status < 500 && !aborted ? 'debug' : 'info';
-      if (!logger.isLevelEnabled(level)) return;
-      writeLine(level, {
-        req_id: requestId,
-        trace_id: ctx.traceId,
-        method: req.method,
-        route,
-        path: route === 'unmatched' ? (req.url ?? '').slice(0, 200) : undefined,
-        status,
-        latency_ms: Math.round(seconds * 1e6) / 1000,
-        model_version: ctx.modelVersion,
-        invalid_fields: ctx.invalidFields,
-        aborted: aborted || undefined,
-      });
-    });
+    res.on('close', onClose);
     return ctx;
   };
 }
