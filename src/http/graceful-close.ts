@@ -75,7 +75,8 @@ export function gracefulClose(server: Server): GracefulClose {
     if (state !== undefined) state.current = res;
     openResponses++;
     if (closing) res.shouldKeepAlive = false;
-    res.once('close', onResponseClose);
+    // `on`: a response closes once, and `once` wraps and removes the listener on every request
+    res.on('close', onResponseClose);
   });
 
   let result: Promise<boolean> | undefined;
