@@ -24,6 +24,7 @@ export interface JsonReply {
   readonly status?: number;
   /** The serialized JSON body. */
   readonly body: string;
+  /** Sent after the base headers, before Content-Type and Content-Length (which the router sets): none of those again. */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
