@@ -80,12 +80,23 @@ export function createLogger(options: LoggerOptions): Logger {
     },
     destination,
   );
-  PENDING.set(logger, pending.drain);
+  (logger as Internals)[PENDING] = pending.drain;
   return withRequestLines(logger, base, pending.add);
 }
 
-/** Writes out the request lines a logger holds (createLogger's buffered branch). */
-const PENDING = new WeakMap<Logger, () => void>();
+/**
+ * What createLogger hangs on the loggers it builds. Properties of the root logger, so its children
+ * (pino builds a child with Object.create) reach them too.
+ */
+const PENDING = Symbol('pendingRequestLines');
+const REQUEST_LINES = Symbol('requestLines');
+interface RequestLineParts {
+  readonly levels: Readonly<Record<'info' | 'debug', string>>;
+  readonly time: () => string;
+  readonly end: string;
+  readonly write: (line: string) => void;
+}
+type Internals = Logger & { [PENDING]?: () => void; [REQUEST_LINES]?: RequestLineParts };
 
 /** Lines collected into one string until it reaches `bytes` (UTF-16 units, close enough) or `flushMs` passes. */
 function lineBuffer(write: (text: string) => void, bytes: number, flushMs: number) {
@@ -128,31 +139,22 @@ export interface RequestLineFields {
 /** Writes one per-request line at `level`; the caller has checked `logger.isLevelEnabled(level)`. */
 export type RequestLineWriter = (level: 'info' | 'debug', fields: RequestLineFields) => void;
 
-const REQUEST_LINES = new WeakMap<Logger, RequestLineWriter>();
-
 /**
  * The per-request line, written straight to the logger's destination in exactly the bytes pino would
- * write (tests/observability/logger.test.ts holds the two equal, field by field and escape by escape).
- * why: pino's generic serializer (a key loop, serializer lookups, a type switch per value) was ≈ 10 %
- * of a prediction's CPU under load, for a line whose fields are always the same few
- * (docs/performance.md). Loggers this module did not build (children, pretty) go through pino.
+ * write (tests/observability/logger.test.ts holds the two equal, field by field and escape by escape,
+ * for the root logger and a child). why: pino's generic serializer (a key loop, serializer lookups, a
+ * type switch per value) was ≈ 10 % of a prediction's CPU under load, for a line whose fields are
+ * always the same few (docs/performance.md). For createLogger's loggers and their children with
+ * bindings only (a child with its own serializers or formatters must not be given here); pretty and
+ * other loggers go through pino.
  */
 export function requestLineWriter(logger: Logger): RequestLineWriter {
-  return REQUEST_LINES.get(logger) ?? ((level, fields) => logger[level](fields, REQUEST_LOG_MESSAGE));
-}
-
-function withRequestLines(
-  logger: Logger,
-  options: { base: Record<string, string>; timestamp: () => string },
-  write: (line: string) => void,
-): Logger {
-  // pino's own layout: level, time, then the base bindings, the line's fields, the message.
-  let bindings = '';
-  for (const [key, value] of Object.entries(options.base)) bindings += `,${JSON.stringify(key)}:${JSON.stringify(value)}`;
-  const levels = { info: `{"level":${logger.levels.values.info}`, debug: `{"level":${logger.levels.values.debug}` };
-  const time = options.timestamp;
-  const end = `,"msg":${JSON.stringify(REQUEST_LOG_MESSAGE)}}\n`;
-  REQUEST_LINES.set(logger, (level, f) => {
+  const parts = (logger as Internals)[REQUEST_LINES];
+  if (parts === undefined) return (level, fields) => logger[level](fields, REQUEST_LOG_MESSAGE);
+  // pino's own layout: level, time, the bindings (base and a child's, as pino serialized them), the line's fields, the message
+  const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym];
+  const { levels, time, end, write } = parts;
+  return (level, f) => {
     let line = levels[level] + time() + bindings;
     line += `,"req_id":${JSON.stringify(f.req_id)}`;
     if (f.trace_id !== undefined) line += `,"trace_id":${JSON.stringify(f.trace_id)}`;
@@ -164,7 +166,16 @@ function withRequestLines(
     if (f.invalid_fields !== undefined) line += `,"invalid_fields":${JSON.stringify(f.invalid_fields)}`;
     if (f.aborted !== undefined) line += ',"aborted":true';
     write(line + end);
-  });
+  };
+}
+
+function withRequestLines(logger: Logger, options: { timestamp: () => string }, write: (line: string) => void): Logger {
+  (logger as Internals)[REQUEST_LINES] = {
+    levels: { info: `{"level":${logger.levels.values.info}`, debug: `{"level":${logger.levels.values.debug}` },
+    time: options.timestamp,
+    end: `,"msg":${JSON.stringify(REQUEST_LOG_MESSAGE)}}\n`,
+    write,
+  };
   return logger;
 }
 
@@ -175,7 +186,7 @@ function withRequestLines(
  * write to end keeps the order.
  */
 export async function logsWritten(logger: Logger): Promise<void> {
-  PENDING.get(logger)?.();
+  (logger as Internals)[PENDING]?.();
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as SonicBoomState | undefined;
   if (stream === undefined || typeof stream.once !== 'function') return;
   // a file destination is opening (writes wait for it), then writing what is pending

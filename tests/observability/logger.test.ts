@@ -152,13 +152,41 @@ describe('the logger', () => {
     },
   );
 
-  test('When the logger is a child with its own bindings, then its request lines carry them (through pino)', () => {
+  test('When the logger is a child with its own bindings (a cluster worker), then its request lines carry them, in the bytes pino writes', () => {
     const lines: string[] = [];
-    const child = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) } }).child({ worker: 2 });
+    const root = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) }, now: () => 1_700_000_000_123 });
+    const child = root.child({ worker: 2, pid: 4321, note: 'a "quoted" \\ value' });
+    const fields = { req_id: 'r', method: 'POST', route: '/predict', status: 200, latency_ms: 1.5, model_version: 'm/1' };
 
-    requestLineWriter(child)('info', { req_id: 'r', route: '/predict', status: 200, latency_ms: 1 });
+    requestLineWriter(child)('info', fields);
+    child.info({ ...fields }, 'request');
 
-    expect(JSON.parse(lines[0])).toMatchObject({ worker: 2, req_id: 'r', msg: 'request' });
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toBe(lines[1]);
+    expect(JSON.parse(lines[0])).toMatchObject({ service: 'taxi-ride-duration', worker: 2, pid: 4321, req_id: 'r', msg: 'request' });
+  });
+
+  test("When a child's request lines wait in the root's buffer, then logsWritten on the child writes them out", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'logger-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'out.log');
+    const child = createLogger({ level: 'info', dest: file, bufferBytes: 1 << 20, flushMs: 600_000 }).child({ worker: 1 });
+    await logsWritten(child);
+
+    requestLineWriter(child)('info', { req_id: 'buffered', route: '/predict', status: 200, latency_ms: 1 });
+    expect(readFileSync(file, 'utf8')).toBe('');
+    await logsWritten(child);
+
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ worker: 1, req_id: 'buffered' });
+  });
+
+  test('When the logger is not one createLogger built, then request lines go through pino', () => {
+    const lines: string[] = [];
+    const plain = pino({ base: { other: true } }, { write: (l: string) => void lines.push(l) });
+
+    requestLineWriter(plain)('info', { req_id: 'r', route: '/predict', status: 200, latency_ms: 1 });
+
+    expect(JSON.parse(lines[0])).toMatchObject({ other: true, req_id: 'r', msg: 'request' });
   });
 });
 
