@@ -70,6 +70,10 @@ export function createAdaptiveBatcher(inner: LoadedModel, options: AdaptiveBatch
     return { batch, rows };
   };
 
+  /** One batch's input: a lone request's own columns, or all of them in one. */
+  const columnsOf = (batch: readonly Waiting[], rows: number): ModelInputColumns =>
+    batch.length === 1 ? batch[0].columns : concatenate(batch, rows);
+
   const answer = (batch: readonly Waiting[], out: ModelOutputs): void => {
     let offset = 0;
     for (const w of batch) {
@@ -80,8 +84,7 @@ export function createAdaptiveBatcher(inner: LoadedModel, options: AdaptiveBatch
 
   function flush(): void {
     const { batch, rows } = take();
-    const columns = batch.length === 1 ? batch[0].columns : concatenate(batch, rows);
-    start(columns, rows, batch.length).then(
+    start(columnsOf(batch, rows), rows, batch.length).then(
       (out) => answer(batch, out),
       (err: unknown) => {
         for (const w of batch) w.reject(err);
@@ -100,7 +103,7 @@ export function createAdaptiveBatcher(inner: LoadedModel, options: AdaptiveBatch
       const { batch, rows } = take();
       metrics.requestsPerRun.observe(batch.length);
       try {
-        answer(batch, runNow!(batch.length === 1 ? batch[0].columns : concatenate(batch, rows), rows));
+        answer(batch, runNow!(columnsOf(batch, rows), rows));
       } catch (err) {
         for (const w of batch) w.reject(err);
       }

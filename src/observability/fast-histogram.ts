@@ -61,9 +61,7 @@ export class FastHistogram<T extends string = string> extends Histogram<T> {
   }
 
   override labels(...args: unknown[]): Histogram.Internal<T> {
-    const labels = this.#checked(
-      args.length === 1 && typeof args[0] === 'object' && args[0] !== null ? (args[0] as LabelValues<T>) : this.#positional(args),
-    );
+    const labels = this.#labelsOf(args);
     const key = this.#key(labels);
     let child = this.#children.get(key);
     if (child === undefined) {
@@ -85,9 +83,7 @@ export class FastHistogram<T extends string = string> extends Histogram<T> {
   }
 
   override remove(...args: unknown[]): void {
-    const labels = this.#checked(
-      args.length === 1 && typeof args[0] === 'object' && args[0] !== null ? (args[0] as LabelValues<T>) : this.#positional(args),
-    );
+    const labels = this.#labelsOf(args);
     const tally = this.#tallies.get(this.#key(labels));
     if (tally !== undefined) this.#clear(tally, false);
   }
@@ -161,6 +157,12 @@ export class FastHistogram<T extends string = string> extends Histogram<T> {
       }
     }
     return labels;
+  }
+
+  /** The labels of `labels(...)` and `remove(...)`: one object, or one value per label name in order. */
+  #labelsOf(args: unknown[]): LabelValues<string> {
+    const one = args.length === 1 && typeof args[0] === 'object' && args[0] !== null;
+    return this.#checked(one ? (args[0] as LabelValues<string>) : this.#positional(args));
   }
 
   #positional(values: unknown[]): LabelValues<string> {

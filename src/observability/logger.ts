@@ -38,7 +38,7 @@ export function cachedIsoTime(now: () => number = Date.now): () => string {
 }
 
 /** The message of the per-request line (http/request-context.ts): the only line a buffer may hold back. */
-export const REQUEST_LOG_MESSAGE = 'request';
+const REQUEST_LOG_MESSAGE = 'request';
 
 /** What this module reads of sonic-boom, pino's destination, beyond the DestinationStream type. */
 interface SonicBoomState {
