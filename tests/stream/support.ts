@@ -189,17 +189,22 @@ export function aRideEntry(rideId: number, ride: Record<string, unknown> = {}): 
 }
 
 /** Waits until the consumer's reading connection is blocked in XREADGROUP (so new entries go to it at once). */
+/** Whether `consumer`'s read connection is blocked in XREADGROUP now (CLIENT LIST). */
+async function isBlockedReading(redis: Redis, consumer: string): Promise<boolean> {
+  const list = (await redis.client('LIST')) as string;
+  return list
+    .split('\n')
+    .some((l) => l.includes(`name=ride-duration:${consumer}:read `) && /cmd=xreadgroup/.test(l) && /flags=\S*b/.test(l));
+}
+
 export async function blockedReading(redis: Redis, consumer: string): Promise<void> {
+  await waitFor(async () => ((await isBlockedReading(redis, consumer)) ? true : undefined), `${consumer} to block in XREADGROUP`, 60_000);
+}
+
+export async function notBlockedReading(redis: Redis, consumer: string): Promise<void> {
   await waitFor(
-    async () => {
-      const list = (await redis.client('LIST')) as string;
-      return list
-        .split('\n')
-        .some((l) => l.includes(`name=ride-duration:${consumer}:read `) && /cmd=xreadgroup/.test(l) && /flags=\S*b/.test(l))
-        ? true
-        : undefined;
-    },
-    `${consumer} to block in XREADGROUP`,
+    async () => ((await isBlockedReading(redis, consumer)) ? undefined : true),
+    `${consumer} to hold no blocked XREADGROUP`,
     60_000,
   );
 }
