@@ -21,20 +21,48 @@ export function wallClockHourAndDow(date: Date): HourAndDow {
   return { hour: date.getUTCHours(), dow: (date.getUTCDay() + 6) % 7 };
 }
 
-const newYorkParts = new Intl.DateTimeFormat('en-US', {
-  timeZone: 'America/New_York',
-  hourCycle: 'h23',
-  weekday: 'short',
-  hour: '2-digit',
-});
-const WEEKDAY_INDEX: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
 /**
+ * New York's offset from UTC in hours (-5, or -4 in daylight time) at an instant of 1987–2099, by the
+ * US rules: since 2007 daylight time runs from the second Sunday of March, 02:00 EST (07:00 UTC), to
+ * the first Sunday of November, 02:00 EDT (06:00 UTC); 1987–2006, from the first Sunday of April to the
+ * last Sunday of October, same hours. Undefined outside those years.
+ *
+ * why not Intl: its time-zone data lives in node's ICU, and the pages it touches cost a worker ≈ 6 MB
+ * of RSS (docs/performance.md, "Memory"). tests/features/pickup-time.test.ts holds these rules equal to
+ * Intl's America/New_York over 1987–2099, so a change of the law, once in Node's tz data, fails there.
+ */
+export function newYorkOffsetHours(epochMs: number): number | undefined {
+  const year = new Date(epochMs).getUTCFullYear();
+  if (!(year >= 1987 && year <= 2099)) return undefined;
+  const start = year >= 2007 ? nthSunday(year, 2, 2) + 7 * HOUR_MS : nthSunday(year, 3, 1) + 7 * HOUR_MS;
+  const end = year >= 2007 ? nthSunday(year, 10, 1) + 6 * HOUR_MS : lastSunday(year, 9) + 6 * HOUR_MS;
+  return epochMs >= start && epochMs < end ? -4 : -5;
+}
+
+/** Midnight UTC of the n-th Sunday of a month (0-based, as Date.UTC). */
+function nthSunday(year: number, monthIndex: number, n: number): number {
+  const first = Date.UTC(year, monthIndex, 1);
+  const weekday = new Date(first).getUTCDay();
+  return first + (((7 - weekday) % 7) + 7 * (n - 1)) * DAY_MS;
+}
+
+/** Midnight UTC of the last Sunday of a month (0-based). */
+function lastSunday(year: number, monthIndex: number): number {
+  const last = Date.UTC(year, monthIndex + 1, 0);
+  return last - new Date(last).getUTCDay() * DAY_MS;
+}
+
+/** Intl's reading, for instants outside the rules' years: created on first use, so ICU stays untouched until then. */
+let newYorkParts: Intl.DateTimeFormat | undefined;
+const WEEKDAY_INDEX: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+
+/**
  * New York hour and weekday per UTC hour. Since 1970 New York's offset is a whole number of hours and
- * changes only on the hour, so one lookup serves a whole UTC hour; Intl costs microseconds per call,
- * and a batch may carry a thousand timestamps. Bounded: cleared when full.
+ * changes only on the hour, so one lookup serves a whole UTC hour: a batch may carry a thousand
+ * timestamps, and the rules above take three Dates each. Bounded: cleared when full.
  */
 const byUtcHour = new Map<number, HourAndDow>();
 const BY_UTC_HOUR_LIMIT = 50_000;
@@ -53,6 +81,12 @@ export function newYorkHourAndDow(epochMs: number): HourAndDow {
 }
 
 function newYorkHourAndDowUncached(epochMs: number): HourAndDow {
+  const offset = newYorkOffsetHours(epochMs);
+  if (offset !== undefined) {
+    const local = new Date(epochMs + offset * HOUR_MS);
+    return { hour: local.getUTCHours(), dow: (local.getUTCDay() + 6) % 7 };
+  }
+  newYorkParts ??= new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hourCycle: 'h23', weekday: 'short', hour: '2-digit' });
   let hour = 0;
   let dow = 0;
   for (const part of newYorkParts.formatToParts(epochMs)) {

@@ -138,7 +138,7 @@ export function createModelCache(options: ModelCacheOptions) {
     const scored = (await manifests(name))
       .map((m) => ({ m, at: m.resolutions.find(filter)?.at }))
       .filter((x): x is { m: CacheManifest; at: string } => x.at !== undefined);
-    return scored.sort((a, b) => b.at.localeCompare(a.at) || Number(b.m.version) - Number(a.m.version)).map((x) => x.m);
+    return newestFirst(scored);
   };
 
   /** The first entry of `candidates` that verifies; corrupt ones are removed on the way. */
@@ -159,13 +159,13 @@ export function createModelCache(options: ModelCacheOptions) {
     const scored = (await manifests(name))
       .map((m) => ({ m, at: m.loads?.find((l) => l.uri === uri)?.at }))
       .filter((x): x is { m: CacheManifest; at: string } => x.at !== undefined);
-    return scored.sort((a, b) => b.at.localeCompare(a.at) || Number(b.m.version) - Number(a.m.version)).map((x) => x.m);
+    return newestFirst(scored);
   };
 
   const prune = async (name: string, current: string) => {
     const ordered = await newest(name, () => true);
     // why: the most recently loaded version is what a restart falls back to when `current` cannot load.
-    const lastLoaded = [...ordered].sort((a, b) => (b.loads?.[0]?.at ?? '').localeCompare(a.loads?.[0]?.at ?? ''))[0];
+    const lastLoaded = [...ordered].sort((a, b) => compareText(b.loads?.[0]?.at ?? '', a.loads?.[0]?.at ?? ''))[0];
     const keepToo = lastLoaded?.loads?.length ? lastLoaded.version : undefined;
     const stale = ordered
       .filter((m) => m.version !== current && m.version !== keepToo)
@@ -291,4 +291,17 @@ async function walk(dir: string, prefix = ''): Promise<string[]> {
     else out.push(rel);
   }
   return out;
+}
+
+/** Manifests by their ISO time, newest first, then by the higher version. */
+function newestFirst(scored: { m: CacheManifest; at: string }[]): CacheManifest[] {
+  return scored.sort((a, b) => compareText(b.at, a.at) || Number(b.m.version) - Number(a.m.version)).map((x) => x.m);
+}
+
+/**
+ * Code-unit order, which is time order for ISO 8601 times. why not localeCompare: it loads ICU's
+ * collation data into the process (RSS, docs/performance.md "Memory") for text that needs none.
+ */
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
-import { newYorkHourAndDow, pickupHourAndDow, wallClockHourAndDow } from '../../src/features/pickup-time.js';
+import { newYorkHourAndDow, newYorkOffsetHours, pickupHourAndDow, wallClockHourAndDow } from '../../src/features/pickup-time.js';
 
 describe('pickup time in New York', () => {
   test('When the timestamp has no zone, then it is New York wall-clock time', () => {
@@ -119,5 +119,46 @@ describe('pickupHourAndDow against the regex reference', () => {
         expect(newYorkHourAndDow(t).hour).toBe(Number(parts.find((p) => p.type === 'hour')!.value));
       }
     }
+  });
+});
+
+describe('New York time without Intl', () => {
+  const intl = new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hourCycle: 'h23', weekday: 'short', hour: '2-digit' });
+  const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+  const byIntl = (t: number) => {
+    const parts = intl.formatToParts(t);
+    return {
+      hour: Number(parts.find((p) => p.type === 'hour')!.value),
+      dow: WEEKDAYS.indexOf(parts.find((p) => p.type === 'weekday')!.value),
+    };
+  };
+
+  test("When instants span 1985–2101, then the hour and weekday equal Intl's America/New_York: every hour of March, April, October and November, two a day otherwise", () => {
+    const HOUR = 3_600_000;
+    let checked = 0;
+    for (let year = 1985; year <= 2101; year++) {
+      for (let month = 0; month < 12; month++) {
+        const transitions = month === 2 || month === 3 || month === 9 || month === 10;
+        const end = Date.UTC(year, month + 1, 1);
+        for (let t = Date.UTC(year, month, 1); t < end; t += transitions ? HOUR : 12 * HOUR) {
+          const at = t + (checked % 4) * 15 * 60_000;
+          const got = newYorkHourAndDow(at);
+          const want = byIntl(at);
+          if (got.hour !== want.hour || got.dow !== want.dow) {
+            expect({ at: new Date(at).toISOString(), ...got }).toEqual({ at: new Date(at).toISOString(), ...want });
+          }
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(390_000);
+  });
+
+  test('When an instant lies outside 1987–2099, then there is no rule offset and Intl answers', () => {
+    expect(newYorkOffsetHours(Date.UTC(2021, 0, 4))).toBe(-5);
+    expect(newYorkOffsetHours(Date.UTC(2021, 6, 4))).toBe(-4);
+    expect(newYorkOffsetHours(Date.UTC(1986, 6, 4))).toBeUndefined();
+    expect(newYorkOffsetHours(Date.UTC(2100, 6, 4))).toBeUndefined();
+    expect(newYorkHourAndDow(Date.UTC(1975, 0, 6, 17))).toEqual(byIntl(Date.UTC(1975, 0, 6, 17)));
   });
 });
