@@ -93,6 +93,7 @@ async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ resul
 interface Scenario {
   name: string;
   forServiceOnly: boolean;
+  openLoop: boolean;
   /** Closed loop: req/s (higher is better); open loop: p99 (lower is better). */
   key: (row: BenchRow) => number;
   measure: (r: Running) => Promise<BenchRow>;
@@ -101,6 +102,7 @@ interface Scenario {
 const closedLoop = (connections: number): Scenario => ({
   name: `closed loop, ${connections} conn`,
   forServiceOnly: false,
+  openLoop: false,
   key: (row) => row.requestsPerSecond ?? 0,
   measure: async ({ target, port, child }) => {
     const { result: w, stats } = await measured(child.pid!, () =>
@@ -123,6 +125,7 @@ const closedLoop = (connections: number): Scenario => ({
 const openLoop = (rate: number): Scenario => ({
   name: `open loop, ${rate} req/s`,
   forServiceOnly: false,
+  openLoop: true,
   key: (row) => row.p99Ms ?? Number.POSITIVE_INFINITY,
   measure: async ({ target, port, child }) => {
     const { result: r, stats } = await measured(child.pid!, () =>
@@ -146,6 +149,7 @@ const openLoop = (rate: number): Scenario => ({
 const batch = (size: number): Scenario => ({
   name: `batch of ${size}, 1 conn`,
   forServiceOnly: true,
+  openLoop: false,
   key: (row) => row.requestsPerSecond ?? 0,
   measure: async ({ target, port, child }) => {
     const body = batchBody(size);
@@ -264,7 +268,9 @@ async function main(): Promise<void> {
   try {
     for (const r of running) await runClosedLoop({ port: r.port, path: '/predict', body: singleBody, connections: 16, durationS: 2 }); // warm-up
     for (const scenario of SCENARIOS) {
-      let alive = running.filter((r) => !r.report.failed && (r.target.isService || !scenario.forServiceOnly));
+      let alive = running.filter(
+        (r) => !r.report.failed && (r.target.isService || !scenario.forServiceOnly) && !(scenario.openLoop && r.target.closedLoopOnly),
+      );
       const rounds = new Map<Running, BenchRow[]>(alive.map((r) => [r, []]));
       const roundCount = scenario.forServiceOnly ? 1 : ROUNDS;
       for (let round = 0; round < roundCount; round++) {
