@@ -37,8 +37,8 @@ const DAY_MS = 86_400_000;
 export function newYorkOffsetHours(epochMs: number): number | undefined {
   const year = new Date(epochMs).getUTCFullYear();
   if (!(year >= 1987 && year <= 2099)) return undefined;
-  const start = year >= 2007 ? nthSunday(year, 2, 2) + 7 * HOUR_MS : nthSunday(year, 3, 1) + 7 * HOUR_MS;
-  const end = year >= 2007 ? nthSunday(year, 10, 1) + 6 * HOUR_MS : lastSunday(year, 9) + 6 * HOUR_MS;
+  const start = (year >= 2007 ? nthSunday(year, 2, 2) : nthSunday(year, 3, 1)) + 7 * HOUR_MS;
+  const end = (year >= 2007 ? nthSunday(year, 10, 1) : lastSunday(year, 9)) + 6 * HOUR_MS;
   return epochMs >= start && epochMs < end ? -4 : -5;
 }
 

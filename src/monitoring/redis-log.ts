@@ -9,7 +9,7 @@
  * event-loop turn. With Redis down, writes are dropped and counted (prediction_log_errors_total), a
  * warning is logged at most once per interval, and feedback fails fast with 503 + Retry-After.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ServiceError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { MonitoringMetrics } from '../observability/monitoring-metrics.js';
@@ -59,7 +59,9 @@ type MatchReply = (0 | 1 | string[])[];
 
 export class RedisPredictionLog implements PredictionStore {
   readonly kind = 'redis' as const;
-  readonly client: Redis;
+  /** Set once ioredis has loaded (see the constructor); until then the log is not ready, as when Redis is down. */
+  private client: Redis | undefined;
+  private readonly loading: Promise<void>;
   private readonly ttlMs: number;
   private readonly prefix: string;
   private readonly logger: Logger;
@@ -81,20 +83,30 @@ export class RedisPredictionLog implements PredictionStore {
     this.prefix = keyPrefix;
     this.logger = logger;
     this.errors = metrics.logErrors;
-    this.client = new Redis(url, {
-      // why: with Redis down a command must fail at once, not wait in ioredis's unbounded offline queue.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: timeoutMs,
-      connectTimeout: Math.max(timeoutMs, 1000),
-      retryStrategy: (times) => Math.min(100 * 2 ** times, 5000),
-      lazyConnect: false,
-    });
-    this.client.on('error', (err: Error) => this.warn('the prediction log (Redis) is unreachable', err));
-    this.client.on('ready', () => {
-      this.logger.info('prediction log: connected to Redis');
-      this.schedule(0);
-    });
+    // why imported here: only REDIS_URL needs ioredis (≈ 4 MB of RSS a worker, docs/performance.md
+    // "Memory"), so a service without it never loads it. Until it has loaded, writes wait in the bounded
+    // buffer and feedback is refused, exactly as while Redis is unreachable.
+    this.loading = import('ioredis').then(
+      ({ Redis }) => {
+        if (this.closed) return;
+        const client = new Redis(url, {
+          // why: with Redis down a command must fail at once, not wait in ioredis's unbounded offline queue.
+          enableOfflineQueue: false,
+          maxRetriesPerRequest: 0,
+          commandTimeout: timeoutMs,
+          connectTimeout: Math.max(timeoutMs, 1000),
+          retryStrategy: (times) => Math.min(100 * 2 ** times, 5000),
+          lazyConnect: false,
+        });
+        client.on('error', (err: Error) => this.warn('the prediction log (Redis) is unreachable', err));
+        client.on('ready', () => {
+          this.logger.info('prediction log: connected to Redis');
+          this.schedule(0);
+        });
+        this.client = client;
+      },
+      (err: Error) => this.logger.error({ err }, 'the prediction log (Redis) could not be loaded: predictions are not logged for feedback'),
+    );
   }
 
   put(batch: LogBatch): void {
@@ -112,7 +124,7 @@ export class RedisPredictionLog implements PredictionStore {
   }
 
   async match(items: readonly FeedbackItem[]): Promise<MatchResult[]> {
-    if (this.client.status !== 'ready') {
+    if (this.client?.status !== 'ready') {
       throw new ServiceError('feedback_unavailable', 'the prediction log is unreachable; retry later');
     }
     // why: this instance's own pending writes go first on the same connection, so they are seen.
@@ -146,7 +158,7 @@ export class RedisPredictionLog implements PredictionStore {
 
   private async runMatch(keys: string[]): Promise<MatchReply> {
     try {
-      return (await this.client.eval(MATCH_SCRIPT, keys.length, ...keys)) as MatchReply;
+      return (await this.client!.eval(MATCH_SCRIPT, keys.length, ...keys)) as MatchReply;
     } catch (err) {
       this.warn('feedback could not be matched: the prediction log (Redis) did not answer', err as Error);
       throw new ServiceError('feedback_unavailable', 'the prediction log did not answer in time; retry later', { cause: err });
@@ -159,6 +171,8 @@ export class RedisPredictionLog implements PredictionStore {
     this.flush();
     clearTimeout(this.scheduled as NodeJS.Timeout);
     clearImmediate(this.scheduled as NodeJS.Immediate);
+    await this.loading;
+    if (this.client === undefined) return;
     await Promise.race([this.client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.client.disconnect();
   }
@@ -176,7 +190,7 @@ export class RedisPredictionLog implements PredictionStore {
     const n = this.keys.length;
     if (n === 0) return;
     const { keys, fields, values } = this;
-    if (this.client.status !== 'ready') {
+    if (this.client?.status !== 'ready') {
       // why: a short outage loses nothing; a longer one drops what waited longer than the give-up time.
       if (Date.now() - this.bufferedSince < this.giveUpMs) {
         this.schedule(RETRY_MS);
@@ -191,7 +205,7 @@ export class RedisPredictionLog implements PredictionStore {
     this.keys = [];
     this.fields = [];
     this.values = [];
-    const pipeline = this.client.pipeline();
+    const pipeline = this.client!.pipeline();
     for (let i = 0; i < n; i++) {
       pipeline.hset(keys[i], fields[i], values[i]);
       pipeline.pexpire(keys[i], this.ttlMs);

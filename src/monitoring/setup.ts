@@ -9,7 +9,7 @@ import type { MonitoringMetrics } from '../observability/monitoring-metrics.js';
 import { joinMonitoringCluster } from './cluster-link.js';
 import { createHub, type HubConfig, type MonitoringHub } from './hub.js';
 import { createMonitor, type HubLink, type Monitor } from './monitor.js';
-import { DeferredStore } from './deferred-store.js';
+import { RedisPredictionLog } from './redis-log.js';
 
 export type MonitoringConfig = HubConfig & Pick<Config, 'MONITORING' | 'REDIS_TIMEOUT_MS'>;
 
@@ -40,24 +40,8 @@ export function createMonitoring(
   { predictor, metrics, logger, clustered, now }: MonitoringDeps,
 ): Monitor | undefined {
   if (!config.MONITORING) return undefined;
-  // why deferred: only REDIS_URL needs ioredis, so a service without it never loads it (deferred-store.ts).
   const redis = () =>
-    new DeferredStore({
-      kind: 'redis',
-      load: async () => {
-        const { RedisPredictionLog } = await import('./redis-log.js');
-        return new RedisPredictionLog({
-          url: config.REDIS_URL!,
-          ttlS: config.FEEDBACK_TTL_S,
-          timeoutMs: config.REDIS_TIMEOUT_MS,
-          logger,
-          metrics,
-        });
-      },
-      onLoadError: (err) =>
-        logger.error({ err }, 'the prediction log (Redis) could not be loaded: predictions are not logged for feedback'),
-      onLost: (count) => metrics.logErrors.labels('redis_unavailable').inc(count),
-    });
+    new RedisPredictionLog({ url: config.REDIS_URL!, ttlS: config.FEEDBACK_TTL_S, timeoutMs: config.REDIS_TIMEOUT_MS, logger, metrics });
   let link: HubLink;
   let store;
   if (clustered) {
