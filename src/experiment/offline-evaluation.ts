@@ -75,7 +75,7 @@ export interface ErrorSummary {
   readonly n: number;
   readonly rmse: number;
   readonly mae: number;
-  /** mean(predicted − actual): positive = predicts too long. */
+  /** mean(actual − predicted): positive = predicts too short (the sign of GET /monitoring and /experiment). */
   readonly meanError: number;
 }
 
@@ -83,7 +83,7 @@ export interface ErrorSummary {
 export function summarize(predicted: ArrayLike<number>, actual: ArrayLike<number>, include?: Uint8Array): ErrorSummary {
   const { rows, rmse, mae } = errorMetrics(predicted, actual, include);
   let sum = 0;
-  for (let i = 0; i < actual.length; i++) if (!include || include[i]) sum += predicted[i] - actual[i];
+  for (let i = 0; i < actual.length; i++) if (!include || include[i]) sum += actual[i] - predicted[i];
   return { n: rows, rmse, mae, meanError: rows > 0 ? sum / rows : Number.NaN };
 }
 

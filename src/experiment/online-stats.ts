@@ -30,7 +30,7 @@ export interface ArmReport {
   n: number;
   rmse: number | null;
   mae: number | null;
-  /** mean(predicted − actual), minutes: positive = predicts too long. */
+  /** mean(actual − predicted), minutes: positive = predicts too short (as GET /monitoring). */
   mean_error: number | null;
 }
 
@@ -68,7 +68,7 @@ class ErrorSums {
   sumSq2 = 0;
 
   add(predicted: number, actual: number): number {
-    const e = predicted - actual;
+    const e = actual - predicted;
     const sq = e * e;
     this.n++;
     this.sumError += e;

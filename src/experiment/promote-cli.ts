@@ -131,7 +131,7 @@ export function renderReport(r: GateReport): string {
         `${segment.padEnd(26)} ${String(a.n).padStart(7)}   ${f(a.rmse).padStart(14)} ${f(a.mae).padStart(6)} ${signed(a.meanError).padStart(6)}   ${f(b.rmse).padStart(16)} ${f(b.mae).padStart(6)} ${signed(b.meanError).padStart(6)}   ${signed(b.rmse - a.rmse).padStart(7)}`,
     ),
     ...(r.segmentNote ? [`(no seen/unseen pair segments: ${r.segmentNote})`] : []),
-    'ME = mean(predicted − actual), minutes; ΔRMSE = challenger − champion.',
+    'ME = mean(actual − predicted), minutes; ΔRMSE = challenger − champion.',
     '',
     `RMSE difference (challenger − champion): ${signed(r.bootstrap.difference, 4)} min, 95 % paired bootstrap interval ` +
       `[${signed(r.bootstrap.ci95[0], 4)}, ${signed(r.bootstrap.ci95[1], 4)}] (${r.bootstrap.replicates} resamples, seed ${r.bootstrap.seed})`,

@@ -181,7 +181,7 @@ export const MonitoringSchema = z.looseObject({
   drift: z.looseObject({}).describe("the drift window and each feature's method, score, threshold and drifted flag (docs/monitoring.md)"),
   accuracy: z
     .array(z.looseObject({ model_version: z.string() }))
-    .describe('per model version: n, rmse, mae, mean_error, training_rmse over matched feedback'),
+    .describe('per model version: n, rmse, mae, mean_error (actual − predicted), training_rmse over matched feedback'),
   prediction_log: z.looseObject({}).describe('where predictions wait for their ground truth, and how many'),
 });
 responseSchema(MonitoringSchema, { id: 'Monitoring' });
@@ -190,7 +190,7 @@ export const ExperimentSchema = z
     mode: z.enum(['off', 'shadow', 'split']),
   })
   .describe(
-    '"off" alone without a challenger; otherwise each arm\'s n, rmse, mae, mean_error and the comparison with its 95 % interval and verdict (docs/experiments.md)',
+    '"off" alone without a challenger; otherwise each arm\'s n, rmse, mae, mean_error (actual − predicted) and the comparison with its 95 % interval and verdict (docs/experiments.md)',
   );
 responseSchema(ExperimentSchema, { id: 'Experiment', examples: [{ mode: 'off' }] });
 

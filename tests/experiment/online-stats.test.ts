@@ -11,7 +11,7 @@ function statsFor(arms: Arms) {
 describe('online A/B statistics', () => {
   test('When shadow feedback arrives, then each arm gets RMSE, MAE and mean error, and the paired interval is the normal one', () => {
     const { stats } = statsFor({ mode: 'shadow', champion: 'm/3', challenger: 'm/1' });
-    // champion errors 1, -1, 2, 0 ; challenger errors 2, -2, 3, 1
+    // errors (actual − predicted): champion -1, 1, -2, 0; challenger -2, 2, -3, -1
     const rows = [
       [10, 11, 12],
       [10, 9, 8],
@@ -31,8 +31,8 @@ describe('online A/B statistics', () => {
 
     const r = stats.report()!;
 
-    expect(r.champion).toEqual({ model_version: 'm/3', n: 4, rmse: Math.sqrt(6 / 4), mae: 1, mean_error: 0.5 });
-    expect(r.challenger).toEqual({ model_version: 'm/1', n: 4, rmse: Math.sqrt(18 / 4), mae: 2, mean_error: 1 });
+    expect(r.champion).toEqual({ model_version: 'm/3', n: 4, rmse: Math.sqrt(6 / 4), mae: 1, mean_error: -0.5 });
+    expect(r.challenger).toEqual({ model_version: 'm/1', n: 4, rmse: Math.sqrt(18 / 4), mae: 2, mean_error: -1 });
     // d = 3, 3, 5, 1: mean 3, sd √(8/3)
     const half = (1.959964 * Math.sqrt(8 / 3)) / 2;
     expect(r.comparison.paired).toBe(true);
