@@ -4,51 +4,32 @@
  * (docs/streaming.md): a bad setting exits 1 with one line; Redis being unreachable does not (the
  * consumer reconnects, /readyz says 503); SIGTERM commits the batch in hand and exits 0.
  */
-import { makeLoggerOrExit, readConfigOrExit } from './cli/startup.js';
+import {
+  exitFlushed,
+  exitOnBugs,
+  exitOnStartupCrash,
+  logStartFailure,
+  makeLoggerOrExit,
+  readConfigOrExit,
+  stopOnSignals,
+} from './cli/startup.js';
 import { loadStreamConfig } from './config.js';
 
 async function main(): Promise<void> {
   const config = readConfigOrExit(loadStreamConfig);
   const logger = makeLoggerOrExit(config).child({ role: 'stream-consumer' });
-  const exitOnBug = (kind: string) => (err: unknown) => {
-    logger.fatal({ err }, kind);
-    process.exit(1);
-  };
-  process.on('uncaughtException', exitOnBug('uncaught exception'));
-  process.on('unhandledRejection', exitOnBug('unhandled promise rejection'));
-
+  const exitOnBug = exitOnBugs(logger);
   const { createStreamProcess } = await import('./stream/create-stream-process.js');
   const consumer = createStreamProcess(config, logger, { cwd: process.cwd() });
-  let stopping = false;
-  const onSignal = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    consumer.stop(signal).then(
-      (clean) => process.exit(clean ? 0 : 1),
-      (err: unknown) => exitOnBug('shutdown failed')(err),
-    );
-  };
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGINT', () => onSignal('SIGINT'));
+  const stopping = stopOnSignals(logger, exitOnBug, (signal) => consumer.stop(signal));
 
   try {
     await consumer.start();
   } catch (err) {
-    if (stopping) return;
-    const e = err as NodeJS.ErrnoException & { registry?: string };
-    if (e.code === 'EADDRINUSE') {
-      logger.fatal(
-        { host: config.HOST, port: config.METRICS_PORT },
-        `cannot listen on ${config.HOST}:${config.METRICS_PORT}: the port is already in use`,
-      );
-    } else {
-      logger.fatal({ err, model_uri: config.MODEL_URI.text, registry: e.registry }, `cannot load the model: ${e.message}`);
-    }
-    process.exit(1);
+    if (stopping()) return;
+    logStartFailure(logger, err, { host: config.HOST, port: config.METRICS_PORT }, config.MODEL_URI.text);
+    exitFlushed(logger, 1);
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`start-up failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main().catch(exitOnStartupCrash);
