@@ -55,7 +55,8 @@ export function createArtifactCalls(rest: MlflowRest) {
           pageToken = reply.next_page_token || undefined;
         } while (pageToken);
       }
-      return files.sort((a, b) => a.path.localeCompare(b.path));
+      // why code-unit order, not localeCompare: the same listing sorts the same on every machine, without ICU.
+      return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     },
 
     /** Downloads one file to `destFile` (streamed, retried from the start); returns its size. */

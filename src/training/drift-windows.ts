@@ -37,7 +37,7 @@ export function dailyWindows(reference: DriftReference, trips: TripTable, predic
     dates.set(date, rows);
   }
   return [...dates.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([date, rows]) => {
       const keep = new Uint8Array(trips.rows);
       for (const i of rows) keep[i] = 1;

@@ -101,7 +101,7 @@ export async function readAliases(modelDir: string): Promise<Record<string, stri
 /** Replaces aliases.json atomically (write beside, then rename), keeping the other aliases. */
 export async function setAlias(modelDir: string, alias: string, version: string): Promise<void> {
   const aliases = { ...(await readAliases(modelDir)), [alias]: version };
-  const sorted = Object.fromEntries(Object.entries(aliases).sort(([a], [b]) => a.localeCompare(b)));
+  const sorted = Object.fromEntries(Object.entries(aliases).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   await writeFileAtomically(join(modelDir, 'aliases.json'), `${JSON.stringify(sorted, null, 2)}\n`);
 }
 
