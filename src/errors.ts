@@ -64,3 +64,8 @@ export class ModelLoadError extends ServiceError {
 export function isTransientLoadError(err: unknown): boolean {
   return err instanceof ModelLoadError && err.transient;
 }
+
+/** No model is loaded yet (503 over HTTP): every front end says it the same way. */
+export function modelNotReady(): ServiceError {
+  return new ServiceError('model_not_ready', 'no model is loaded yet; retry shortly');
+}

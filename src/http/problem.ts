@@ -4,6 +4,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { contextOf } from './request-context.js';
+import { sendJson } from './send-json.js';
 import type { ErrorCode, FieldError } from '../errors.js';
 
 const STATUS: Record<ErrorCode, number> = {
@@ -81,15 +82,8 @@ export function sendProblem(res: ServerResponse, code: ErrorCode, detail: string
   const style = contextOf(res)?.errorStyle;
   if (style !== undefined) {
     const styled = style(problem);
-    res.statusCode = styled.status;
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(styled.body));
-    res.end(styled.body);
+    sendJson(res, styled.status, styled.body);
     return;
   }
-  const body = JSON.stringify(problem);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(body);
+  sendJson(res, status, JSON.stringify(problem), 'application/problem+json; charset=utf-8');
 }

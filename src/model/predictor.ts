@@ -11,7 +11,7 @@
  * The clock is the caller's: trips without a pickup time are predicted for `nowMs` in New York.
  */
 import { randomBytes } from 'node:crypto';
-import { ServiceError } from '../errors.js';
+import { ServiceError, modelNotReady } from '../errors.js';
 import { isChallengerRide } from './arm.js';
 import type { ModelInputColumns } from '../features/model-contract.js';
 import { tripsToColumns, type RideId, type Trip } from '../features/trip-inputs.js';
@@ -180,7 +180,7 @@ export function createPredictor({ slot, metrics, newRideId = rideIdSequence(), o
    */
   const run = async (from: ModelSlot, trips: readonly Trip[], nowMs: number, served: boolean, given?: ModelInputColumns): Promise<Run> => {
     const lease = from.acquire();
-    if (lease === undefined) throw new ServiceError('model_not_ready', 'no model is loaded yet; retry shortly');
+    if (lease === undefined) throw modelNotReady();
     const n = trips.length;
     try {
       const info = lease.model.info;
@@ -222,7 +222,7 @@ export function createPredictor({ slot, metrics, newRideId = rideIdSequence(), o
   return {
     async predict(trips, nowMs) {
       if (experiment?.mode === 'split') {
-        if (!slot.ready) throw new ServiceError('model_not_ready', 'no model is loaded yet; retry shortly');
+        if (!slot.ready) throw modelNotReady();
         const rideIds = rideIdsOf(trips);
         const split = await experiment.split(slot, trips, rideIds, nowMs);
         if (split !== undefined) return answer(trips, split, nowMs);

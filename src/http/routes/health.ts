@@ -5,33 +5,32 @@
 import type { Request, Response } from 'express';
 import type { Lifecycle } from '../../lifecycle.js';
 import type { Predictor } from '../../model/predictor.js';
+import { sendJson } from '../send-json.js';
 
-function sendJson(res: Response, status: number, body: string): void {
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+function sendProbe(res: Response, status: number, body: string): void {
   res.setHeader('Cache-Control', 'no-store');
-  res.end(body);
+  sendJson(res, status, body);
 }
 
 const OK = '{"status":"ok"}';
 
 export function healthzHandler() {
-  return (_req: Request, res: Response): void => sendJson(res, 200, OK);
+  return (_req: Request, res: Response): void => sendProbe(res, 200, OK);
 }
 
 export function readyzHandler(predictor: Pick<Predictor, 'model'>, lifecycle: Lifecycle) {
   return (_req: Request, res: Response): void => {
     if (lifecycle.draining) {
       res.setHeader('Retry-After', '5');
-      sendJson(res, 503, '{"status":"draining","reason":"the server is shutting down"}');
+      sendProbe(res, 503, '{"status":"draining","reason":"the server is shutting down"}');
       return;
     }
     const model = predictor.model;
     if (model === undefined) {
       res.setHeader('Retry-After', '1');
-      sendJson(res, 503, JSON.stringify({ status: 'not_ready', reason: lifecycle.notReadyReason ?? 'no model is loaded yet' }));
+      sendProbe(res, 503, JSON.stringify({ status: 'not_ready', reason: lifecycle.notReadyReason ?? 'no model is loaded yet' }));
       return;
     }
-    sendJson(res, 200, JSON.stringify({ status: 'ready', model_version: model.modelVersion }));
+    sendProbe(res, 200, JSON.stringify({ status: 'ready', model_version: model.modelVersion }));
   };
 }

@@ -1,12 +1,12 @@
 /** GET /model: what is being served, for humans and deployment checks. */
 import type { Request, Response } from 'express';
-import { ServiceError } from '../../errors.js';
+import { modelNotReady } from '../../errors.js';
 import type { Predictor } from '../../model/predictor.js';
 
 export function modelHandler(predictor: Pick<Predictor, 'model'>) {
   return (_req: Request, res: Response): void => {
     const info = predictor.model;
-    if (info === undefined) throw new ServiceError('model_not_ready', 'no model is loaded yet; retry shortly');
+    if (info === undefined) throw modelNotReady();
     const training = info.training;
     res.json({
       name: info.name,

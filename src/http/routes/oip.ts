@@ -8,7 +8,7 @@
  * challenger model plugs into, so a client can address it by version).
  */
 import type { Express, Request, Response } from 'express';
-import { ServiceError, type FieldError } from '../../errors.js';
+import { ServiceError, type FieldError, modelNotReady } from '../../errors.js';
 import { INTERVAL_OUTPUTS, OUTPUT_NAME } from '../../features/model-contract.js';
 import { checkTripRow } from '../../features/trip-rows.js';
 import type { Trip } from '../../features/trip-inputs.js';
@@ -20,6 +20,7 @@ import { fieldErrorsOf, OipInferenceRequestSchema } from '../api-schema.js';
 import { methodNotAllowed } from '../error-middleware.js';
 import type { ErrorStyle } from '../problem.js';
 import { contextOf } from '../request-context.js';
+import { sendJson } from '../send-json.js';
 import type { JsonHandler } from '../router.js';
 import { minutesJson } from '../../features/minutes.js';
 import { serverTiming } from './predict.js';
@@ -76,7 +77,7 @@ const invalid = (errors: FieldError[]) =>
 
 function servedModel(predictor: Predictor): ModelInfo {
   const model = predictor.model;
-  if (model === undefined) throw new ServiceError('model_not_ready', 'no model is loaded yet; retry shortly');
+  if (model === undefined) throw modelNotReady();
   return model;
 }
 
@@ -235,12 +236,8 @@ function metadata(model: ModelInfo) {
   };
 }
 
-function sendJson(res: Response, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.end(text);
+function sendValue(res: Response, status: number, body: unknown): void {
+  sendJson(res, status, JSON.stringify(body));
 }
 
 export function oipFrontEnd(deps: OipDeps): FrontEnd {
@@ -264,15 +261,15 @@ export function oipFrontEnd(deps: OipDeps): FrontEnd {
         app.get(path, handler);
         app.all(path, methodNotAllowed('GET, HEAD'));
       };
-      get(OIP_ROUTES.server, (_req, res) => sendJson(res, 200, { name: OIP_SERVER_NAME, version: OIP_SERVER_VERSION, extensions: [] }));
-      get(OIP_ROUTES.live, (_req, res) => sendJson(res, 200, { live: true }));
-      get(OIP_ROUTES.ready, (_req, res) => sendJson(res, ready() ? 200 : 503, { ready: ready() }));
-      get(OIP_ROUTES.model, (req, res) => sendJson(res, 200, metadata(modelOf(req))));
-      get(OIP_ROUTES.version, (req, res) => sendJson(res, 200, metadata(modelOf(req))));
+      get(OIP_ROUTES.server, (_req, res) => sendValue(res, 200, { name: OIP_SERVER_NAME, version: OIP_SERVER_VERSION, extensions: [] }));
+      get(OIP_ROUTES.live, (_req, res) => sendValue(res, 200, { live: true }));
+      get(OIP_ROUTES.ready, (_req, res) => sendValue(res, ready() ? 200 : 503, { ready: ready() }));
+      get(OIP_ROUTES.model, (req, res) => sendValue(res, 200, metadata(modelOf(req))));
+      get(OIP_ROUTES.version, (req, res) => sendValue(res, 200, metadata(modelOf(req))));
       const modelReady = (req: Request, res: Response) => {
         const model = modelOf(req);
         const ok = !deps.lifecycle.draining;
-        sendJson(res, ok ? 200 : 503, { name: model.name, ready: ok });
+        sendValue(res, ok ? 200 : 503, { name: model.name, ready: ok });
       };
       get(OIP_ROUTES.modelReady, modelReady);
       get(OIP_ROUTES.versionReady, modelReady);

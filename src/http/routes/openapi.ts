@@ -9,6 +9,7 @@ import type { Express, Request, Response } from 'express';
 import type { FrontEnd } from '../../app.js';
 import { methodNotAllowed } from '../error-middleware.js';
 import { openApiDocument } from '../openapi.js';
+import { sendJson } from '../send-json.js';
 import { publicFile, staticFile } from '../static-files.js';
 
 export const OPENAPI_ROUTES = { document: '/openapi.json', docs: '/docs' } as const;
@@ -23,13 +24,10 @@ export function openApiFrontEnd(): FrontEnd {
         app.get(path, handler);
         app.all(path, methodNotAllowed('GET, HEAD'));
       };
-      get(OPENAPI_ROUTES.document, (req, res) => {
+      get(OPENAPI_ROUTES.document, (_req, res) => {
         body ??= JSON.stringify(openApiDocument());
-        res.statusCode = 200;
-        res.setHeader('Content-Type', 'application/json; charset=utf-8');
-        res.setHeader('Content-Length', Buffer.byteLength(body));
         res.setHeader('Cache-Control', 'no-cache');
-        res.end(req.method === 'HEAD' ? undefined : body);
+        sendJson(res, 200, body);
       });
       get(OPENAPI_ROUTES.docs, staticFile(publicFile('docs', 'index.html')));
       get('/docs/docs.js', staticFile(publicFile('docs', 'docs.js')));

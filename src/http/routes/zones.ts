@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import type { Express, Request, Response } from 'express';
 import type { FrontEnd } from '../../app.js';
-import { ServiceError } from '../../errors.js';
+import { ServiceError, modelNotReady } from '../../errors.js';
 import type { ModelInfo } from '../../model/onnx-model.js';
 import type { Predictor } from '../../model/predictor.js';
 import { methodNotAllowed } from '../error-middleware.js';
+import { sendJson } from '../send-json.js';
 
 export const ZONES_ROUTE = '/zones';
 
@@ -33,7 +34,7 @@ export function zonesHandler(predictor: Pick<Predictor, 'model'>) {
   const cache = new WeakMap<ModelInfo, Serialized>();
   return (req: Request, res: Response): void => {
     const model = predictor.model;
-    if (model === undefined) throw new ServiceError('model_not_ready', 'no model is loaded yet; retry shortly');
+    if (model === undefined) throw modelNotReady();
     if (model.zones === undefined) {
       throw new ServiceError('not_found', `model ${model.modelVersion} has no zone table (zones.json); model versions from 4 on ship one`);
     }
@@ -51,10 +52,7 @@ export function zonesHandler(predictor: Pick<Predictor, 'model'>) {
       res.end();
       return;
     }
-    res.statusCode = 200;
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(entry.body));
-    res.end(req.method === 'HEAD' ? undefined : entry.body);
+    sendJson(res, 200, entry.body);
   };
 }
 
