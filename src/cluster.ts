@@ -1,6 +1,6 @@
 /**
  * WORKERS > 1 (node:cluster). The primary serves no requests: it forks the workers, restarts one that
- * crashes (with backoff), forwards SIGTERM/SIGINT so every worker drains, and exits once all have
+ * crashes (with backoff), asks every worker to drain on SIGTERM/SIGINT, and exits once all have
  * exited. It also answers the workers' /metrics requests with prom-client's aggregate of all workers,
  * so Prometheus sees one consistent view whichever worker its scrape lands on.
  *
@@ -15,6 +15,7 @@ import type { Logger } from './observability/logger.js';
 import type { MetricsSource } from './observability/metrics.js';
 
 const READY = 'taxi:worker-ready';
+const STOP = 'taxi:stop';
 const METRICS_REQUEST = 'taxi:metrics-request';
 const METRICS_RESPONSE = 'taxi:metrics-response';
 const RESTART_MIN_MS = 100;
@@ -29,6 +30,7 @@ interface Message {
   id?: number;
   text?: string;
   error?: string;
+  signal?: string;
 }
 
 export interface PrimaryOptions {
@@ -66,8 +68,16 @@ export function runPrimary({ workers, logger, shutdownBudgetMs, onWorkerMessage 
     }
     stopping = true;
     logger.info({ reason, workers: live.size }, 'stopping: asking every worker to drain');
-    // why: the same signal, so an interactive Ctrl-C stops the workers without their drain too.
-    for (const worker of live) worker.process.kill(signal);
+    // why a message naming the signal, not the signal: under systemd (KillMode=control-group) or
+    // dumb-init every process of the group gets the signal itself, and a forwarded copy would reach each
+    // worker as a second signal, which means "now", dropping its drain. The worker treats the message
+    // as its first stop, or ignores it when the signal got there first; an interactive Ctrl-C still
+    // skips the drain, since the message names SIGINT.
+    // A worker still loading is not listening: the signal itself stops it, drained or not.
+    for (const worker of live) {
+      if (ready.has(worker) && worker.isConnected()) worker.send({ type: STOP, signal });
+      else worker.process.kill(signal);
+    }
     setTimeout(() => {
       logger.error({ timeout_ms: shutdownBudgetMs }, 'workers did not exit in time; killing them');
       for (const worker of live) worker.process.kill('SIGKILL');
@@ -156,6 +166,16 @@ export function joinCluster(registry: Registry): MetricsSource {
         process.send!({ type: METRICS_REQUEST, id });
       }),
   };
+}
+
+/**
+ * In a worker: calls `onStop` with the signal the primary was stopped by, when it asks this worker to
+ * stop. The primary asks only workers that reported ready, so installing it before reportReady is enough.
+ */
+export function onStopRequest(onStop: (signal: NodeJS.Signals) => void): void {
+  process.on('message', (message: Message) => {
+    if (message?.type === STOP) onStop(message.signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+  });
 }
 
 /** In a worker: tells the primary this worker has its model and is listening. */

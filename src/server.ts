@@ -16,6 +16,7 @@ import {
   readConfigOrExit,
   stopOnSignals,
 } from './cli/startup.js';
+import { joinCluster, onStopRequest, reportReady, runPrimary } from './cluster.js';
 import { loadConfig, type Config } from './config.js';
 import type { Logger } from './observability/logger.js';
 
@@ -26,12 +27,16 @@ async function serveOne(config: Config, rootLogger: Logger, clustered: boolean):
   const exitOnBug = exitOnBugs(logger);
   for (const warning of config.deprecations) logger.warn(warning);
 
-  const [{ createService }, { joinCluster, reportReady }] = await Promise.all([import('./create-service.js'), import('./cluster.js')]);
+  const { createService } = await import('./create-service.js');
   const service = createService(config, logger, { cwd: process.cwd(), clusterMetrics: clustered ? joinCluster : undefined, clustered });
 
   // why: in a terminal nobody's load balancer routes here, so Ctrl-C stops without the drain window.
   const interactive = process.stdin.isTTY === true || process.stdout.isTTY === true;
-  const stopping = stopOnSignals(logger, exitOnBug, (signal) => service.stop(signal, { immediate: signal === 'SIGINT' && interactive }));
+  const { stopping, request } = stopOnSignals(logger, exitOnBug, (signal) =>
+    service.stop(signal, { immediate: signal === 'SIGINT' && interactive }),
+  );
+  // why: the primary asks a ready worker to stop by message (cluster.ts), not by forwarding the signal.
+  if (clustered) onStopRequest(request);
 
   try {
     await service.start({ listen: clustered ? 'after-load' : 'before-load' });
@@ -49,7 +54,6 @@ async function main(): Promise<void> {
   const clustered = config.WORKERS > 1;
   const rootLogger = makeLoggerOrExit(config);
   if (clustered && cluster.isPrimary) {
-    const { runPrimary } = await import('./cluster.js');
     // why here: monitoring's shared state (drift window, accuracy, in-memory prediction log) is the primary's.
     const monitoring = config.MONITORING ? await import('./monitoring/cluster-link.js') : undefined;
     const hub = monitoring && (await import('./monitoring/hub.js')).createHub(config);

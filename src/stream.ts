@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const exitOnBug = exitOnBugs(logger);
   const { createStreamProcess } = await import('./stream/create-stream-process.js');
   const consumer = createStreamProcess(config, logger, { cwd: process.cwd() });
-  const stopping = stopOnSignals(logger, exitOnBug, (signal) => consumer.stop(signal));
+  const { stopping } = stopOnSignals(logger, exitOnBug, (signal) => consumer.stop(signal));
 
   try {
     await consumer.start();

@@ -63,28 +63,48 @@ export function exitOnBugs(logger: Logger): ExitOnBug {
   return exitOnBug;
 }
 
+export interface StopControl {
+  /** Whether a stop has begun (a start-up failure caused by the stop itself is not one to report). */
+  stopping(): boolean;
+  /**
+   * Begins the stop a first `signal` would begin, unless one has begun. A request is not a signal: the
+   * signal itself may still arrive (the cluster primary asks, while the same signal reaches the whole
+   * process group), and counts as the first.
+   */
+  request(signal: NodeJS.Signals): void;
+}
+
 /**
  * SIGTERM and SIGINT call `stop` once, then exit 0 when it resolves true (a clean stop), 1 otherwise. A
- * second signal (Ctrl-C twice) means now: exit 128 + its number without waiting. Returns whether a
- * stop has begun, for a start-up failure caused by the stop itself.
+ * second signal (Ctrl-C twice) means now: exit 128 + its number without waiting.
  */
-export function stopOnSignals(logger: Logger, exitOnBug: ExitOnBug, stop: (signal: NodeJS.Signals) => Promise<boolean>): () => boolean {
+export function stopOnSignals(logger: Logger, exitOnBug: ExitOnBug, stop: (signal: NodeJS.Signals) => Promise<boolean>): StopControl {
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second stop signal: exiting now');
-      exitFlushed(logger, 128 + (osConstants.signals[signal] ?? 0));
-      return;
-    }
+  let signalled = false;
+  const begin = (signal: NodeJS.Signals) => {
     stopping = true;
     stop(signal).then(
       (clean) => exitFlushed(logger, clean ? 0 : 1),
       (err: unknown) => exitOnBug('shutdown failed')(err),
     );
   };
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!signalled) {
+      signalled = true;
+      if (!stopping) begin(signal);
+      return;
+    }
+    logger.warn({ signal }, 'second stop signal: exiting now');
+    exitFlushed(logger, 128 + (osConstants.signals[signal] ?? 0));
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  return () => stopping;
+  return {
+    stopping: () => stopping,
+    request: (signal) => {
+      if (!stopping) begin(signal);
+    },
+  };
 }
 
 /** The one fatal line of a process that could not start: its port taken, or its model not loaded. */

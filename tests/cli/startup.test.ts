@@ -15,14 +15,20 @@ function runner() {
     const logger = createLogger({ level: 'info', bufferBytes: 16000, flushMs: 10000 });
     const exitOnBug = exitOnBugs(logger);
     let finish;
-    stopOnSignals(logger, exitOnBug, (signal) => {
+    const control = stopOnSignals(logger, exitOnBug, (signal) => {
       logger.info({ signal }, 'stopping');
       // 200 request lines held in the logger's buffer (10 s flush), then the stop's result
       const line = requestLineWriter(logger);
       for (let i = 0; i < 200; i++) line('info', { req_id: String(i), route: '/predict', status: 200, latency_ms: 1 });
       return new Promise((resolve) => (finish = resolve));
     });
-    process.stdin.on('data', (d) => finish?.(d.toString().trim() === 'clean'));
+    process.stdin.on('data', (d) => {
+      const command = d.toString().trim();
+      if (command === 'request') control.request('SIGTERM');
+      else finish?.(command === 'clean');
+    });
+    // registered after stopOnSignals' own listener: logged once that one has handled the signal
+    process.on('SIGTERM', () => logger.info('saw SIGTERM'));
     logger.info('ready');
   `;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
@@ -66,6 +72,20 @@ describe('the runners’ signal handling', () => {
     r.child.stdin.write('failed\n');
 
     expect(await r.exited).toBe(1);
+  }, 30_000);
+
+  test('When a stop was requested (a cluster primary asking) and the signal itself follows, then that signal is the first, not a second', async () => {
+    const r = runner();
+    await r.waitForLog('ready');
+    r.child.stdin.write('request\n');
+    await r.waitForLog('stopping');
+    r.child.kill('SIGTERM');
+    await r.waitForLog('saw SIGTERM');
+
+    expect(r.lines.filter((l) => l.msg === 'second stop signal: exiting now')).toEqual([]);
+    expect(r.lines.filter((l) => l.msg === 'stopping')).toHaveLength(1);
+    r.child.stdin.write('clean\n');
+    expect(await r.exited).toBe(0);
   }, 30_000);
 
   test('When a second signal arrives during the stop, then it exits at once with 128 + its number, saying so last', async () => {

@@ -10,8 +10,8 @@ afterEach(() => {
   for (const child of running.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
 
-function startCluster(env: Record<string, string>) {
-  const { child, logs, stderr, exited, onLine } = spawnServer({ SHUTDOWN_DRAIN_MS: '100', ...env });
+function startCluster(env: Record<string, string>, options: { ownProcessGroup?: boolean } = {}) {
+  const { child, logs, stderr, exited, onLine } = spawnServer({ SHUTDOWN_DRAIN_MS: '100', ...env }, 'src/server.ts', options);
   running.push(child);
   // why: checked on each log line as it arrives, not on a timer.
   const waitFor = (predicate: (lines: Line[]) => boolean) =>
@@ -59,6 +59,23 @@ describe('WORKERS=2', () => {
         .map((l) => l.pid)
         .sort(),
     ).toEqual([...servingPids].sort());
+  });
+
+  test('When the whole process group gets SIGTERM (systemd, dumb-init), then each worker drains once, answers during the drain, and the cluster exits 0', async () => {
+    const server = startCluster({ WORKERS: '2', SHUTDOWN_DRAIN_MS: '1500' }, { ownProcessGroup: true });
+    await server.waitFor((lines) => lines.some((l) => l.msg === 'all workers ready'));
+    const port = server.logs.find((l) => l.msg === 'listening')!.port as number;
+
+    // every process of the group gets the signal, and the primary also asks each worker to stop
+    process.kill(-server.child.pid!, 'SIGTERM');
+    await server.waitFor((lines) => lines.filter((l) => l.msg === 'shutting down: readiness is 503, still serving').length === 2);
+    const during = await send(port, 'POST', '/predict', TRIP);
+    const code = await server.exited;
+
+    expect(during.status).toBe(200);
+    expect(server.logs.filter((l) => /second stop signal/.test(l.msg))).toEqual([]);
+    expect(server.logs.filter((l) => l.msg === 'stopped')).toHaveLength(2);
+    expect(code).toBe(0);
   });
 
   test('When a worker crashes after it was ready, then the primary starts a new one', async () => {
