@@ -25,7 +25,11 @@ export interface SpawnedServer {
  * on 127.0.0.1, port 0 unless `env` says otherwise, with only PATH inherited, and parses its stdout as
  * pino's JSON lines.
  */
-export function spawnServer(env: Record<string, string> = {}, script = 'src/server.ts', options: { ownProcessGroup?: boolean } = {}): SpawnedServer {
+export function spawnServer(
+  env: Record<string, string> = {},
+  script = 'src/server.ts',
+  options: { ownProcessGroup?: boolean } = {},
+): SpawnedServer {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
