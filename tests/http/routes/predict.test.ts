@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import request from 'supertest';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { newYorkHourAndDow } from '../../../src/features/pickup-time.js';
@@ -38,6 +38,24 @@ async function postChunked(app: RequestListener, chunks: string[]): Promise<{ st
       req.on('error', reject);
       for (const chunk of chunks) req.write(chunk);
       req.end();
+    });
+  } finally {
+    server.close();
+  }
+}
+
+/** Writes `bytes` on one connection and returns everything the server sends until it closes it. */
+async function rawExchange(app: RequestListener, bytes: string): Promise<string> {
+  const server = createServer(app).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  try {
+    return await new Promise((resolve) => {
+      const socket = connect((server.address() as AddressInfo).port, '127.0.0.1', () => socket.write(bytes));
+      let text = '';
+      socket.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      // a reset is an outcome here: what arrived before it is the answer
+      socket.on('error', () => undefined);
+      socket.on('close', () => resolve(text));
     });
   } finally {
     server.close();
@@ -343,6 +361,56 @@ describe('POST /predict, body errors', () => {
       expect(res.status).toBe(413);
       expect(res.body.detail).toBe('the request body is larger than the limit of 1024 bytes');
     }
+  });
+});
+
+describe('POST /predict, a body over BODY_LIMIT on a kept-alive connection', () => {
+  // why: a connection closed while the client still sends is reset, and the reset can discard the 413
+  const head = (length: string) => `POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${length}\r\n\r\n`;
+  const next = `${head(`Content-Length: ${JSON.stringify(aTrip()).length}\r\nConnection: close`)}${JSON.stringify(aTrip())}`;
+
+  test('When its length is declared, then it is answered 413, the body is read and dropped, and the connection serves the next request', async () => {
+    const small = await buildApp({ model: t.slot.current!, env: { BODY_LIMIT: '1kb' } });
+    const big = ' '.repeat(3000);
+
+    const text = await rawExchange(small.app, `${head(`Content-Length: ${big.length}`)}${big}${next}`);
+
+    const [first, second] = text.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/^HTTP\/1\.1 413 /);
+    expect(first).not.toMatch(/connection: close/i);
+    expect(second).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  test('When it is sent chunked, then it is answered 413, the rest is read and dropped, and the connection serves the next request', async () => {
+    const small = await buildApp({ model: t.slot.current!, env: { BODY_LIMIT: '1kb' } });
+    const chunk = ' '.repeat(1000);
+    const chunked = `${[chunk, chunk, chunk].map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('')}0\r\n\r\n`;
+
+    const text = await rawExchange(small.app, `${head('Transfer-Encoding: chunked')}${chunked}${next}`);
+
+    const [first, second] = text.split(/(?=HTTP\/1\.1 )/);
+    expect(first).toMatch(/^HTTP\/1\.1 413 /);
+    expect(second).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  test('When it is sent chunked past 4 x BODY_LIMIT, then the connection is cut and the request after it is not served', async () => {
+    const small = await buildApp({ model: t.slot.current!, env: { BODY_LIMIT: '1kb' } });
+    const chunk = ' '.repeat(1000);
+    const chunked = `${Array.from({ length: 6 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('')}0\r\n\r\n`;
+
+    const text = await rawExchange(small.app, `${head('Transfer-Encoding: chunked')}${chunked}${next}`);
+
+    expect(text).not.toMatch(/HTTP\/1\.1 200 /);
+  });
+
+  test('When its declared length is over 4 x BODY_LIMIT, then it is answered 413 with Connection: close, unread', async () => {
+    const small = await buildApp({ model: t.slot.current!, env: { BODY_LIMIT: '1kb' } });
+
+    // only the head is sent: the server must answer without waiting for a body it will not read
+    const text = await rawExchange(small.app, head('Content-Length: 4097'));
+
+    expect(text).toMatch(/^HTTP\/1\.1 413 /);
+    expect(text).toMatch(/connection: close/i);
   });
 });
 
