@@ -56,11 +56,11 @@ export function readJsonBody(limit: number): JsonBodyReader {
         reject(new ServiceError('unsupported_media_type', `content-encoding ${JSON.stringify(encoding)} is not supported`));
         return;
       }
-      const declared = req.headers['content-length'];
-      if (declared !== undefined && Number(declared) > limit) {
+      const declared = Number(req.headers['content-length']);
+      if (declared > limit) {
         // Up to discardLimit, node reads and drops the unread body once the answer is sent (the
         // connection is kept alive); a larger one closes the connection instead.
-        if (Number(declared) > discardLimit) res.setHeader('Connection', 'close');
+        if (declared > discardLimit) res.setHeader('Connection', 'close');
         reject(tooLarge());
         return;
       }

@@ -36,19 +36,19 @@ export function dailyWindows(reference: DriftReference, trips: TripTable, predic
     rows.push(i);
     dates.set(date, rows);
   }
-  return [...dates.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([date, rows]) => {
-      const keep = new Uint8Array(trips.rows);
-      for (const i of rows) keep[i] = 1;
-      return {
-        date,
-        trips: rows.length,
-        verdicts: judgeTrips(
-          reference,
-          selectTrips(trips, (i) => keep[i] === 1),
-          rows.map((i) => prediction[i]),
-        ),
-      };
-    });
+  // sort() without a comparator: code-unit order, which is date order for ISO dates, on every machine
+  return [...dates.keys()].sort().map((date) => {
+    const rows = dates.get(date)!;
+    const keep = new Uint8Array(trips.rows);
+    for (const i of rows) keep[i] = 1;
+    return {
+      date,
+      trips: rows.length,
+      verdicts: judgeTrips(
+        reference,
+        selectTrips(trips, (i) => keep[i] === 1),
+        rows.map((i) => prediction[i]),
+      ),
+    };
+  });
 }

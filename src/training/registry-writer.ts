@@ -101,7 +101,12 @@ export async function readAliases(modelDir: string): Promise<Record<string, stri
 /** Replaces aliases.json atomically (write beside, then rename), keeping the other aliases. */
 export async function setAlias(modelDir: string, alias: string, version: string): Promise<void> {
   const aliases = { ...(await readAliases(modelDir)), [alias]: version };
-  const sorted = Object.fromEntries(Object.entries(aliases).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  // sort() without a comparator: code-unit order, the same on every machine whatever its locale
+  const sorted = Object.fromEntries(
+    Object.keys(aliases)
+      .sort()
+      .map((name) => [name, aliases[name]]),
+  );
   await writeFileAtomically(join(modelDir, 'aliases.json'), `${JSON.stringify(sorted, null, 2)}\n`);
 }
 
