@@ -1,55 +1,11 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { describe, expect, test } from 'vitest';
-import { REPO_ROOT } from '../support/app.js';
+import { spawnServer } from '../support/service-process.js';
 
-/**
- * A runner in a child process (process.on and process.exit are the point): the shared signal handling of
- * src/server.ts and src/stream.ts, with a stop that resolves when told to on stdin, and a logger
- * buffering request lines as the service's does.
- */
+/** tests/support/signal-runner.ts in its own process, its JSON log lines collected. */
 function runner() {
-  const script = `
-    import { exitOnBugs, stopOnSignals } from './src/cli/startup.ts';
-    import { createLogger, requestLineWriter } from './src/observability/logger.ts';
-    const logger = createLogger({ level: 'info', bufferBytes: 16000, flushMs: 10000 });
-    const exitOnBug = exitOnBugs(logger);
-    let finish;
-    const control = stopOnSignals(logger, exitOnBug, (signal) => {
-      logger.info({ signal }, 'stopping');
-      // 200 request lines held in the logger's buffer (10 s flush), then the stop's result
-      const line = requestLineWriter(logger);
-      for (let i = 0; i < 200; i++) line('info', { req_id: String(i), route: '/predict', status: 200, latency_ms: 1 });
-      return new Promise((resolve) => (finish = resolve));
-    });
-    process.stdin.on('data', (d) => {
-      const command = d.toString().trim();
-      if (command === 'request') control.request('SIGTERM');
-      else finish?.(command === 'clean');
-    });
-    // registered after stopOnSignals' own listener: logged once that one has handled the signal
-    process.on('SIGTERM', () => logger.info('saw SIGTERM'));
-    logger.info('ready');
-  `;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  let partial = '';
-  const waiters: Array<() => void> = [];
-  child.stdout.on('data', (chunk: Buffer) => {
-    const parts = (partial + chunk.toString()).split('\n');
-    partial = parts.pop()!;
-    for (const p of parts) lines.push(JSON.parse(p));
-    for (const w of waiters.splice(0)) w();
-  });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
-  const waitForLog = async (msg: string) => {
-    while (!lines.some((l) => l.msg === msg)) await new Promise<void>((resolve) => waiters.push(resolve));
-  };
-  return { child, lines, exited, waitForLog };
+  const r = spawnServer({}, 'tests/support/signal-runner.ts');
+  const waitForLog = (msg: string) => r.waitForLine((l) => l.msg === msg, msg);
+  return { child: r.child, lines: r.logs, exited: r.exited, waitForLog };
 }
 
 describe('the runners’ signal handling', () => {
