@@ -148,7 +148,7 @@ const Schema = MlflowSchema.extend({
   LOG_PRETTY: booleanText.default(false),
   /**
    * Request log lines collected before one write to stdout (flushed at least every LOG_FLUSH_MS, before
-   * any other line, and on exit); 0 = a write per line when stdout is idle. why: docs/performance.md (the request log).
+   * any other line, and on exit); 0 = a write per line. why: docs/performance.md (the request log).
    */
   LOG_BUFFER_BYTES: z.coerce
     .number({ error: 'expected a number of bytes' })

@@ -57,8 +57,11 @@ export function createLogger(options: LoggerOptions): Logger {
     const destination = options.destination;
     return withRequestLines(pino(base, destination), base, (line) => destination.write(line));
   }
-  // why: asynchronous writes: lines logged while a write is in progress are coalesced into the next one.
-  const destination = pino.destination({ dest: options.dest ?? 1, sync: false });
+  // why synchronous writes (pino's default, and what node's own process.stdout does for files and pipes on
+  // Linux): an asynchronous write is a round trip through libuv's thread pool, ≈ 2 µs of CPU a request
+  // under load (docs/performance.md), and the buffer below already joins the request lines into one write.
+  // What it risks: a log reader that stops reading stalls the service instead of growing its memory.
+  const destination = pino.destination({ dest: options.dest ?? 1, sync: true });
   const bufferBytes = options.bufferBytes ?? 0;
   if (bufferBytes === 0) return withRequestLines(pino(base, destination), base, (line) => destination.write(line));
   // why: request lines are also collected here, up to bufferBytes or flushMs (docs/performance.md), so under
@@ -98,8 +101,11 @@ interface RequestLineParts {
 }
 type Internals = Logger & { [PENDING]?: () => void; [REQUEST_LINES]?: RequestLineParts };
 
-/** Lines collected into one string until it reaches `bytes` (UTF-16 units, close enough) or `flushMs` passes. */
-function lineBuffer(write: (text: string) => void, bytes: number, flushMs: number) {
+/**
+ * Lines collected into one string until the next would take it past `bytes` (UTF-16 units, close enough
+ * for these ASCII lines), it reaches `bytes`, or `flushMs` passes. Exported for its tests.
+ */
+export function lineBuffer(write: (text: string) => void, bytes: number, flushMs: number) {
   let text = '';
   let timer: NodeJS.Timeout | undefined;
   const drain = () => {
@@ -115,6 +121,9 @@ function lineBuffer(write: (text: string) => void, bytes: number, flushMs: numbe
   return {
     drain,
     add(line: string) {
+      // why: no write longer than `bytes` (but for a single longer line): at the default 4,096, PIPE_BUF, the
+      // workers of a cluster sharing one stdout pipe cannot interleave their writes, even when it is full.
+      if (text.length + line.length > bytes) drain();
       text += line;
       if (text.length >= bytes) drain();
       else timer ??= setTimeout(drain, flushMs).unref();
@@ -154,18 +163,45 @@ export function requestLineWriter(logger: Logger): RequestLineWriter {
   // pino's own layout: level, time, the bindings (base and a child's, as pino serialized them), the line's fields, the message
   const bindings = (logger as unknown as Record<symbol, string>)[pino.symbols.chindingsSym];
   const { levels, time, end, write } = parts;
+  // why: JSON.stringify of every field was half of the line's CPU (docs/performance.md). Ids need no
+  // escaping in practice, so a check lets them be quoted as they are; the method, route and model version
+  // repeat from line to line, so each keeps its last JSON text.
+  const method = lastJson();
+  const route = lastJson();
+  const version = lastJson();
   return (level, f) => {
     let line = levels[level] + time() + bindings;
-    line += `,"req_id":${JSON.stringify(f.req_id)}`;
-    if (f.trace_id !== undefined) line += `,"trace_id":${JSON.stringify(f.trace_id)}`;
-    if (f.method !== undefined) line += `,"method":${JSON.stringify(f.method)}`;
-    line += `,"route":${JSON.stringify(f.route)}`;
+    line += `,"req_id":${quoted(f.req_id)}`;
+    if (f.trace_id !== undefined) line += `,"trace_id":${quoted(f.trace_id)}`;
+    if (f.method !== undefined) line += `,"method":${method(f.method)}`;
+    line += `,"route":${route(f.route)}`;
     if (f.path !== undefined) line += `,"path":${JSON.stringify(f.path)}`;
-    line += `,"status":${f.status},"latency_ms":${JSON.stringify(f.latency_ms)}`;
-    if (f.model_version !== undefined) line += `,"model_version":${JSON.stringify(f.model_version)}`;
+    line += `,"status":${f.status},"latency_ms":${Number.isFinite(f.latency_ms) ? f.latency_ms : null}`;
+    if (f.model_version !== undefined) line += `,"model_version":${version(f.model_version)}`;
     if (f.invalid_fields !== undefined) line += `,"invalid_fields":${JSON.stringify(f.invalid_fields)}`;
     if (f.aborted !== undefined) line += ',"aborted":true';
     write(line + end);
+  };
+}
+
+/** Characters JSON.stringify never escapes, and all an id is made of (request ids, trace ids, UUIDs). */
+const PLAIN = /^[\w.:@/+=-]*$/;
+
+/** `text` as a JSON string: in quotes as it is when it is PLAIN, through JSON.stringify otherwise. */
+function quoted(text: string): string {
+  return PLAIN.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+/** JSON.stringify of a string that mostly repeats: the last one's text is kept. */
+function lastJson(): (text: string) => string {
+  let last: string | undefined;
+  let json = '';
+  return (text) => {
+    if (text !== last) {
+      last = text;
+      json = JSON.stringify(text);
+    }
+    return json;
   };
 }
 
@@ -180,8 +216,8 @@ function withRequestLines(logger: Logger, options: { timestamp: () => string }, 
 }
 
 /**
- * Resolves once the lines logged so far are written. why: the asynchronous destination's flush()
- * returns at once, and the synchronous flush pino runs on exit skips a write still in progress, so
+ * Resolves once the lines logged so far are written. why: an asynchronous destination's flush() (the
+ * scoring CLI's, src/score.ts) returns at once, and the synchronous flush pino runs on exit skips a write still in progress, so
  * lines of that write (the last requests of a drain) could land after "stopped". Waiting for that
  * write to end keeps the order.
  */

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
-import { cachedIsoTime, createLogger, logsWritten, type RequestLineFields, requestLineWriter } from '../../src/observability/logger.js';
+import {
+  cachedIsoTime,
+  createLogger,
+  lineBuffer,
+  logsWritten,
+  type RequestLineFields,
+  requestLineWriter,
+} from '../../src/observability/logger.js';
 
 describe('the logger', () => {
   const dirs: string[] = [];
@@ -81,6 +88,28 @@ describe('the logger', () => {
     expect(before.length).toBeLessThan(after.length);
   });
 
+  test('When lines of different lengths are buffered, then no write is longer than the buffer, each ends a line, and none is lost', () => {
+    const writes: string[] = [];
+    const buffer = lineBuffer((text) => void writes.push(text), 100, 600_000);
+    const lines = Array.from({ length: 40 }, (_, i) => `${'x'.repeat((i * 7) % 45)}${i}\n`);
+    const long = `${'y'.repeat(150)}\n`;
+
+    for (const line of lines.slice(0, 20)) buffer.add(line);
+    buffer.add(long);
+    for (const line of lines.slice(20)) buffer.add(line);
+    buffer.drain();
+
+    expect(writes.join('')).toBe([...lines.slice(0, 20), long, ...lines.slice(20)].join(''));
+    for (const text of writes) {
+      expect(text.endsWith('\n')).toBe(true);
+      // a line longer than the buffer goes alone
+      if (text !== long) expect(text.length).toBeLessThanOrEqual(100);
+    }
+    expect(writes).toContain(long);
+    // and a full buffer is written without waiting for the flush period
+    expect(writes.length).toBeGreaterThan(5);
+  });
+
   test('When the logger buffers, then request lines wait for the buffer while every other line is written at once, after them, in order', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'logger-'));
     dirs.push(dir);
@@ -124,6 +153,16 @@ describe('the logger', () => {
     },
     { req_id: 'r', route: '/predict', method: 'POST', status: 499, latency_ms: Number.NaN, aborted: true },
     { req_id: 'r', route: '/healthz', status: 200, latency_ms: 123456.789, invalid_fields: [] },
+    // every string field with characters JSON escapes (the writer quotes plain ids as they are)
+    {
+      req_id: 'id "q" \\ \u0007 é',
+      trace_id: 'trace\n',
+      method: 'M"',
+      route: '/r\\"',
+      status: 200,
+      latency_ms: Number.POSITIVE_INFINITY,
+      model_version: 'v"1\u2028',
+    },
   ];
 
   test.each(
@@ -151,6 +190,27 @@ describe('the logger', () => {
       expect(JSON.parse(lines[0])).toMatchObject({ level: level === 'info' ? 30 : 20, msg: 'request', req_id: fields.req_id });
     },
   );
+
+  test("When one writer's lines change method, route and model version from line to line, then each line is the one pino writes", () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(l) }, now: () => 1_700_000_000_123 });
+    const writeLine = requestLineWriter(logger);
+    const sequence: RequestLineFields[] = [
+      { req_id: 'a', method: 'POST', route: '/predict', status: 200, latency_ms: 1, model_version: '4' },
+      { req_id: 'b', method: 'GET', route: '/healthz', status: 200, latency_ms: 1, model_version: '5' },
+      { req_id: 'c', method: 'POST', route: '/predict', status: 200, latency_ms: 1, model_version: '4' },
+      { req_id: 'd', method: 'POST', route: '/predict', status: 200, latency_ms: 1, model_version: '4' },
+    ];
+    const expected: string[] = [];
+    for (const fields of sequence) {
+      writeLine('info', fields);
+      const { req_id, method, route, status, latency_ms, model_version } = fields;
+      logger.info({ req_id, method, route, status, latency_ms, model_version }, 'request');
+      expected.push(lines.pop()!);
+    }
+
+    expect(lines).toEqual(expected);
+  });
 
   test('When the logger is a child with its own bindings (a cluster worker), then its request lines carry them, in the bytes pino writes', () => {
     const lines: string[] = [];
