@@ -217,9 +217,9 @@ function withRequestLines(logger: Logger, options: { timestamp: () => string }, 
 
 /**
  * Resolves once the lines logged so far are written. why: an asynchronous destination's flush() (the
- * scoring CLI's, src/score.ts) returns at once, and the synchronous flush pino runs on exit skips a write still in progress, so
- * lines of that write (the last requests of a drain) could land after "stopped". Waiting for that
- * write to end keeps the order.
+ * scoring CLI's, src/score.ts) returns at once, and the synchronous flush pino runs on exit skips a
+ * write still in progress, so lines of that write (the last requests of a drain) could land after
+ * "stopped". Waiting for that write to end keeps the order.
  */
 export async function logsWritten(logger: Logger): Promise<void> {
   (logger as Internals)[PENDING]?.();
