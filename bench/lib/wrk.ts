@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -42,14 +42,19 @@ export async function runClosedLoop(options: {
       'end',
     ].join('\n'),
   );
-  const { stdout } = await run('wrk', [
-    '-t1',
-    `-c${options.connections}`,
-    `-d${options.durationS}s`,
-    '-s',
-    script,
-    `http://127.0.0.1:${options.port}${options.path}`,
-  ]);
+  let stdout: string;
+  try {
+    ({ stdout } = await run('wrk', [
+      '-t1',
+      `-c${options.connections}`,
+      `-d${options.durationS}s`,
+      '-s',
+      script,
+      `http://127.0.0.1:${options.port}${options.path}`,
+    ]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`wrk printed no result:\n${stdout}`);
   const [requests, errors, durationUs, p50, p99, p999] = line.split(' ').slice(1).map(Number);

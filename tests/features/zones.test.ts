@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, onTestFinished, test } from 'vitest';
 import { loadZoneTable, parseZoneTable } from '../../src/features/zones.js';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -37,6 +37,7 @@ describe('zone table (zones.json)', () => {
 
   test('When zones.json is not JSON, then the error names the file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zones-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'zones.json'), '{');
 
     await expect(loadZoneTable(dir)).rejects.toThrow(/zones\.json: not JSON/);

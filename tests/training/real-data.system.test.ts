@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, onTestFinished, test } from 'vitest';
 import { parse } from 'yaml';
 import { silentProgress } from '../../src/cli/progress.js';
 import { runTraining } from '../../src/training/run-training.js';
@@ -43,6 +43,7 @@ describe('real TLC data (../shared/data)', () => {
 
   test('When the production model is trained on January and validated on February, then it meets the bar within the time budget', async () => {
     const registry = mkdtempSync(join(tmpdir(), 'real-train-'));
+    onTestFinished(() => rmSync(registry, { recursive: true, force: true }));
     const cpuBefore = process.cpuUsage();
 
     const outcome = await runTraining(

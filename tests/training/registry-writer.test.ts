@@ -1,7 +1,7 @@
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { parseRegistryUri, publishModel, type PublishRequest } from '../../src/training/registry-writer.js';
 
@@ -19,6 +19,7 @@ const request = (overrides: Partial<PublishRequest> = {}): PublishRequest => ({
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'registry-'));
 });
+afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 describe('file registry writer', () => {
   test('When a model is published, then its version directory is an MLflow onnx Model directory', async () => {
