@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    globalSetup: ['tests/support/temp-root.ts'],
     // why: the machine has 2 cores; tests that start servers or train models contend for them.
     pool: 'forks',
     maxWorkers: 2,
