@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { allocateInputColumns, TIME_INPUTS, type ModelInputColumns } from '../src/features/model-contract.js';
+import { ortTelemetryOffByDefault } from '../src/model/ort-session.js';
 
 const { values } = parseArgs({
   options: { a: { type: 'string', default: '3' }, b: { type: 'string', default: '4' }, rounds: { type: 'string', default: '5' } },
@@ -46,6 +47,7 @@ async function time(session: ort.InferenceSession, c: ModelInputColumns, n: numb
   return Number(process.hrtime.bigint() - start) / 1e3 / runs;
 }
 
+ortTelemetryOffByDefault();
 const sessions = await Promise.all(
   [values.a, values.b].map((v) => ort.InferenceSession.create(readFileSync(join(root, v, 'model.onnx')), options)),
 );

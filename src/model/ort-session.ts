@@ -45,8 +45,21 @@ const TYPE_NAMES: Readonly<Record<number, string>> = {
 
 const NO_RUN_OPTIONS: InferenceSession.RunOptions = {};
 
+/**
+ * Turns onnxruntime's telemetry off for this process, unless ORT_DISABLE_TELEMETRY is already set.
+ * why: its official builds, 1.29 on, collect telemetry on Linux too: a device id and an event store
+ * under ~/.cache/Microsoft/DeveloperTools/.onnxruntime, `.ses` and `mat-debug-<pid>.log` files in the
+ * temp dir for every process, and uploads to Microsoft (docs/operations.md). onnxruntime reads the
+ * variable when it creates its environment, at the first session of a process, so every caller that
+ * opens a session calls this first.
+ */
+export function ortTelemetryOffByDefault(): void {
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
+}
+
 /** Loads the model file into a new native session; throws what onnxruntime throws (a bad file, bad options). */
 export function openOrtSession(file: string, options: InferenceSession.SessionOptions): OrtSession {
+  ortTelemetryOffByDefault();
   initOrt();
   const native = new binding.InferenceSession();
   native.loadModel(file, options);

@@ -7,6 +7,7 @@ import {
   type FeatureSet,
   type ModelInputColumns,
 } from '../features/model-contract.js';
+import { ortTelemetryOffByDefault } from '../model/ort-session.js';
 import { TrainingError } from './errors.js';
 import { intervalBounds, type IntervalModel } from './intervals.js';
 import type { TripTable } from '../data/trip-filter.js';
@@ -47,6 +48,7 @@ export async function runOnnxOutputs(
   featureSet: FeatureSet,
   columns: ModelInputColumns,
 ): Promise<Record<string, Float32Array>> {
+  ortTelemetryOffByDefault();
   const session = await ort.InferenceSession.create(model);
   try {
     const rows = columns.trip_distance.length;
