@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parquetReadObjects, asyncBufferFromFile } from 'hyparquet';
 import type { ScoreSummary } from '../../src/batch/summary.js';
+import { childEnv } from '../support/child-env.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const SHARED_DATA = resolve(REPO_ROOT, '../shared/data');
@@ -24,7 +25,7 @@ export interface ScoreRun {
 export function runScore(args: string[], env: Record<string, string> = {}): Promise<ScoreRun> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/score.ts', ...args], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env },
+    env: { ...childEnv(), LOG_LEVEL: 'warn', ...env },
   });
   let stdout = '';
   let stderr = '';

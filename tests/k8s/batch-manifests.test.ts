@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config.js';
 import { REPO_ROOT } from '../support/app.js';
+import { childEnv } from '../support/child-env.js';
 
 const read = (file: string) => parse(readFileSync(join(REPO_ROOT, 'k8s/batch', file), 'utf8'));
 const cron = read('cronjob.yaml');
@@ -19,7 +20,7 @@ function commandFor(m: any, extraEnv: Record<string, string>): string {
   const [container] = podOf(m).containers;
   const script = String(container.args[0]).replace('exec node', 'exec echo node');
   return execFileSync(container.command[0], [container.command[1], script], {
-    env: { PATH: process.env.PATH ?? '', ...env(m), ...extraEnv },
+    env: { ...childEnv(), ...env(m), ...extraEnv },
     encoding: 'utf8',
   }).trim();
 }

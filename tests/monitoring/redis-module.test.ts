@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../support/app.js';
+import { childEnv } from '../support/child-env.js';
 
 describe('the Redis client module', () => {
   test('When a service starts without REDIS_URL, then ioredis is never loaded; with it, the monitor loads it', () => {
@@ -21,7 +22,7 @@ describe('the Redis client module', () => {
     const run = (env: Record<string, string>) =>
       execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], {
         cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '', ...env },
+        env: { ...childEnv(), ...env },
         encoding: 'utf8',
       });
     expect(run({})).toBe('false');

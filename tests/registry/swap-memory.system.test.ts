@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../support/app.js';
+import { childEnv } from '../support/child-env.js';
 
 // why: an onnxruntime session of the embedded models that is never released keeps 12.5 MB of RSS
 // (measured: 10 sessions created alternately from v1 and v2, RSS after GC), so leaking every swapped-out
@@ -16,7 +17,7 @@ describe('memory over repeated swaps', () => {
       ['--expose-gc', '--import', 'tsx', 'tests/support/swap-memory-child.ts', '50'],
       {
         cwd: REPO_ROOT,
-        env: { PATH: process.env.PATH ?? '' },
+        env: childEnv(),
         maxBuffer: 1024 * 1024,
       },
     );

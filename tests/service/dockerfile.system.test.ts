@@ -13,6 +13,7 @@ import { npmStartNodeArgs } from '../../bench/lib/targets.js';
 import { REPO_ROOT } from '../support/app.js';
 import { freePort } from '../support/ports.js';
 import { REDIS_SERVER, startRedis } from '../support/redis.js';
+import { childEnv } from '../support/child-env.js';
 
 interface Instruction {
   op: string;
@@ -184,7 +185,7 @@ describe('Dockerfile', () => {
     // Batch scoring ships in the same image and runs on production dependencies only.
     const score = execFileSync(process.execPath, ['dist/score.js', '--help'], {
       cwd: app,
-      env: { PATH: process.env.PATH ?? '', ...env },
+      env: { ...childEnv(), ...env },
       encoding: 'utf8',
     });
     expect(score).toContain('usage: npm run score -- --data');
@@ -197,7 +198,7 @@ describe('Dockerfile', () => {
     expect(existsSync(join(app, 'src'))).toBe(false);
 
     const port = await freePort();
-    const runEnv = { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port), SHUTDOWN_DRAIN_MS: '0' };
+    const runEnv = { ...childEnv(), ...env, HOST: '127.0.0.1', PORT: String(port), SHUTDOWN_DRAIN_MS: '0' };
     const child = spawn(cmd[0] === 'node' ? process.execPath : cmd[0], cmd.slice(1), {
       cwd: app,
       env: runEnv,
@@ -240,14 +241,14 @@ describe('Dockerfile', () => {
   });
 
   test('When the stream consumer runs from the same image, then it refuses a bad REDIS_URL in one line, predicts a record and stops on SIGTERM', async () => {
-    const runEnv = { PATH: process.env.PATH ?? '', ...image.env, HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0' };
+    const runEnv = { ...childEnv(), ...image.env, HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '0' };
     await expectStreamConsumerRuns(image.app, runEnv);
   });
 
   test('When `npm start` gets one SIGTERM (WORKERS=2), then npm exits 0, the port is closed and no process of it remains', async () => {
     const port = await freePort();
     const env = {
-      PATH: process.env.PATH ?? '',
+      ...childEnv(),
       HOME: work,
       npm_config_cache: npmCache,
       HOST: '127.0.0.1',

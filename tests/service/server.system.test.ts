@@ -4,6 +4,7 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { REPO_ROOT } from '../support/app.js';
 import { spawnServer } from '../support/service-process.js';
+import { childEnv } from '../support/child-env.js';
 
 interface Started {
   child: ChildProcessWithoutNullStreams;
@@ -86,7 +87,7 @@ describe('the server process', () => {
     const command = `exec ${process.execPath} --import tsx src/server.ts`;
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', SHUTDOWN_DRAIN_MS: '600000', TERM: 'dumb' },
+      env: { ...childEnv(), HOST: '127.0.0.1', PORT: '0', SHUTDOWN_DRAIN_MS: '600000', TERM: 'dumb' },
     });
     running.push(child);
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'n
 import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { freePort, waitFor } from './ports.js';
+import { childEnv } from './child-env.js';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -22,7 +23,7 @@ export interface SpawnedServer {
 
 /**
  * Spawns src/server.ts (the real composition root; or another runner, `script`, such as src/stream.ts)
- * on 127.0.0.1, port 0 unless `env` says otherwise, with only PATH inherited, and parses its stdout as
+ * on 127.0.0.1, port 0 unless `env` says otherwise, with only PATH and TMPDIR inherited (child-env.ts), and parses its stdout as
  * pino's JSON lines.
  */
 export function spawnServer(
@@ -32,7 +33,7 @@ export function spawnServer(
 ): SpawnedServer {
   const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ...env },
+    env: { ...childEnv(), HOST: '127.0.0.1', PORT: '0', ...env },
     // why: a group of its own, so a test can signal the whole group as systemd and dumb-init do.
     detached: options.ownProcessGroup === true,
   });
@@ -82,7 +83,7 @@ export async function startService(env: Record<string, string> = {}, port?: numb
   const listenPort = port ?? (await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(listenPort), LOG_LEVEL: 'warn', ...env },
+    env: { ...childEnv(), HOST: '127.0.0.1', PORT: String(listenPort), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true,
   });
