@@ -247,6 +247,25 @@ export function evaluateChecks(report: BenchReport): Check[] {
   return checks;
 }
 
+/** Spread of bare node:http's rounds (max − min over the median) above which a run's machine counts as unsteady. */
+export const STEADY_SPREAD = 0.15;
+
+/**
+ * How steady the machine was during the run, from bare node:http's rounds at 16 connections; undefined
+ * without rounds. why: neighbours slow the bare server more than the service, so on a disturbed run the
+ * ratios against node:http read high (docs/performance.md, the table of complete runs).
+ */
+export function machineSteadiness(rows: readonly BenchRow[]): string | undefined {
+  const rounds = findRow(rows, BASELINES[0].name, 'closed loop, 16 conn')?.rounds;
+  if (rounds === undefined || rounds.length < 2) return undefined;
+  const sorted = [...rounds].sort((a, b) => a - b);
+  const spread = (sorted[sorted.length - 1] - sorted[0]) / sorted[(sorted.length - 1) >> 1];
+  const measured = `bare node:http's rounds at 16 connections spread ${Math.round(spread * 100)} % (max − min over the median)`;
+  return spread <= STEADY_SPREAD
+    ? `The machine was steady: ${measured}, at most ${STEADY_SPREAD * 100} %.`
+    : `**The machine was not steady**: ${measured}, over ${STEADY_SPREAD * 100} %. The ratios against node:http measure the neighbours too, and read high: a slowed machine slows the bare server more than the service.`;
+}
+
 export function renderChecks(report: BenchReport): string {
   const verdict = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? 'yes' : '**no**');
   return [
@@ -300,6 +319,7 @@ export function renderPerfRegion(report: BenchReport): string {
     '',
     ...report.notes.map((n) => `- ${n}`),
     '',
+    ...[machineSteadiness(report.rows)].flatMap((line) => (line === undefined ? [] : [line, ''])),
     renderChecks(report),
     ...(report.previous ? ['', renderDeltas(report.previous)] : []),
   ].join('\n');

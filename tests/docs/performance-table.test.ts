@@ -6,6 +6,7 @@ import {
   compareReports,
   evaluateChecks,
   extractPerfRegion,
+  machineSteadiness,
   PERFORMANCE_MD,
   readReport,
   renderPerfRegion,
@@ -73,6 +74,16 @@ describe('docs/performance.md results', () => {
     expect(verdict('`WORKERS=1`, 16 conn ≥ 0.5× bare node:http')).toBe(false);
     expect(verdict('`WORKERS=1`, p99 at 2,000 req/s')).toBe(false);
     expect(verdict('`WORKERS=1`, 1 conn ≥ 0.95×')).toBeUndefined();
+  });
+
+  test('When bare node:http ran steadily, then the run says so; when its rounds spread, then it warns that the ratios read high', () => {
+    const node = (rounds: number[]) => [{ ...row('bare node:http', 'closed loop, 16 conn', rounds[2], 1), rounds }];
+
+    expect(machineSteadiness(node([45805, 43592, 44592, 46642, 46851]))).toMatch(/^The machine was steady: .* spread 7 %/);
+    expect(machineSteadiness(node([5066, 26369, 32414, 25888, 34403]))).toMatch(/^\*\*The machine was not steady\*\*: .* spread 111 %/);
+    expect(machineSteadiness(node([40000, 40000, 46000]))).toMatch(/^The machine was steady: .* spread 15 %/);
+    expect(machineSteadiness([row('bare node:http', 'closed loop, 16 conn', 45000, 1)])).toBeUndefined();
+    expect(renderPerfRegion(report(node([5066, 26369, 32414, 25888, 34403])))).toContain('The machine was not steady');
   });
 
   test('When compared with a previous report, then only figures both measured give deltas', () => {
