@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { resolveAndDownload } from '../../src/mlflow/download.js';
+import { ortTelemetryOffByDefault } from '../../src/model/ort-session.js';
 import { externalDataModel } from '../support/onnx-external-data.js';
 import { MODEL, modelFiles, registerMlflow3Version, startHarness, type Harness } from '../support/mlflow-harness.js';
 
@@ -17,6 +18,8 @@ afterEach(async () => {
 const DATA_FILE = '2f1c9d3e-0b7a-11f0-9c2e-0242ac120002.data';
 
 async function run(onnxFile: string) {
+  // as serving does before its first session: telemetry would leave files in the temp dir (docs/operations.md)
+  ortTelemetryOffByDefault();
   const session = await ort.InferenceSession.create(onnxFile);
   try {
     const out = await session.run({ x: new ort.Tensor('float32', new Float32Array([1, 1, 1, 2, 2, 2]), [2, 3]) });

@@ -146,6 +146,8 @@ export async function predictDirectly(
   registryUri = EMBEDDED_REGISTRY,
 ): Promise<DirectPrediction[]> {
   const ort = await import('onnxruntime-node');
+  // as serving does before its first session: telemetry would leave files in the temp dir (docs/operations.md)
+  (await import('../../src/model/ort-session.js')).ortTelemetryOffByDefault();
   const { readModelDirectory } = await import('../../src/registry/model-directory.js');
   const { source, uri } = sourceFor(modelUri, registryUri);
   const resolved = await source.resolve(uri);
