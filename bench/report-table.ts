@@ -256,19 +256,24 @@ export const STEADY_SPREAD = 0.15;
  * ratios against node:http read high (docs/performance.md, the table of complete runs).
  */
 export function machineSteadiness(rows: readonly BenchRow[]): string | undefined {
-  const rounds = findRow(rows, BASELINES[0].name, 'closed loop, 16 conn')?.rounds;
-  if (rounds === undefined || rounds.length < 2) return undefined;
-  const sorted = [...rounds].sort((a, b) => a - b);
-  const spread = (sorted[sorted.length - 1] - sorted[0]) / sorted[(sorted.length - 1) >> 1];
+  const node = findRow(rows, BASELINES[0].name, 'closed loop, 16 conn');
+  // the row is the median round, so its req/s is the rounds' median
+  const median = node?.requestsPerSecond;
+  const rounds = node?.rounds;
+  if (median == null || rounds === undefined || rounds.length < 2) return undefined;
+  const spread = (Math.max(...rounds) - Math.min(...rounds)) / median;
   const measured = `bare node:http's rounds at 16 connections spread ${Math.round(spread * 100)} % (max − min over the median)`;
   return spread <= STEADY_SPREAD
     ? `The machine was steady: ${measured}, at most ${STEADY_SPREAD * 100} %.`
     : `**The machine was not steady**: ${measured}, over ${STEADY_SPREAD * 100} %. The ratios against node:http measure the neighbours too, and read high: a slowed machine slows the bare server more than the service.`;
 }
 
+/** The targets' verdicts, after the line that says whether the machine was steady (when the run has rounds). */
 export function renderChecks(report: BenchReport): string {
   const verdict = (met: boolean | undefined) => (met === undefined ? 'not measured' : met ? 'yes' : '**no**');
+  const steadiness = machineSteadiness(report.rows);
   return [
+    ...(steadiness === undefined ? [] : [steadiness, '']),
     '| Target | Measured (this run) | Met? |',
     '|---|---|---|',
     ...evaluateChecks(report).map((c) => `| ${c.target} | ${c.measured} | ${verdict(c.met)} |`),
@@ -319,7 +324,6 @@ export function renderPerfRegion(report: BenchReport): string {
     '',
     ...report.notes.map((n) => `- ${n}`),
     '',
-    ...[machineSteadiness(report.rows)].flatMap((line) => (line === undefined ? [] : [line, ''])),
     renderChecks(report),
     ...(report.previous ? ['', renderDeltas(report.previous)] : []),
   ].join('\n');

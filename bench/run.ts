@@ -32,7 +32,6 @@ import {
   type BenchRow,
   compareReports,
   fmt,
-  machineSteadiness,
   renderChecks,
   renderDeltas,
   renderResultsTable,
@@ -351,10 +350,7 @@ async function main(): Promise<void> {
     ...(before ? { previous: { date: before.date, deltas: compareReports(before, rows) } } : {}),
   };
   report.markdown = renderResultsTable(rows);
-  const steadiness = machineSteadiness(report.rows);
-  console.log(
-    `\n${report.machine}\n\n${report.markdown}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n${steadiness === undefined ? '' : `${steadiness}\n\n`}${renderChecks(report)}`,
-  );
+  console.log(`\n${report.machine}\n\n${report.markdown}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n\n${renderChecks(report)}`);
   if (report.previous) console.log(`\n${renderDeltas(report.previous)}`);
 
   mkdirSync(resultsDir, { recursive: true });
