@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runFixedCount } from './lib/fixed-count.js';
 import { percentile, runOpenLoop } from './lib/open-loop.js';
-import { treeStats } from './lib/process-stats.js';
+import { pauseTrees, treeStats } from './lib/process-stats.js';
 import { freePort, startTarget, stopTarget, TARGETS, type Target, waitUntilReady } from './lib/targets.js';
 import { runClosedLoop } from './lib/wrk.js';
 import {
@@ -180,6 +180,28 @@ function medianRound(rounds: BenchRow[], key: (row: BenchRow) => number): BenchR
   return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
+/** Paused targets, continued if the bench is interrupted: a stopped process would never see its SIGINT. */
+let resumePaused: (() => void) | undefined;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    resumePaused?.();
+    process.kill(process.pid, signal);
+  });
+}
+
+/** Runs `work` with every other target stopped, so that only `r` and the load generator run (pauseTrees). */
+async function alone<T>(r: Running, all: readonly Running[], work: () => Promise<T>): Promise<T> {
+  const others = all.filter((o) => o !== r && o.child.exitCode === null && o.child.signalCode === null).map((o) => o.child.pid!);
+  const resume = pauseTrees(others);
+  resumePaused = resume;
+  try {
+    return await work();
+  } finally {
+    resume();
+    resumePaused = undefined;
+  }
+}
+
 /** 100,000 requests in chunks of 10,000: RSS of the largest process after each chunk. */
 async function soak(r: Running): Promise<TargetReport['soak']> {
   const perChunkMb: number[] = [];
@@ -278,7 +300,7 @@ async function main(): Promise<void> {
         const order = alive.map((_, k) => alive[(k + round) % alive.length]);
         for (const r of order) {
           try {
-            const row = await scenario.measure(r);
+            const row = await alone(r, running, () => scenario.measure(r));
             // why: a row counts only if the target itself was there the whole step to answer it.
             if (r.child.exitCode !== null || r.child.signalCode !== null)
               throw new Error(`exited (${r.child.exitCode ?? r.child.signalCode})`);
@@ -301,7 +323,7 @@ async function main(): Promise<void> {
     for (const r of running) {
       if (r.report.failed || !r.target.soak) continue;
       try {
-        r.report.soak = await soak(r);
+        r.report.soak = await alone(r, running, () => soak(r));
       } catch (error) {
         r.report.failed = `soak: ${(error as Error).message}`;
       }

@@ -112,7 +112,9 @@ export const TARGETS: Target[] = [
     // that compare with nothing (docs/performance.md).
     closedLoopOnly: true,
     command: 'gunicorn',
-    args: ['-w', '2', '--chdir', peerDir, 'predict:app'],
+    // why no worker timeout: the bench stops every other target while it measures one (pauseTrees), and
+    // after such a pause gunicorn's arbiter would kill the workers that missed their 30 s heartbeat.
+    args: ['-w', '2', '--timeout', '0', '--chdir', peerDir, 'predict:app'],
     unavailable: () => {
       if (!existsSync(peerDir)) return `${peerDir} not found`;
       if (!hasCommand('gunicorn')) return 'gunicorn missing (apt-get install -y gunicorn python3-flask python3-sklearn)';
