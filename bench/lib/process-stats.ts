@@ -11,15 +11,20 @@ export interface TreeStats {
 const CLOCK_TICKS = 100; // Linux USER_HZ
 const PAGE_SIZE = 4096;
 
-function readStat(pid: number): { ppid: number; cpuTicks: number; rssPages: number } | undefined {
+function readStat(pid: number): { state: string; ppid: number; cpuTicks: number; rssPages: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // why: the command name (field 2) may contain spaces; the fields after its closing paren are fixed.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]), rssPages: Number(fields[21]) };
+    return { state: fields[0], ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]), rssPages: Number(fields[21]) };
   } catch {
     return undefined;
   }
+}
+
+/** The state letter of a process (R running, S sleeping, T stopped, …), or undefined when it is gone. Exported for tests. */
+export function processState(pid: number): string | undefined {
+  return readStat(pid)?.state;
 }
 
 export function processTree(rootPid: number): number[] {

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
-import { pauseTrees } from '../../bench/lib/process-stats.js';
+import { pauseTrees, processState as stateOf } from '../../bench/lib/process-stats.js';
 import { waitFor } from '../support/ports.js';
 
 // A parent with a child (as a cluster primary or gunicorn's arbiter has); both wake every millisecond.
@@ -23,16 +22,6 @@ afterEach(async () => {
     await exited;
   }
 });
-
-/** The state letter /proc gives a process: R running, S sleeping, T stopped; undefined when it is gone. */
-function stateOf(pid: number): string | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return text[text.lastIndexOf(')') + 2];
-  } catch {
-    return undefined;
-  }
-}
 
 async function startTree(): Promise<[number, number]> {
   const parent = spawn(process.execPath, ['-e', TREE], { stdio: ['ignore', 'pipe', 'inherit'] });
