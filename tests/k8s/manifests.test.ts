@@ -140,4 +140,19 @@ describe('k8s manifests', () => {
     expect(podLabels).toMatchObject(pdb.spec.selector.matchLabels);
     expect(pdb.spec.minAvailable).toBeLessThan(hpa.spec.minReplicas);
   });
+
+  test('When the CPU request and the HPA target are multiplied, then the scale-out point is the one docs/operations.md sized, below the limit', () => {
+    const { resources } = one('Deployment').spec.template.spec.containers[0];
+    const [metric] = one('HorizontalPodAutoscaler').spec.metrics;
+    const millicores = (cpu: string) => (cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000);
+    const scaleOutAt = (millicores(resources.requests.cpu) * metric.resource.target.averageUtilization) / 100;
+    const operations = readFileSync(join(REPO_ROOT, 'docs/operations.md'), 'utf8');
+
+    // why: the autoscaler's utilization is a share of the request, so a new request or target moves the
+    // load a pod carries before it scales out; the Sizing section's measurements must be redone with it.
+    expect(metric.resource).toMatchObject({ name: 'cpu', target: { type: 'Utilization' } });
+    expect(operations).toContain(`at ${scaleOutAt} millicores`);
+    expect(operations).toContain(`CPU request ${resources.requests.cpu}, limit ${resources.limits.cpu}`);
+    expect(scaleOutAt).toBeLessThan(millicores(resources.limits.cpu));
+  });
 });
