@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { runClosedLoop } from './lib/wrk.js';
 import { freePort } from '../tests/support/ports.js';
-import { treeStats } from './lib/process-stats.js';
+import { treeDuring } from './lib/process-stats.js';
 import { stopTarget } from './lib/targets.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
@@ -91,9 +91,10 @@ try {
     const order = targets.map((_, i) => targets[(i + round) % targets.length]);
     for (const t of order) {
       const pid = children[targets.indexOf(t)].pid!;
-      const before = treeStats(pid).cpuSeconds;
-      const r = await runClosedLoop({ port: t.port, path: '/predict', body, connections: 16, durationS: DURATION_S });
-      const cpuMs = ((treeStats(pid).cpuSeconds - before) * 1000) / r.requests;
+      const { result: r, cpuSeconds } = await treeDuring(pid, () =>
+        runClosedLoop({ port: t.port, path: '/predict', body, connections: 16, durationS: DURATION_S }),
+      );
+      const cpuMs = (cpuSeconds * 1000) / r.requests;
       results.get(t.name)!.push(r.requestsPerSecond);
       cpuPerRequest.get(t.name)!.push(cpuMs);
       console.log(

@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runFixedCount } from './lib/fixed-count.js';
 import { percentile, runOpenLoop } from './lib/open-loop.js';
-import { pauseTrees, treeStats } from './lib/process-stats.js';
+import { pauseTrees, treeDuring, treeStats } from './lib/process-stats.js';
 import { freePort, startTarget, stopTarget, TARGETS, type Target, waitUntilReady } from './lib/targets.js';
 import { runClosedLoop } from './lib/wrk.js';
 import {
@@ -74,15 +74,11 @@ function batchBody(size: number): string {
 type Stats = Pick<BenchRow, 'serverCpuCores' | 'serverRssMb' | 'maxWorkerRssMb'>;
 
 async function measured<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; stats: Stats }> {
-  const before = treeStats(pid);
-  const t0 = performance.now();
-  const result = await work();
-  const wallS = (performance.now() - t0) / 1000;
-  const after = treeStats(pid);
+  const { result, cpuSeconds, wallSeconds, after } = await treeDuring(pid, work);
   return {
     result,
     stats: {
-      serverCpuCores: (after.cpuSeconds - before.cpuSeconds) / wallS,
+      serverCpuCores: cpuSeconds / wallSeconds,
       serverRssMb: after.rssBytes / 2 ** 20,
       maxWorkerRssMb: (after.rssPerProcess[0] ?? 0) / 2 ** 20,
     },

@@ -14,7 +14,7 @@
 import { freePort, serviceTarget, startTarget, stopTarget, waitUntilReady } from './lib/targets.js';
 import { percentile, runOpenLoop, type OpenLoopResult } from './lib/open-loop.js';
 import { runClosedLoop } from './lib/wrk.js';
-import { treeStats } from './lib/process-stats.js';
+import { treeDuring } from './lib/process-stats.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -34,15 +34,6 @@ interface Step {
   clientCores: number;
 }
 
-/** CPU cores the service's process tree used while `work` ran, and what `work` returned. */
-async function cpuDuring<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cores: number }> {
-  const before = treeStats(pid).cpuSeconds;
-  const t0 = performance.now();
-  const result = await work();
-  const wallS = (performance.now() - t0) / 1000;
-  return { result, cores: (treeStats(pid).cpuSeconds - before) / wallS };
-}
-
 function toStep(rate: number, r: OpenLoopResult, cores: number): Step {
   return {
     rate,
@@ -58,11 +49,20 @@ function toStep(rate: number, r: OpenLoopResult, cores: number): Step {
 
 const fmt = (v: number, digits: number) => v.toFixed(digits);
 
-/** The middle value (the lower middle one for an even count). */
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)];
-}
+/** The middle value (the lower middle one for an even count), as the bench's other figures pick it. */
+const median = (values: number[]) => percentile(Float64Array.from(values).sort(), 50);
+
+/** The table's columns after the offered rate: the figure of one round, its digits, its title. */
+const COLUMNS: readonly [(s: Step) => number, number, string][] = [
+  [(s) => s.achieved, 0, 'answered req/s'],
+  [(s) => s.p50Ms, 2, 'p50 ms'],
+  [(s) => s.p99Ms, 2, 'p99 ms'],
+  [(s) => s.sendLagP99Ms, 2, 'client lag p99 ms'],
+  [(s) => s.errors, 0, 'errors'],
+  [(s) => s.cpuCores, 3, 'service CPU (cores)'],
+  [(s) => (s.cpuCores * 1e6) / s.achieved, 0, 'CPU µs a request'],
+  [(s) => s.clientCores, 3, 'client CPU (cores)'],
+];
 
 async function main(): Promise<void> {
   const target = serviceTarget(WORKERS, { soak: false });
@@ -73,15 +73,16 @@ async function main(): Promise<void> {
     await waitUntilReady(target, child, port, spawnedAt, body);
     // why: a closed-loop warm-up first, so the JIT has compiled the hot path before the first step.
     await runClosedLoop({ port, path: '/predict', body, connections: 16, durationS: 2 });
-    const idle = await cpuDuring(child.pid!, () => new Promise((r) => setTimeout(r, 5000)));
-    console.log(`${target.name}: idle ${fmt(idle.cores * 1000, 1)} millicores`);
+    const idle = await treeDuring(child.pid!, () => new Promise((r) => setTimeout(r, 5000)));
+    const idleMillicores = (idle.cpuSeconds / idle.wallSeconds) * 1000;
+    console.log(`${target.name}: idle ${fmt(idleMillicores, 1)} millicores`);
     const steps = new Map<number, Step[]>(RATES.map((rate) => [rate, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const rate of RATES) {
-        const { result, cores } = await cpuDuring(child.pid!, () =>
+        const { result, cpuSeconds, wallSeconds } = await treeDuring(child.pid!, () =>
           runOpenLoop({ port, path: '/predict', body, rate, durationS: DURATION_S }),
         );
-        const step = toStep(rate, result, cores);
+        const step = toStep(rate, result, cpuSeconds / wallSeconds);
         steps.get(rate)!.push(step);
         console.log(
           `round ${round + 1}, ${rate} req/s offered: ${fmt(step.achieved, 0)} answered, p50 ${fmt(step.p50Ms, 2)} p99 ${fmt(step.p99Ms, 2)} ms ` +
@@ -90,41 +91,15 @@ async function main(): Promise<void> {
       }
     }
     console.log(
-      `\n${target.name}, open loop, ${DURATION_S} s a step; each figure the median of its ${ROUNDS} rounds; idle ${fmt(idle.cores * 1000, 1)} millicores\n`,
+      `\n${target.name}, open loop, ${DURATION_S} s a step; each figure the median of its ${ROUNDS} rounds; idle ${fmt(idleMillicores, 1)} millicores\n`,
     );
-    console.log(
-      '| offered req/s | answered req/s | p50 ms | p99 ms | client lag p99 ms | errors | service CPU (cores) | CPU µs a request | client CPU (cores) |',
-    );
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log(`| offered req/s | ${COLUMNS.map(([, , title]) => title).join(' | ')} |`);
+    console.log(`|---|${COLUMNS.map(() => '---|').join('')}`);
     for (const rate of RATES) {
       const rounds = steps.get(rate)!;
       // why each column its own median: the CPU a load costs and the tail it meets move apart from round to round.
-      const m = (f: (s: Step) => number) => median(rounds.map(f));
-      console.log(
-        `| ${rate} | ${fmt(
-          m((s) => s.achieved),
-          0,
-        )} | ${fmt(
-          m((s) => s.p50Ms),
-          2,
-        )} | ${fmt(
-          m((s) => s.p99Ms),
-          2,
-        )} | ${fmt(
-          m((s) => s.sendLagP99Ms),
-          2,
-        )} | ` +
-          `${m((s) => s.errors)} | ${fmt(
-            m((s) => s.cpuCores),
-            3,
-          )} | ${fmt(
-            m((s) => (s.cpuCores * 1e6) / s.achieved),
-            0,
-          )} | ${fmt(
-            m((s) => s.clientCores),
-            3,
-          )} |`,
-      );
+      const cells = COLUMNS.map(([figure, digits]) => fmt(median(rounds.map(figure)), digits));
+      console.log(`| ${rate} | ${cells.join(' | ')} |`);
     }
   } finally {
     await stopTarget(child);

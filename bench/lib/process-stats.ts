@@ -62,6 +62,22 @@ export function treeStats(rootPid: number): TreeStats {
 }
 
 /**
+ * Runs `work` and measures `rootPid`'s process tree meanwhile: the CPU seconds it used, the wall
+ * seconds `work` took, and the tree's stats at the end (RSS). What every bench step reads.
+ */
+export async function treeDuring<T>(
+  rootPid: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpuSeconds: number; wallSeconds: number; after: TreeStats }> {
+  const before = treeStats(rootPid).cpuSeconds;
+  const t0 = performance.now();
+  const result = await work();
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const after = treeStats(rootPid);
+  return { result, cpuSeconds: after.cpuSeconds - before, wallSeconds, after };
+}
+
+/**
  * Stops every process of the given trees (SIGSTOP) until the returned function continues them
  * (SIGCONT). why: the bench keeps every target up while it measures one, and idle processes still
  * wake (the services' event-loop-delay sampler runs every 10 ms): on 2 cores those wake-ups took
