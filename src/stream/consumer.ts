@@ -11,7 +11,8 @@
  *
  * Redis failures never stop the loop: ioredis reconnects with backoff and resends what was in flight
  * (a resent commit is harmless: its XACKs answer 0 and it writes nothing), and the loop backs off on
- * errors. stop() unblocks the read, lets the batch in hand commit, and resolves.
+ * errors. stop() gives up the read (CLIENT UNBLOCK ends it on the server), lets the batch in hand
+ * commit, and resolves; with Redis unreachable and nothing in hand, at once.
  */
 import type { Redis } from 'ioredis';
 import type { Trip } from '../features/trip-inputs.js';
@@ -27,6 +28,7 @@ import { parseRideRecord, predictionRecord } from './records.js';
 const BLOCK_MS = 2000;
 /** Group info (lag, pending) is read at most this often. */
 const GROUP_INFO_EVERY_MS = 1000;
+const STOPPED = Symbol('stopped');
 
 export type ConsumerConfig = Pick<
   StreamConfig,
@@ -104,6 +106,16 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
   let running: Promise<void> | undefined;
   let readerId: number | undefined;
   let wakeSleep: (() => void) | undefined;
+  let onStop: () => void = () => undefined;
+  const stopRequested = new Promise<typeof STOPPED>((resolve) => {
+    onStop = () => resolve(STOPPED);
+  });
+  /**
+   * A read-side call, given up once stop() comes: nothing it returns would be in hand yet (entries Redis
+   * delivered meanwhile stay pending, for this name's next start or a claim). why: while Redis cannot be
+   * reached ioredis keeps the call queued, and may never settle it (docs/streaming.md, "Crashes, restarts, shutdown").
+   */
+  const unlessStopped = <T>(call: Promise<T>): Promise<T | typeof STOPPED> => Promise.race([call, stopRequested]);
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -260,6 +272,25 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
     return reply?.[0]?.[1] ?? [];
   }
 
+  /** Entries other consumers held longer than STREAM_CLAIM_IDLE_MS, from `cursor` on (XAUTOCLAIM). */
+  async function claim(cursor: string): Promise<{ cursor: string; entries: RawEntry[] }> {
+    const [next, claimed] = (await redis.xautoclaim(
+      config.EVENTS_STREAM,
+      config.CONSUMER_GROUP,
+      config.CONSUMER_NAME,
+      config.STREAM_CLAIM_IDLE_MS,
+      cursor,
+      'COUNT',
+      config.STREAM_BATCH,
+    )) as [string, RawEntry[], string[]?];
+    const entries = claimed.filter((e) => e !== null);
+    if (entries.length > 0) {
+      metrics.claimed.inc(entries.length);
+      log.warn({ entries: entries.length, idle_ms: config.STREAM_CLAIM_IDLE_MS }, 'claimed entries another consumer left pending');
+    }
+    return { cursor: next, entries };
+  }
+
   let inFlight: Promise<void> | undefined;
 
   async function loop(): Promise<void> {
@@ -269,33 +300,27 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
     let failures = 0;
     while (!stopping) {
       try {
-        if (!groupReady) await ensureGroup();
-        let entries: RawEntry[];
+        if (!groupReady && (await unlessStopped(ensureGroup())) === STOPPED) break;
+        let read: RawEntry[] | typeof STOPPED;
         if (ownAfter !== undefined) {
-          entries = await readOwnPending(ownAfter);
-          ownAfter = entries.length > 0 ? entries[entries.length - 1][0] : undefined;
-          if (entries.length > 0) log.info({ entries: entries.length }, 'finishing entries this consumer left pending');
-        } else if (now() >= claimAt) {
-          const [cursor, claimed] = (await redis.xautoclaim(
-            config.EVENTS_STREAM,
-            config.CONSUMER_GROUP,
-            config.CONSUMER_NAME,
-            config.STREAM_CLAIM_IDLE_MS,
-            claimCursor,
-            'COUNT',
-            config.STREAM_BATCH,
-          )) as [string, RawEntry[], string[]?];
-          claimCursor = cursor;
-          // why: a full scan of the pending list per half claim interval; a scan that stopped mid-way goes on at once.
-          if (cursor === '0-0') claimAt = now() + Math.floor(config.STREAM_CLAIM_IDLE_MS / 2);
-          entries = claimed.filter((e) => e !== null);
-          if (entries.length > 0) {
-            metrics.claimed.inc(entries.length);
-            log.warn({ entries: entries.length, idle_ms: config.STREAM_CLAIM_IDLE_MS }, 'claimed entries another consumer left pending');
+          read = await unlessStopped(readOwnPending(ownAfter));
+          if (read !== STOPPED) {
+            ownAfter = read.length > 0 ? read[read.length - 1][0] : undefined;
+            if (read.length > 0) log.info({ entries: read.length }, 'finishing entries this consumer left pending');
           }
+        } else if (now() >= claimAt) {
+          const claimed = await unlessStopped(claim(claimCursor));
+          if (claimed !== STOPPED) {
+            claimCursor = claimed.cursor;
+            // why: a full scan of the pending list per half claim interval; a scan that stopped mid-way goes on at once.
+            if (claimed.cursor === '0-0') claimAt = now() + Math.floor(config.STREAM_CLAIM_IDLE_MS / 2);
+          }
+          read = claimed === STOPPED ? STOPPED : claimed.entries;
         } else {
-          entries = await readNew();
+          read = await unlessStopped(readNew());
         }
+        if (read === STOPPED) break;
+        const entries = read;
         lastCallOk = true;
         failures = 0;
         if (entries.length > 0) {
@@ -310,7 +335,7 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
         } else {
           await inFlight;
         }
-        await refreshGroupInfo();
+        if ((await unlessStopped(refreshGroupInfo())) === STOPPED) break;
       } catch (err) {
         if (stopping && /Connection is closed/.test((err as Error).message)) break;
         lastCallOk = false;
@@ -333,6 +358,7 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
     async stop() {
       stopping = true;
       wakeSleep?.();
+      onStop();
       // why: a blocked XREADGROUP would hold the shutdown for up to BLOCK_MS; CLIENT UNBLOCK ends it at once (empty reply).
       if (readerId !== undefined && redis.status === 'ready') {
         await redis.client('UNBLOCK', readerId).catch(() => undefined);

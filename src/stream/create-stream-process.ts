@@ -137,7 +137,9 @@ export function createStreamProcess(config: StreamConfig, logger: Logger, option
         }
         redis.disconnect();
         reader.disconnect();
-        await running?.catch(() => undefined);
+        // why only when it committed: an abandoned commit may never settle once ioredis is disconnected
+        // mid-reconnect (docs/streaming.md, "Crashes, restarts, shutdown"), and the loop waiting for it would hold the exit forever.
+        if (!timedOut) await running?.catch(() => undefined);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await runtime.close();
         logger.info('stopped');

@@ -106,6 +106,47 @@ describe.skipIf(!REDIS_SERVER)('the stream consumer process', () => {
     expect((await probe(metricsPort, '/metrics')).text).toMatch(/^stream_entries_total\{outcome="predicted"\} 1$/m);
   }, 120_000);
 
+  test('When SIGTERM arrives while Redis cannot be reached, then it exits 0 at once, not after SHUTDOWN_TIMEOUT_MS', async () => {
+    const port = await freePort();
+    // why a timeout longer than the test's: a consumer that waited for it would fail the test by timing out.
+    const consumer = spawnConsumer('unreachable-stop', { REDIS_URL: `redis://127.0.0.1:${port}`, SHUTDOWN_TIMEOUT_MS: '600000' });
+    consumers.push(consumer);
+    await consumer.line((l) => l.msg === 'Redis unreachable; reconnecting with backoff', 'the unreachable warning');
+
+    consumer.child.kill('SIGTERM');
+
+    expect(await consumer.exited).toBe(0);
+    expect(consumer.logs.map((l) => l.msg)).toContain('stopped');
+  }, 60_000);
+
+  test('When Redis dies while a batch is in hand and SIGTERM comes, then it exits 1 after SHUTDOWN_TIMEOUT_MS, its batch left to a claim', async () => {
+    const redisServer = await startRedis();
+    servers.push(redisServer);
+    const redis = redisServer.client();
+    const consumer = spawnConsumer('stranded', { REDIS_URL: redisServer.url, SHUTDOWN_TIMEOUT_MS: '500' });
+    consumers.push(consumer);
+    await consumer.line((l) => l.msg === 'consuming', 'consuming');
+    await blockedReading(redis, 'stranded');
+
+    // The read's answer waits in the stopped consumer's socket; Redis then holds every client's
+    // commands, so the batch's commit cannot finish before Redis is killed: in flight or queued, ioredis
+    // keeps it while it reconnects.
+    consumer.child.kill('SIGSTOP');
+    await produce(redis, 'ride_events', [aRideEntry(1)]);
+    expect(await pendingOf(redis, 'ride_events', 'ride-duration', 'stranded')).toBe(1);
+    expect(await redis.call('CLIENT', 'PAUSE', '60000', 'ALL')).toBe('OK');
+    consumer.child.kill('SIGCONT');
+    await consumer.line((l) => l.msg === 'read a batch', 'the batch read');
+    await redisServer.kill();
+    await consumer.line((l) => l.msg === 'Redis connection lost; reconnecting with backoff', 'the lost connection');
+    consumer.child.kill('SIGTERM');
+
+    expect(await consumer.exited).toBe(1);
+    expect(consumer.logs.map((l) => l.msg)).toContain(
+      'the batch in hand did not commit in time; its entries stay pending for another consumer to claim',
+    );
+  }, 60_000);
+
   test('When REDIS_URL is not a Redis URL, then it exits 1 with one line naming the variable', async () => {
     const consumer = spawnConsumer('misconfigured', { REDIS_URL: 'localhost:6379' });
     consumers.push(consumer);

@@ -1,0 +1,53 @@
+/**
+ * The second half of `npm run build`: bundles the two long-running runners, `dist/server.js` and
+ * `dist/stream.js`, over tsc's output of the same names, with the code they share in `dist/chunks/`.
+ * The rest of `dist/` (score.js, the Lambda handler) stays tsc's.
+ *
+ * why: a process spent most of its start resolving, reading and compiling ≈ 500 files one by one;
+ * one file per chunk starts a worker ≈ 25 % sooner (docs/performance.md, "Start-up").
+ * Lazily imported parts (the service itself, monitoring's hub, tracing) stay separate chunks, so the
+ * cluster primary still loads none of them before it forks.
+ *
+ * Kept out of the bundle, loaded from node_modules as before:
+ * - onnxruntime-node: a native addon;
+ * - pino (its transports start worker threads from its own files) and ioredis (its error path):
+ *   both find files next to their own code through `__dirname`, which a bundle cannot give them.
+ * The check after the build refuses a bundle that still names `__dirname` or `__filename`.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+const OUT_DIR = 'dist';
+const EXTERNAL = ['onnxruntime-node', 'pino', 'pino-pretty', 'ioredis'];
+
+// why: chunk names carry a hash, so the last build's would pile up.
+rmSync(join(OUT_DIR, 'chunks'), { recursive: true, force: true });
+const result = await build({
+  entryPoints: { server: 'src/server.ts', stream: 'src/stream.ts' },
+  outdir: OUT_DIR,
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  external: EXTERNAL,
+  // why: the CommonJS packages inside (express, prom-client…) call require() for node's modules.
+  banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+  metafile: true,
+  logLevel: 'warning',
+});
+
+const unresolvable = Object.keys(result.metafile.outputs)
+  .filter((file) => file.endsWith('.js'))
+  .filter((file) => /\b__(dirname|filename)\b/.test(readFileSync(file, 'utf8')));
+if (unresolvable.length > 0) {
+  console.error(`bundle: ${unresolvable.join(', ')} use __dirname or __filename, which an ES module bundle does not define; add their package to EXTERNAL in scripts/bundle.ts`);
+  process.exit(1);
+}
+const bytes = Object.entries(result.metafile.outputs)
+  .filter(([file]) => file.endsWith('.js'))
+  .reduce((sum, [, output]) => sum + output.bytes, 0);
+console.log(`bundle: ${join(OUT_DIR, 'server.js')} and ${join(OUT_DIR, 'stream.js')}, ${(bytes / 1e6).toFixed(1)} MB of JavaScript in ${Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length} files`);
