@@ -8,7 +8,7 @@
 # tests/service/dockerfile.test.ts replays this file's COPY/RUN/CMD/HEALTHCHECK steps on a clean copy
 # of the repository (no Docker engine is needed), so keep to those instructions.
 
-# ---- build: compile TypeScript with the dev dependencies ----
+# ---- build: compile TypeScript and bundle the runners with the dev dependencies ----
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
@@ -16,6 +16,7 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/bundle.ts ./scripts/
 RUN npm run build
 
 # ---- runtime: production dependencies, compiled JavaScript and the model ----

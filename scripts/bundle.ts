@@ -10,44 +10,56 @@
  *
  * Kept out of the bundle, loaded from node_modules as before:
  * - onnxruntime-node: a native addon;
- * - pino (its transports start worker threads from its own files) and ioredis (its error path):
+ * - pino (its transports, pino-pretty's included, start worker threads from its own files) and ioredis (its error path):
  *   both find files next to their own code through `__dirname`, which a bundle cannot give them.
  * The check after the build refuses a bundle that still names `__dirname` or `__filename`.
  */
-import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const OUT_DIR = 'dist';
-const EXTERNAL = ['onnxruntime-node', 'pino', 'pino-pretty', 'ioredis'];
+/** The packages the runners load from node_modules (tests/service/dockerfile.system.test.ts holds the bundle to this). */
+export const EXTERNAL = ['onnxruntime-node', 'pino', 'ioredis'];
 
-// why: chunk names carry a hash, so the last build's would pile up.
-rmSync(join(OUT_DIR, 'chunks'), { recursive: true, force: true });
-const result = await build({
-  entryPoints: { server: 'src/server.ts', stream: 'src/stream.ts' },
-  outdir: OUT_DIR,
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  splitting: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  sourcemap: true,
-  external: EXTERNAL,
-  // why: the CommonJS packages inside (express, prom-client…) call require() for node's modules.
-  banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
-  metafile: true,
-  logLevel: 'warning',
-});
+async function bundle(): Promise<void> {
+  // why: chunk names carry a hash, so the last build's would pile up.
+  rmSync(join(OUT_DIR, 'chunks'), { recursive: true, force: true });
+  const result = await build({
+    entryPoints: { server: 'src/server.ts', stream: 'src/stream.ts' },
+    outdir: OUT_DIR,
+    chunkNames: 'chunks/[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: true,
+    external: EXTERNAL,
+    // why: the CommonJS packages inside (express, prom-client…) call require() for node's modules.
+    banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
+    metafile: true,
+    logLevel: 'warning',
+  });
 
-const unresolvable = Object.keys(result.metafile.outputs)
-  .filter((file) => file.endsWith('.js'))
-  .filter((file) => /\b__(dirname|filename)\b/.test(readFileSync(file, 'utf8')));
-if (unresolvable.length > 0) {
-  console.error(`bundle: ${unresolvable.join(', ')} use __dirname or __filename, which an ES module bundle does not define; add their package to EXTERNAL in scripts/bundle.ts`);
-  process.exit(1);
+  const unresolvable = Object.keys(result.metafile.outputs)
+    .filter((file) => file.endsWith('.js'))
+    .filter((file) => /\b__(dirname|filename)\b/.test(readFileSync(file, 'utf8')));
+  if (unresolvable.length > 0) {
+    console.error(
+      `bundle: ${unresolvable.join(', ')} use __dirname or __filename, which an ES module bundle does not define; add their package to EXTERNAL in scripts/bundle.ts`,
+    );
+    process.exit(1);
+  }
+  // why kept: what each output imports from outside the bundle, for tests and for esbuild's analyzer.
+  writeFileSync(join(OUT_DIR, 'bundle-meta.json'), JSON.stringify(result.metafile));
+  const bytes = Object.entries(result.metafile.outputs)
+    .filter(([file]) => file.endsWith('.js'))
+    .reduce((sum, [, output]) => sum + output.bytes, 0);
+  console.log(
+    `bundle: ${join(OUT_DIR, 'server.js')} and ${join(OUT_DIR, 'stream.js')}, ${(bytes / 1e6).toFixed(1)} MB of JavaScript in ${Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length} files`,
+  );
 }
-const bytes = Object.entries(result.metafile.outputs)
-  .filter(([file]) => file.endsWith('.js'))
-  .reduce((sum, [, output]) => sum + output.bytes, 0);
-console.log(`bundle: ${join(OUT_DIR, 'server.js')} and ${join(OUT_DIR, 'stream.js')}, ${(bytes / 1e6).toFixed(1)} MB of JavaScript in ${Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length} files`);
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await bundle();

@@ -40,12 +40,19 @@ function table(month: string, days: WindowVerdict[]): string {
   const features = reference!.features.map((f) => f.feature);
   const head = `### ${month}: score / noise level per day (★ drifted by our rule, ⚑ Evidently's score ≥ 0.1)\n\n| date | trips | ${features.join(' | ')} |\n|---|---|${features.map(() => '---|').join('')}`;
   const rows = days.map((d) => {
-    const cells = d.verdicts.map((v) => `${v.score.toFixed(3)} / ${v.threshold.toFixed(3)}${v.drifted ? ' ★' : ''}${v.evidently_drifted ? ' ⚑' : ''}`);
+    const cells = d.verdicts.map(
+      (v) => `${v.score.toFixed(3)} / ${v.threshold.toFixed(3)}${v.drifted ? ' ★' : ''}${v.evidently_drifted ? ' ⚑' : ''}`,
+    );
     return `| ${d.date} | ${d.trips} | ${cells.join(' | ')} |`;
   });
   const count = (pick: (v: WindowVerdict['verdicts'][number]) => boolean) =>
     features.map((f) => days.filter((d) => d.verdicts.some((v) => v.feature === f && pick(v))).length);
   const ours = count((v) => v.drifted);
   const evidently = count((v) => v.evidently_drifted);
-  return [head, ...rows, `| **days flagged, ours** | | ${ours.join(' | ')} |`, `| **days flagged, Evidently 0.1** | | ${evidently.join(' | ')} |`].join('\n');
+  return [
+    head,
+    ...rows,
+    `| **days flagged, ours** | | ${ours.join(' | ')} |`,
+    `| **days flagged, Evidently 0.1** | | ${evidently.join(' | ')} |`,
+  ].join('\n');
 }

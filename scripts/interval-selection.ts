@@ -51,7 +51,11 @@ const PROTOCOLS = [
 const FUTURE_DAYS = [22, 31];
 const SCALES: IntervalScale[] = ['additive', 'multiplicative'];
 const RECENCY_HALF_LIVES = [14, 7];
-const LATER_SCHEMES: CalibrationScheme[] = [CALIBRATION_SCHEMES['forward-weeks'], CALIBRATION_SCHEMES['last-week'], CALIBRATION_SCHEMES['leave-week-out']];
+const LATER_SCHEMES: CalibrationScheme[] = [
+  CALIBRATION_SCHEMES['forward-weeks'],
+  CALIBRATION_SCHEMES['last-week'],
+  CALIBRATION_SCHEMES['leave-week-out'],
+];
 
 const future = selectTrips(january, (i) => day[i] >= FUTURE_DAYS[0] && day[i] <= FUTURE_DAYS[1]);
 for (const protocol of PROTOCOLS) {
@@ -71,8 +75,17 @@ for (const protocol of PROTOCOLS) {
 }
 if (values.report.length > 0) {
   const months = [];
-  for (const file of values.report) months.push({ label: file.replace(/.*tripdata_/, '').replace('.parquet', ''), trips: filterTrips(await readTripParquet(readFileSync(file), file)).table });
-  compare('after the choice: trained on all of January, reported on later months', january, [CALIBRATION_SCHEMES.gap, ...LATER_SCHEMES], months);
+  for (const file of values.report)
+    months.push({
+      label: file.replace(/.*tripdata_/, '').replace('.parquet', ''),
+      trips: filterTrips(await readTripParquet(readFileSync(file), file)).table,
+    });
+  compare(
+    'after the choice: trained on all of January, reported on later months',
+    january,
+    [CALIBRATION_SCHEMES.gap, ...LATER_SCHEMES],
+    months,
+  );
 }
 
 /** Fits the served model on `train`, calibrates every scheme × scale on `train` alone, prints coverage on each later month. */
@@ -92,8 +105,16 @@ function compare(
     for (let i = 0; i < trips.rows; i++) bias += trips.duration[i] - pred[i];
     return { label, trips, pred, unseen, bias: bias / trips.rows, rmse: errorMetrics(pred, trips.duration).rmse };
   });
-  console.log(`\n## ${title}: ${train.rows} trips to train; ` +
-    scored.map((s) => `${s.label}: ${s.trips.rows} trips, ${(mean(s.unseen) * 100).toFixed(1)} % unseen pairs, ${s.bias.toFixed(2)} min longer than predicted, RMSE ${s.rmse.toFixed(3)}`).join('; ') + '\n');
+  console.log(
+    `\n## ${title}: ${train.rows} trips to train; ` +
+      scored
+        .map(
+          (s) =>
+            `${s.label}: ${s.trips.rows} trips, ${(mean(s.unseen) * 100).toFixed(1)} % unseen pairs, ${s.bias.toFixed(2)} min longer than predicted, RMSE ${s.rmse.toFixed(3)}`,
+        )
+        .join('; ') +
+      '\n',
+  );
   console.log('| month | scheme | scale | below / above p10–p90 | unseen pairs | quintiles 1–5 (below / above) | median width | misses |');
   console.log('|---|---|---|---|---|---|---|---|');
   for (const scheme of schemes) {
@@ -116,7 +137,8 @@ function row(month: string, scheme: CalibrationScheme, scale: IntervalScale, c: 
     if (miss) misses++;
     return `${pct(x)}${miss ? '✗' : ''}`;
   };
-  const pair = (s: { below_p10: number; above_p90: number }, tolerance: number) => `${mark(s.below_p10, tolerance)} / ${mark(s.above_p90, tolerance)}`;
+  const pair = (s: { below_p10: number; above_p90: number }, tolerance: number) =>
+    `${mark(s.below_p10, tolerance)} / ${mark(s.above_p90, tolerance)}`;
   const name = scheme.kind === 'gap' ? `gap ${scheme.fitBeforeDay - 1}→${scheme.scoreFromDay}` : scheme.kind;
   return `| ${month} | ${name} | ${scale} | ${pair(c.overall, 0.015)} | ${pair(c.unseen_pairs, 0.03)} | ${c.by_predicted_quintile.map((q) => pair(q, 0.03)).join(', ')} | ${c.overall.median_width_minutes.toFixed(1)} | ${misses} |`;
 }

@@ -23,12 +23,19 @@ for (const line of readFileSync(centroidsPath, 'utf8').split('\n').slice(1)) {
 /** The same formula as public/demo/demo.js. */
 function haversineMiles(a: LonLat, b: LonLat): number {
   const rad = Math.PI / 180;
-  const h = Math.sin(((b[1] - a[1]) * rad) / 2) ** 2 + Math.cos(a[1] * rad) * Math.cos(b[1] * rad) * Math.sin(((b[0] - a[0]) * rad) / 2) ** 2;
+  const h =
+    Math.sin(((b[1] - a[1]) * rad) / 2) ** 2 + Math.cos(a[1] * rad) * Math.cos(b[1] * rad) * Math.sin(((b[0] - a[0]) * rad) / 2) ** 2;
   return 2 * 3958.8 * Math.asin(Math.sqrt(h));
 }
 
-const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(tripsPath), columns: ['PULocationID', 'DOLocationID', 'trip_distance'], compressors })) as {
-  PULocationID: number; DOLocationID: number; trip_distance: number;
+const rows = (await parquetReadObjects({
+  file: await asyncBufferFromFile(tripsPath),
+  columns: ['PULocationID', 'DOLocationID', 'trip_distance'],
+  compressors,
+})) as {
+  PULocationID: number;
+  DOLocationID: number;
+  trip_distance: number;
 }[];
 const ratios: number[] = [];
 for (const r of rows) {

@@ -6,10 +6,13 @@
  */
 import { execFileSync, execSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import type { Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { npmStartNodeArgs } from '../../bench/lib/targets.js';
+import { EXTERNAL } from '../../scripts/bundle.js';
 import { REPO_ROOT } from '../support/app.js';
 import { freePort } from '../support/ports.js';
 import { REDIS_SERVER, startRedis } from '../support/redis.js';
@@ -171,6 +174,13 @@ function processTree(root: number): number[] {
   return tree.filter((pid) => parents.has(pid));
 }
 
+/** The packages, other than node's own modules, that the bundle's outputs load at run time (esbuild's metafile). */
+function packagesImportedBy(dist: string): Set<string> {
+  const meta = JSON.parse(readFileSync(join(dist, 'bundle-meta.json'), 'utf8')) as Metafile;
+  const imports = Object.values(meta.outputs).flatMap((output) => output.imports);
+  return new Set(imports.filter((i) => i.external && !isBuiltin(i.path)).map((i) => i.path.split('/')[0]));
+}
+
 const READY = '"msg":"model loaded and warmed up; ready"';
 const TRIP = JSON.stringify({ PULocationID: 10, DOLocationID: 50, trip_distance: 40 });
 
@@ -196,6 +206,9 @@ describe('Dockerfile', () => {
     expect(existsSync(join(app, 'node_modules/onnxruntime-node'))).toBe(true);
     expect(existsSync(join(app, 'node_modules/typescript'))).toBe(false);
     expect(existsSync(join(app, 'src'))).toBe(false);
+    // The runners are bundles (scripts/bundle.ts): besides node's modules and their own chunks they
+    // import only the packages kept out of the bundle, so a start reads a few files, not hundreds.
+    expect(packagesImportedBy(join(app, 'dist'))).toEqual(new Set(EXTERNAL));
 
     const port = await freePort();
     const runEnv = { ...childEnv(), ...env, HOST: '127.0.0.1', PORT: String(port), SHUTDOWN_DRAIN_MS: '0' };
