@@ -4,7 +4,7 @@
  * The rest of `dist/` (score.js, the Lambda handler) stays tsc's.
  *
  * why: a process spent most of its start resolving, reading and compiling ≈ 500 files one by one;
- * one file per chunk starts a worker ≈ 25 % sooner (docs/performance.md, "Start-up").
+ * one file per chunk starts a process 13–22 % sooner (docs/performance.md, "Start-up").
  * Lazily imported parts (the service itself, monitoring's hub, tracing) stay separate chunks, so the
  * cluster primary still loads none of them before it forks.
  *
