@@ -43,9 +43,8 @@ async function bundle(): Promise<void> {
     logLevel: 'warning',
   });
 
-  const unresolvable = Object.keys(result.metafile.outputs)
-    .filter((file) => file.endsWith('.js'))
-    .filter((file) => /\b__(dirname|filename)\b/.test(readFileSync(file, 'utf8')));
+  const scripts = Object.entries(result.metafile.outputs).filter(([file]) => file.endsWith('.js'));
+  const unresolvable = scripts.map(([file]) => file).filter((file) => /\b__(dirname|filename)\b/.test(readFileSync(file, 'utf8')));
   if (unresolvable.length > 0) {
     console.error(
       `bundle: ${unresolvable.join(', ')} use __dirname or __filename, which an ES module bundle does not define; add their package to EXTERNAL in scripts/bundle.ts`,
@@ -54,11 +53,9 @@ async function bundle(): Promise<void> {
   }
   // why kept: what each output imports from outside the bundle, for tests and for esbuild's analyzer.
   writeFileSync(join(OUT_DIR, 'bundle-meta.json'), JSON.stringify(result.metafile));
-  const bytes = Object.entries(result.metafile.outputs)
-    .filter(([file]) => file.endsWith('.js'))
-    .reduce((sum, [, output]) => sum + output.bytes, 0);
+  const bytes = scripts.reduce((sum, [, output]) => sum + output.bytes, 0);
   console.log(
-    `bundle: ${join(OUT_DIR, 'server.js')} and ${join(OUT_DIR, 'stream.js')}, ${(bytes / 1e6).toFixed(1)} MB of JavaScript in ${Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length} files`,
+    `bundle: ${join(OUT_DIR, 'server.js')} and ${join(OUT_DIR, 'stream.js')}, ${(bytes / 1e6).toFixed(1)} MB of JavaScript in ${scripts.length} files`,
   );
 }
 

@@ -291,36 +291,39 @@ export function createStreamConsumer(deps: ConsumerDeps): StreamConsumer {
     return { cursor: next, entries };
   }
 
+  // Where reading stands: this consumer's own pending entries after `ownAfter` (until none are left),
+  // then the claim scan's cursor and when the next scan is due.
+  let ownAfter: string | undefined = '0';
+  let claimCursor = '0-0';
+  let claimAt = 0;
+
+  /** The next batch, in the order of priority above (possibly empty). */
+  async function nextBatch(): Promise<RawEntry[]> {
+    if (!groupReady) await ensureGroup();
+    if (ownAfter !== undefined) {
+      const entries = await readOwnPending(ownAfter);
+      ownAfter = entries.length > 0 ? entries[entries.length - 1][0] : undefined;
+      if (entries.length > 0) log.info({ entries: entries.length }, 'finishing entries this consumer left pending');
+      return entries;
+    }
+    if (now() >= claimAt) {
+      const { cursor, entries } = await claim(claimCursor);
+      claimCursor = cursor;
+      // why: a full scan of the pending list per half claim interval; a scan that stopped mid-way goes on at once.
+      if (cursor === '0-0') claimAt = now() + Math.floor(config.STREAM_CLAIM_IDLE_MS / 2);
+      return entries;
+    }
+    return readNew();
+  }
+
   let inFlight: Promise<void> | undefined;
 
   async function loop(): Promise<void> {
-    let ownAfter: string | undefined = '0';
-    let claimCursor = '0-0';
-    let claimAt = 0;
     let failures = 0;
     while (!stopping) {
       try {
-        if (!groupReady && (await unlessStopped(ensureGroup())) === STOPPED) break;
-        let read: RawEntry[] | typeof STOPPED;
-        if (ownAfter !== undefined) {
-          read = await unlessStopped(readOwnPending(ownAfter));
-          if (read !== STOPPED) {
-            ownAfter = read.length > 0 ? read[read.length - 1][0] : undefined;
-            if (read.length > 0) log.info({ entries: read.length }, 'finishing entries this consumer left pending');
-          }
-        } else if (now() >= claimAt) {
-          const claimed = await unlessStopped(claim(claimCursor));
-          if (claimed !== STOPPED) {
-            claimCursor = claimed.cursor;
-            // why: a full scan of the pending list per half claim interval; a scan that stopped mid-way goes on at once.
-            if (claimed.cursor === '0-0') claimAt = now() + Math.floor(config.STREAM_CLAIM_IDLE_MS / 2);
-          }
-          read = claimed === STOPPED ? STOPPED : claimed.entries;
-        } else {
-          read = await unlessStopped(readNew());
-        }
-        if (read === STOPPED) break;
-        const entries = read;
+        const entries = await unlessStopped(nextBatch());
+        if (entries === STOPPED) break;
         lastCallOk = true;
         failures = 0;
         if (entries.length > 0) {

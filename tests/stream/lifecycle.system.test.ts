@@ -24,6 +24,26 @@ afterEach(async () => {
   servers = [];
 });
 
+/**
+ * A consumer on a Redis of its own, stopped (SIGSTOP) while its read was blocked, and one entry
+ * produced meanwhile: Redis has delivered it, so the consumer holds a batch (`held` entries pending
+ * under its name) that it has not seen yet.
+ */
+async function stoppedHoldingABatch(name: string, env: Record<string, string>) {
+  const redisServer = await startRedis();
+  servers.push(redisServer);
+  const redis = redisServer.client();
+  const consumer = spawnConsumer(name, { REDIS_URL: redisServer.url, ...env });
+  consumers.push(consumer);
+  await consumer.line((l) => l.msg === 'consuming', 'consuming');
+  await blockedReading(redis, name);
+
+  consumer.child.kill('SIGSTOP');
+  await produce(redis, 'ride_events', [aRideEntry(0)]);
+  const held = await pendingOf(redis, 'ride_events', 'ride-duration', name);
+  return { redisServer, redis, consumer, held };
+}
+
 async function probe(port: number, path: string): Promise<{ status: number; text: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: res.status, text: await res.text() };
@@ -31,17 +51,7 @@ async function probe(port: number, path: string): Promise<{ status: number; text
 
 describe.skipIf(!REDIS_SERVER)('the stream consumer process', () => {
   test('When SIGTERM arrives while it holds a batch, then it commits and acknowledges that batch, reads no more, leaves the group and exits 0', async () => {
-    const redisServer = await startRedis();
-    servers.push(redisServer);
-    const redis = redisServer.client();
-    const consumer = spawnConsumer('graceful', { REDIS_URL: redisServer.url, STREAM_BATCH: '200' });
-    consumers.push(consumer);
-    await consumer.line((l) => l.msg === 'consuming', 'consuming');
-    await blockedReading(redis, 'graceful');
-
-    consumer.child.kill('SIGSTOP');
-    await produce(redis, 'ride_events', [aRideEntry(0)]);
-    const held = await pendingOf(redis, 'ride_events', 'ride-duration', 'graceful');
+    const { redis, consumer, held } = await stoppedHoldingABatch('graceful', { STREAM_BATCH: '200' });
     consumer.child.kill('SIGTERM');
     consumer.child.kill('SIGCONT');
     // why: the rest arrives once it has seen SIGTERM and holds no blocked read. Entries already there
@@ -120,20 +130,11 @@ describe.skipIf(!REDIS_SERVER)('the stream consumer process', () => {
   }, 120_000);
 
   test('When Redis dies while a batch is in hand and SIGTERM comes, then it exits 1 after SHUTDOWN_TIMEOUT_MS, its batch left to a claim', async () => {
-    const redisServer = await startRedis();
-    servers.push(redisServer);
-    const redis = redisServer.client();
-    const consumer = spawnConsumer('stranded', { REDIS_URL: redisServer.url, SHUTDOWN_TIMEOUT_MS: '500' });
-    consumers.push(consumer);
-    await consumer.line((l) => l.msg === 'consuming', 'consuming');
-    await blockedReading(redis, 'stranded');
-
+    const { redisServer, redis, consumer, held } = await stoppedHoldingABatch('stranded', { SHUTDOWN_TIMEOUT_MS: '500' });
     // The read's answer waits in the stopped consumer's socket; Redis then holds every client's
     // commands, so the batch's commit cannot finish before Redis is killed: in flight or queued, ioredis
     // keeps it while it reconnects.
-    consumer.child.kill('SIGSTOP');
-    await produce(redis, 'ride_events', [aRideEntry(1)]);
-    expect(await pendingOf(redis, 'ride_events', 'ride-duration', 'stranded')).toBe(1);
+    expect(held).toBe(1);
     expect(await redis.call('CLIENT', 'PAUSE', '60000', 'ALL')).toBe('OK');
     consumer.child.kill('SIGCONT');
     await consumer.line((l) => l.msg === 'read a batch', 'the batch read');
