@@ -11,7 +11,11 @@
  * Kept out of the bundle, loaded from node_modules as before:
  * - onnxruntime-node: a native addon;
  * - pino (its transports, pino-pretty's included, start worker threads from its own files) and ioredis (its error path):
- *   both find files next to their own code through `__dirname`, which a bundle cannot give them.
+ *   both find files next to their own code through `__dirname`, which a bundle cannot give them;
+ * - iconv-lite (Express loads it through body-parser and raw-body, whose parsers the service does not use:
+ *   src/http/json-body.ts reads the bodies): 540 KB of code pages that it loads only to decode a charset
+ *   other than UTF-8; bundled, V8 parsed all of them at every start, ≈ 20 ms of a worker's CPU
+ *   (docs/performance.md, "Start-up").
  * The check after the build refuses a bundle that still names `__dirname` or `__filename`.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +25,7 @@ import { build } from 'esbuild';
 
 const OUT_DIR = 'dist';
 /** The packages the runners load from node_modules (tests/service/dockerfile.system.test.ts holds the bundle to this). */
-export const EXTERNAL = ['onnxruntime-node', 'pino', 'ioredis'];
+export const EXTERNAL = ['onnxruntime-node', 'pino', 'ioredis', 'iconv-lite'];
 
 async function bundle(): Promise<void> {
   // why: chunk names carry a hash, so the last build's would pile up.
@@ -49,6 +53,15 @@ async function bundle(): Promise<void> {
     console.error(
       `bundle: ${unresolvable.join(', ')} use __dirname or __filename, which an ES module bundle does not define; add their package to EXTERNAL in scripts/bundle.ts`,
     );
+    process.exit(1);
+  }
+  // why: `import { z } from 'zod'` makes esbuild keep zod's namespace whole, its 60 locales included
+  // (≈ 360 KB, ≈ 50 ms of every process's start); `import * as z from 'zod'` lets it drop what is unused.
+  const locales = scripts
+    .flatMap(([, output]) => Object.entries(output.inputs))
+    .filter(([input, { bytesInOutput }]) => input.includes('zod/v4/locales/') && !input.endsWith('/en.js') && bytesInOutput > 0);
+  if (locales.length > 0) {
+    console.error(`bundle: ${locales.length} of zod's locales are in the bundle; import zod as \`import * as z from 'zod'\``);
     process.exit(1);
   }
   // why kept: what each output imports from outside the bundle, for tests and for esbuild's analyzer.

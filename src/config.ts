@@ -4,8 +4,9 @@
  */
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
-import { MLFLOW_HTTP_DEFAULTS, type MlflowClientOptions } from './mlflow/client.js';
+import * as z from 'zod';
+import type { MlflowClientOptions } from './mlflow/client.js';
+import { MLFLOW_HTTP_DEFAULTS } from './mlflow/http.js';
 import { FILE_REGISTRY_KINDS, REGISTRY_KINDS, parseModelUri } from './registry/model-uri.js';
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
@@ -421,7 +422,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
     delete present[old];
   }
-  const result = Schema.safeParse(present);
+  // why jitless, here and below: a schema parsed once per process gains nothing from the parser zod
+  // compiles on an object schema's first parse, which took ≈ 5 ms of each start (docs/performance.md, "Start-up").
+  const result = Schema.safeParse(present, { jitless: true });
   if (result.success) {
     const { HEADERS_TIMEOUT_MS: headers, REQUEST_TIMEOUT_MS: request } = result.data;
     // why: node:http refuses a headers timeout longer than the whole-request timeout.
@@ -443,7 +446,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
  * the training CLI's `--registry http(s)://…`. Throws a ConfigError naming the bad variable.
  */
 export function loadMlflowOptions(env: Record<string, string | undefined>, trackingUri: string): MlflowClientOptions {
-  const result = MlflowSchema.safeParse({ ...presentVariables(env), MLFLOW_TRACKING_URI: trackingUri });
+  const result = MlflowSchema.safeParse({ ...presentVariables(env), MLFLOW_TRACKING_URI: trackingUri }, { jitless: true });
   if (!result.success) throw configError(result.error, env);
   return mlflowOptions(result.data, trackingUri);
 }
@@ -472,7 +475,7 @@ export type StreamConfig = z.output<typeof StreamSchema> & {
 export function loadStreamConfig(env: Record<string, string | undefined>): StreamConfig {
   const present = presentVariables(env);
   if (present.REGISTRY_URI === undefined && present.MLFLOW_TRACKING_URI !== undefined) present.REGISTRY_URI = present.MLFLOW_TRACKING_URI;
-  const result = StreamSchema.safeParse(present);
+  const result = StreamSchema.safeParse(present, { jitless: true });
   if (!result.success) throw configError(result.error, env);
   return withRegistry(result.data);
 }

@@ -7,7 +7,7 @@
  * (features/trip-schema.ts) and `predictRequestSchema` describes the same rules; a property test
  * (tests/http/api-schema.test.ts) checks that the two accept the same bodies.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_DISTANCE_MILES, MAX_ZONE, RIDE_ID_RULE, RIDE_ID_TEXT } from '../features/trip-schema.js';
 import { pickupHourAndDow } from '../features/pickup-time.js';
 import { ZoneSchema } from '../features/zones.js';

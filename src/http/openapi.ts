@@ -3,7 +3,7 @@
  * (z.toJSONSchema), so it cannot say something the validators do not. Built once per app;
  * tests/support/openapi.ts validates it, and the protocol and page tests check the responses they receive against it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { requestSchemaIds, responseSchemaIds } from './api-schema.js';
 
 type Json = Record<string, unknown>;

@@ -7,7 +7,7 @@
  */
 import { createArtifactCalls } from './artifacts.js';
 import { isRegistryError, notFoundAs, withMessage } from './errors.js';
-import { createTransport, redact, type FetchLike, type RegistryLogger, type Transport } from './http.js';
+import { createTransport, MLFLOW_HTTP_DEFAULTS, redact, type FetchLike, type RegistryLogger, type Transport } from './http.js';
 import { createMlflowRest } from './rest.js';
 import * as S from './schemas.js';
 import { createTrackingCalls } from './tracking.js';
@@ -37,8 +37,6 @@ export interface MlflowClientOptions {
   logger?: RegistryLogger;
 }
 
-/** MLflow's defaults (docs/mlflow-rest-contract.md, "Credentials, timeouts and retries", MLflow ≥ 2.20: 7 retries); the MLFLOW_* variables are read in src/config.ts. */
-export const MLFLOW_HTTP_DEFAULTS = { timeoutMs: 120_000, maxRetries: 7, backoffFactor: 2, backoffJitter: 1 } as const;
 export type MlflowClient = ReturnType<typeof createMlflowClient>;
 
 export function createMlflowClient(options: MlflowClientOptions) {

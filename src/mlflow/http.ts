@@ -7,6 +7,13 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { RegistryError } from './errors.js';
 
+/**
+ * MLflow's defaults (docs/mlflow-rest-contract.md, "Credentials, timeouts and retries", MLflow ≥ 2.20: 7 retries); the
+ * MLFLOW_* variables are read in src/config.ts, which imports them from here rather than from client.ts so
+ * that parsing the config does not load the client and its schemas (docs/performance.md, "Start-up").
+ */
+export const MLFLOW_HTTP_DEFAULTS = { timeoutMs: 120_000, maxRetries: 7, backoffFactor: 2, backoffJitter: 1 } as const;
+
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
 /** What the client logs: pino's Logger fits, and so does a test's recording object. */

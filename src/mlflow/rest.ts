@@ -2,7 +2,7 @@
  * The request context shared by the MLflow call groups (registry reads, artifacts, tracking): URL
  * building under the tracking URI, and JSON replies parsed against the documented shape.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RegistryError } from './errors.js';
 import { redact, type HttpRequest, type Transport } from './http.js';
 

@@ -3,7 +3,7 @@
  * lists entirely, so every list defaults to [] and every optional string to undefined; a field we do
  * not use is not declared, so a newer server adding fields does not break us.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const Tag = z.object({ key: z.string(), value: z.string().default('') });
 export type Tag = z.infer<typeof Tag>;

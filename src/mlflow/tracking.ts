@@ -2,7 +2,7 @@
  * Tracking and registration calls (docs/mlflow-rest-contract.md, "Logging a run and registering a model"), for the training CLI's `--registry http(s)://`:
  * experiment, run, log-batch, finish, registered model, model version and alias.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RegistryError, isRegistryError } from './errors.js';
 import { Empty, type MlflowRest } from './rest.js';
 import * as S from './schemas.js';

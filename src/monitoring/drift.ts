@@ -10,7 +10,7 @@
  * reference itself reach (the 99th percentile of bootstrap scores, tabulated at training time) AND at
  * least `min_effect`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Evidently's fixed drift threshold, reported beside our verdict. */
 export const EVIDENTLY_THRESHOLD = 0.1;
@@ -86,7 +86,8 @@ export interface FeatureDrift {
  */
 export function parseDriftReference(trainingJson: unknown): DriftReference | undefined {
   if (trainingJson === null || typeof trainingJson !== 'object') return undefined;
-  const result = DriftReferenceSchema.safeParse((trainingJson as Record<string, unknown>).drift_reference);
+  // why jitless: parsed once per model version, so zod's compiled parser would cost more than it saves.
+  const result = DriftReferenceSchema.safeParse((trainingJson as Record<string, unknown>).drift_reference, { jitless: true });
   return result.success ? result.data : undefined;
 }
 

@@ -2,7 +2,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig, loadMlflowOptions, parseByteSize } from '../../src/config.js';
-import { MLFLOW_HTTP_DEFAULTS } from '../../src/mlflow/client.js';
+import { MLFLOW_HTTP_DEFAULTS } from '../../src/mlflow/http.js';
 
 describe('loadConfig', () => {
   test('When the environment is empty, then the documented defaults apply', () => {
